@@ -1,0 +1,114 @@
+//! The configuration file as written: plain serde structs that mirror the TOML, nothing validated yet.
+//!
+//! `Config::from_raw` (in `config/mod.rs`) turns this into the typed runtime configuration and reports every
+//! bad field by its key. Unknown keys are errors here, so a typo never silently disables a setting.
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub device_id: Option<String>,
+    pub name: Option<String>,
+    pub suggested_area: Option<String>,
+    pub fps: Option<u32>,
+    pub log_level: Option<String>,
+    #[serde(default)]
+    pub render: RawRender,
+    #[serde(default)]
+    pub mqtt: RawMqtt,
+    #[serde(default)]
+    pub state: RawState,
+    #[serde(default)]
+    pub shutdown: RawShutdown,
+    #[serde(default)]
+    pub lamp: RawLamp,
+    #[serde(default)]
+    pub strips: Vec<RawStrip>,
+    #[serde(default)]
+    pub zones: Vec<RawZone>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRender {
+    pub refresh: Option<String>,
+    pub transition: Option<String>,
+    pub fade_in: Option<String>,
+    pub fade_out: Option<String>,
+    pub easing: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMqtt {
+    pub enabled: Option<bool>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub base_topic: Option<String>,
+    pub discovery_prefix: Option<String>,
+    pub client_id: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub password_file: Option<String>,
+    pub password_env: Option<String>,
+    pub tls_ca: Option<String>,
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+    pub keep_alive: Option<String>,
+    pub reconnect_max: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawState {
+    pub path: Option<String>,
+    pub debounce: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShutdown {
+    pub leds: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLamp {
+    pub zone: Option<String>,
+    pub color: Option<[u8; 3]>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStrip {
+    pub id: String,
+    pub driver: Option<String>,
+    pub gpio: Option<u8>,
+    pub dma: Option<u8>,
+    pub led_type: Option<String>,
+    pub color_order: Option<String>,
+    pub frequency: Option<u32>,
+    pub invert: Option<bool>,
+    pub gamma: Option<f32>,
+    pub max_current_ma: Option<u32>,
+    pub ma_per_channel: Option<f32>,
+    pub reset: Option<String>,
+    pub capture: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawZone {
+    pub id: String,
+    pub name: Option<String>,
+    pub strip: String,
+    pub pixels: i64,
+    /// Optional explicit first pixel; must equal the end of the previous zone on the strip.
+    pub start: Option<i64>,
+    pub reversed: Option<bool>,
+    pub color: Option<[u8; 3]>,
+    pub brightness: Option<u8>,
+    pub on: Option<bool>,
+    pub effect: Option<String>,
+}

@@ -1,0 +1,238 @@
+//! Table-driven tests of configuration validation: each bad file must name the key at fault.
+
+use super::*;
+
+const GOOD: &str = r#"
+device_id = "test"
+fps = 60
+[mqtt]
+host = "127.0.0.1"
+[[strips]]
+id = "a"
+gpio = 18
+dma = 10
+led_type = "ws2811"
+color_order = "BRG"
+[[strips]]
+id = "b"
+gpio = 19
+dma = 11
+[[zones]]
+id = "one"
+strip = "a"
+pixels = 10
+[[zones]]
+id = "two"
+strip = "b"
+pixels = 5
+reversed = true
+[[zones]]
+id = "three"
+strip = "a"
+pixels = 4
+color = [1, 2, 3]
+brightness = 40
+on = false
+"#;
+
+#[test]
+fn good_config_lays_out_zones_in_order_per_strip() {
+    let c = Config::from_toml(GOOD).expect("valid");
+    let l = &c.layout;
+    assert_eq!(l.strips[0].len, 14);
+    assert_eq!(l.strips[1].len, 5);
+    let three = &l.zones[2];
+    assert_eq!((three.strip, three.start, three.len), (0, 10, 4));
+    let two = &l.zones[1];
+    assert_eq!((two.strip, two.start, two.reversed), (1, 0, true));
+    assert_eq!(two.physical(0), 4);
+    assert_eq!(c.zone_init[2].color, Rgb::new(1, 2, 3));
+    assert_eq!(c.zone_init[2].brightness, 40);
+    assert!(!c.zone_init[2].on);
+    assert_eq!(c.mqtt.base_topic, "diuna");
+    assert_eq!(c.render.transition, Duration::from_millis(500));
+    assert!(l.describe().contains("zone three"));
+}
+
+fn errors_for(text: &str) -> Vec<String> {
+    match Config::from_toml(text) {
+        Err(ConfigError::Invalid(e)) => e,
+        Err(other) => vec![other.to_string()],
+        Ok(_) => panic!("accepted a bad config:\n{text}"),
+    }
+}
+
+#[test]
+fn bad_configs_name_their_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "unknown strip",
+            r#"[[strips]]
+id="a"
+[[zones]]
+id="z"
+strip="nope"
+pixels=3"#,
+            "zones[0].strip",
+        ),
+        (
+            "zero pixels",
+            r#"[[strips]]
+id="a"
+[[zones]]
+id="z"
+strip="a"
+pixels=0"#,
+            "zones[0].pixels",
+        ),
+        (
+            "duplicate zone",
+            r#"[[strips]]
+id="a"
+[[zones]]
+id="z"
+strip="a"
+pixels=3
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "duplicate zone id",
+        ),
+        (
+            "shared dma",
+            r#"[[strips]]
+id="a"
+gpio=18
+[[strips]]
+id="b"
+gpio=19
+[[zones]]
+id="z"
+strip="a"
+pixels=3
+[[zones]]
+id="y"
+strip="b"
+pixels=3"#,
+            "strips[1].dma",
+        ),
+        (
+            "shared pin",
+            r#"[[strips]]
+id="a"
+dma=5
+[[strips]]
+id="b"
+dma=6
+[[zones]]
+id="z"
+strip="a"
+pixels=3
+[[zones]]
+id="y"
+strip="b"
+pixels=3"#,
+            "strips[1].gpio",
+        ),
+        (
+            "overlap",
+            r#"[[strips]]
+id="a"
+[[zones]]
+id="z"
+strip="a"
+pixels=3
+[[zones]]
+id="y"
+strip="a"
+pixels=3
+start=1"#,
+            "overlaps zone \"z\"",
+        ),
+        (
+            "gap",
+            r#"[[strips]]
+id="a"
+[[zones]]
+id="z"
+strip="a"
+pixels=3
+[[zones]]
+id="y"
+strip="a"
+pixels=3
+start=9"#,
+            "gap",
+        ),
+        (
+            "fps over wire limit",
+            r#"fps = 400
+[[strips]]
+id="a"
+[[zones]]
+id="z"
+strip="a"
+pixels=300"#,
+            "wire limit",
+        ),
+        (
+            "bad duration",
+            r#"[render]
+transition="soon"
+[[strips]]
+id="a"
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "render.transition",
+        ),
+        (
+            "bad colour order",
+            r#"[[strips]]
+id="a"
+color_order="RGBW"
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].color_order",
+        ),
+        (
+            "zone id not a slug",
+            r#"[[strips]]
+id="a"
+[[zones]]
+id="Living Room"
+strip="a"
+pixels=3"#,
+            "zones[0].id",
+        ),
+        (
+            "unknown key",
+            r#"[[strips]]
+id="a"
+[[zones]]
+id="z"
+strip="a"
+pixls=3"#,
+            "pixls",
+        ),
+    ];
+    for (what, text, needle) in cases {
+        let errs = errors_for(text);
+        assert!(
+            errs.iter().any(|e| e.contains(needle)),
+            "{what}: no error mentions {needle:?}: {errs:?}"
+        );
+    }
+}
+
+#[test]
+fn shipped_example_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/diuna.toml");
+    let c = Config::load(&path).expect("config/diuna.toml must be valid");
+    assert_eq!(c.layout.strips.len(), 2);
+    assert!(c.layout.zones.len() >= 5);
+}

@@ -1,0 +1,115 @@
+//! The render loop's typed interface: commands in, events out.
+//!
+//! Every other task (MQTT, input, the app) talks to the render loop only through [`Command`]s sent on
+//! an [`EngineHandle`] and [`Event`]s received from the broadcast bus. Topic strings, key codes and GPIO
+//! pins never reach this far: the edges translate them into these types.
+
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, oneshot};
+
+use super::stats::FrameStats;
+use super::zone::{LightCommand, MasterState, ZoneState};
+use crate::effects::ParamId;
+
+/// Which zones a light command addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Zone(usize),
+    /// `B/all/set`: the master light.
+    All,
+}
+
+/// A request to the render loop.
+#[derive(Debug)]
+pub enum Command {
+    Light(Target, LightCommand),
+    /// Set one effect parameter of a zone's current (or last) effect; already range-checked.
+    Param {
+        zone: usize,
+        param: ParamId,
+        value: f32,
+    },
+    /// Flash every zone (the identify button).
+    Identify,
+    /// A copy of every zone and the master.
+    Snapshot(oneshot::Sender<Snapshot>),
+    /// Frame statistics since the last request.
+    Stats(oneshot::Sender<FrameStats>),
+    /// Fade out (or keep, when `fade` is `None`), then stop; answers once the last frame is on the wire.
+    Shutdown {
+        fade: Option<Duration>,
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// All user-visible state.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub zones: Vec<ZoneState>,
+    pub master: MasterState,
+}
+
+/// What the render loop tells the rest of the daemon.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A zone's state changed (from any source).
+    Zone { zone: usize, state: Box<ZoneState> },
+    /// The master changed.
+    Master { state: MasterState, any_on: bool },
+    /// The first frame has gone out (READY for systemd).
+    FirstFrame,
+}
+
+/// Why a command could not be delivered.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SendError {
+    #[error("the render loop is busy (command queue full)")]
+    Full,
+    #[error("the render loop has stopped")]
+    Stopped,
+}
+
+/// A cheap, cloneable handle to the render loop.
+#[derive(Clone)]
+pub struct EngineHandle {
+    tx: SyncSender<Command>,
+    events: broadcast::Sender<Event>,
+}
+
+/// Capacity of the command queue: generous for bursts, bounded so a flood cannot eat memory.
+pub const COMMAND_QUEUE: usize = 1024;
+
+impl EngineHandle {
+    pub fn new(events: broadcast::Sender<Event>) -> (Self, Receiver<Command>) {
+        let (tx, rx) = std::sync::mpsc::sync_channel(COMMAND_QUEUE);
+        (EngineHandle { tx, events }, rx)
+    }
+
+    /// Sends without blocking (safe from async code).
+    pub fn send(&self, cmd: Command) -> Result<(), SendError> {
+        self.tx.try_send(cmd).map_err(|e| match e {
+            TrySendError::Full(_) => SendError::Full,
+            TrySendError::Disconnected(_) => SendError::Stopped,
+        })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Asks for a snapshot of all state.
+    pub async fn snapshot(&self) -> Result<Snapshot, SendError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Snapshot(tx))?;
+        rx.await.map_err(|_| SendError::Stopped)
+    }
+
+    /// Asks for frame statistics.
+    pub async fn stats(&self) -> Result<FrameStats, SendError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Stats(tx))?;
+        rx.await.map_err(|_| SendError::Stopped)
+    }
+}

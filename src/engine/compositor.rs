@@ -1,0 +1,219 @@
+//! The compositor: turns zone state into one frame of wire bytes per strip.
+//!
+//! Per zone it draws the base layer (static colour 10, or the running effect 20) at zone × master
+//! brightness, then the overlays above it in priority order — transition 40 (a cross-fade from what was
+//! last shown), flash 45 — and places the result on the zone's strip pixels (honouring `reversed`).
+//! Per strip it then runs the output pipeline (gamma → power limit → colour order). Every buffer is
+//! allocated once at start; [`Compositor::render`] and [`Compositor::encode`] allocate nothing.
+//! An overlay that ends simply stops being applied, so the zone is back on its base output at once.
+
+use std::time::{Duration, Instant};
+
+use super::zone::{MasterState, ZoneState};
+use crate::color::Rgb;
+use crate::config::Easing;
+use crate::effects::{self, EffectCtx};
+use crate::layout::Layout;
+use crate::output::OutFrame;
+use crate::output::pipeline::StripPipeline;
+
+/// Half-period of the flash blink.
+const FLASH_HALF: Duration = Duration::from_millis(500);
+
+#[derive(Clone, Copy, Debug)]
+struct Fade {
+    start: Instant,
+    duration: Duration,
+}
+
+impl Fade {
+    fn progress(&self, now: Instant) -> f32 {
+        (now.saturating_duration_since(self.start).as_secs_f32() / self.duration.as_secs_f32())
+            .min(1.0)
+    }
+}
+
+/// Per-zone render state (never seen outside the render loop).
+struct ZoneRuntime {
+    /// What the zone showed in the last frame (post brightness).
+    shown: Vec<Rgb>,
+    /// Scratch for the base layer.
+    base: Vec<Rgb>,
+    /// Snapshot the running transition fades from.
+    from: Vec<Rgb>,
+    transition: Option<Fade>,
+    flash: Option<Fade>,
+    /// When the running effect started (its t = 0).
+    epoch: Instant,
+    seed: u64,
+}
+
+/// Owns every frame buffer.
+pub struct Compositor {
+    layout: Layout,
+    zones: Vec<ZoneRuntime>,
+    strip_px: Vec<Vec<Rgb>>,
+    pipelines: Vec<StripPipeline>,
+    last_wire: Vec<Vec<u8>>,
+    easing: Easing,
+    /// Estimated current per strip in the last encode (mA, before limiting).
+    pub current_ma: Vec<f32>,
+    /// Forces every zone dark (shutdown fade-out) without touching zone state.
+    pub blackout: bool,
+}
+
+impl Compositor {
+    pub fn new(layout: &Layout, easing: Easing, now: Instant) -> Self {
+        let zones = layout
+            .zones
+            .iter()
+            .enumerate()
+            .map(|(i, z)| ZoneRuntime {
+                shown: vec![Rgb::BLACK; z.len],
+                base: vec![Rgb::BLACK; z.len],
+                from: vec![Rgb::BLACK; z.len],
+                transition: None,
+                flash: None,
+                epoch: now,
+                seed: 0x5EED_0000 + i as u64,
+            })
+            .collect();
+        Compositor {
+            zones,
+            strip_px: layout
+                .strips
+                .iter()
+                .map(|s| vec![Rgb::BLACK; s.len])
+                .collect(),
+            pipelines: layout.strips.iter().map(StripPipeline::new).collect(),
+            last_wire: layout.strips.iter().map(|s| vec![0; s.len * 3]).collect(),
+            current_ma: vec![0.0; layout.strips.len()],
+            layout: layout.clone(),
+            easing,
+            blackout: false,
+        }
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Starts a cross-fade of zone `z` from what it shows now to whatever its state renders next.
+    pub fn begin_transition(&mut self, z: usize, duration: Duration, now: Instant) {
+        let rt = &mut self.zones[z];
+        if duration.is_zero() {
+            rt.transition = None;
+            return;
+        }
+        rt.from.copy_from_slice(&rt.shown);
+        rt.transition = Some(Fade {
+            start: now,
+            duration,
+        });
+    }
+
+    /// Restarts zone `z`'s effect clock (a newly selected effect starts at t = 0).
+    pub fn restart_effect(&mut self, z: usize, now: Instant) {
+        self.zones[z].epoch = now;
+    }
+
+    /// Blinks zone `z` for `duration`, then restores it.
+    pub fn flash(&mut self, z: usize, duration: Duration, now: Instant) {
+        self.zones[z].flash = (!duration.is_zero()).then_some(Fade {
+            start: now,
+            duration,
+        });
+    }
+
+    /// Whether any transition or flash is still running at `now`.
+    pub fn overlays_active(&self, now: Instant) -> bool {
+        self.zones.iter().any(|z| {
+            z.transition.is_some_and(|f| f.progress(now) < 1.0)
+                || z.flash.is_some_and(|f| f.progress(now) < 1.0)
+        })
+    }
+
+    /// Composes every zone at `now` onto the strip pixel buffers.
+    pub fn render(&mut self, now: Instant, states: &[ZoneState], master: &MasterState) {
+        for (zi, (rt, st)) in self.zones.iter_mut().zip(states).enumerate() {
+            let spec = &self.layout.zones[zi];
+            // Base layer at zone × master brightness.
+            let level = ((st.brightness as u16 * master.brightness as u16 + 127) / 255) as u8;
+            if self.blackout || !st.on || level == 0 {
+                rt.base.fill(Rgb::BLACK);
+            } else if let Some(e) = st.effect {
+                let ctx = EffectCtx {
+                    t: now.saturating_duration_since(rt.epoch).as_secs_f64(),
+                    color: st.color,
+                    params: &st.params[e],
+                    seed: rt.seed,
+                };
+                effects::REGISTRY[e].render(&ctx, &mut rt.base);
+                if level < 255 {
+                    for p in rt.base.iter_mut() {
+                        *p = p.scale8(level);
+                    }
+                }
+            } else {
+                rt.base.fill(st.color.scale8(level));
+            }
+            // Transition overlay (40): cross-fade from the snapshot.
+            match rt.transition.map(|f| f.progress(now)) {
+                Some(p) if p < 1.0 => {
+                    let k = self.easing.apply(p);
+                    for ((out, from), to) in rt.shown.iter_mut().zip(&rt.from).zip(&rt.base) {
+                        *out = from.lerp(*to, k);
+                    }
+                }
+                other => {
+                    if other.is_some() {
+                        rt.transition = None;
+                    }
+                    rt.shown.copy_from_slice(&rt.base);
+                }
+            }
+            // Flash overlay (45): dark on every other half-second.
+            if let Some(f) = rt.flash {
+                let elapsed = now.saturating_duration_since(f.start);
+                if elapsed >= f.duration {
+                    rt.flash = None;
+                } else if (elapsed.as_millis() / FLASH_HALF.as_millis()) % 2 == 1 {
+                    rt.shown.fill(Rgb::BLACK);
+                }
+            }
+            let strip = &mut self.strip_px[spec.strip];
+            if spec.reversed {
+                for (i, p) in rt.shown.iter().enumerate() {
+                    strip[spec.start + spec.len - 1 - i] = *p;
+                }
+            } else {
+                strip[spec.start..spec.start + spec.len].copy_from_slice(&rt.shown);
+            }
+        }
+    }
+
+    /// Encodes the strips into `frame`; a strip is marked dirty when its bytes changed or `force`.
+    /// Returns whether any strip is dirty.
+    pub fn encode(&mut self, frame: &mut OutFrame, force: bool) -> bool {
+        let mut any = false;
+        for s in 0..self.pipelines.len() {
+            let rep = self.pipelines[s].encode(&self.strip_px[s], &mut frame.strips[s]);
+            self.current_ma[s] = rep.requested_ma;
+            let dirty = force || frame.strips[s] != self.last_wire[s];
+            if dirty {
+                self.last_wire[s].copy_from_slice(&frame.strips[s]);
+            }
+            frame.dirty[s] = dirty;
+            any |= dirty;
+        }
+        any
+    }
+
+    /// Pixels of strip `s` after composition, before the output pipeline (tests, benches).
+    pub fn strip_pixels(&self, s: usize) -> &[Rgb] {
+        &self.strip_px[s]
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,145 @@
+//! Compositor tests: layout on two strips, reversal, brightness, overlays and change detection.
+
+use super::*;
+use crate::config::Config;
+
+const TOML: &str = r#"
+[[strips]]
+id = "a"
+gpio = 18
+dma = 10
+color_order = "RGB"
+gamma = 1.0
+[[strips]]
+id = "b"
+gpio = 19
+dma = 11
+color_order = "GRB"
+gamma = 1.0
+[[zones]]
+id = "left"
+strip = "a"
+pixels = 3
+[[zones]]
+id = "right"
+strip = "a"
+pixels = 2
+reversed = true
+[[zones]]
+id = "shelf"
+strip = "b"
+pixels = 4
+"#;
+
+fn setup() -> (Layout, Compositor, Vec<ZoneState>, Instant) {
+    let cfg = Config::from_toml(TOML).unwrap();
+    let now = Instant::now();
+    let c = Compositor::new(&cfg.layout, Easing::Linear, now);
+    let zones = vec![
+        ZoneState::new(Rgb::new(255, 0, 0), 255, true, None),
+        ZoneState::new(Rgb::new(0, 255, 0), 255, true, None),
+        ZoneState::new(Rgb::new(0, 0, 255), 255, true, None),
+    ];
+    (cfg.layout, c, zones, now)
+}
+
+#[test]
+fn zones_land_on_their_strips() {
+    let (layout, mut c, zones, now) = setup();
+    c.render(now, &zones, &MasterState::default());
+    assert_eq!(c.strip_pixels(0)[..3], [Rgb::new(255, 0, 0); 3]);
+    assert_eq!(c.strip_pixels(0)[3..], [Rgb::new(0, 255, 0); 2]);
+    assert_eq!(c.strip_pixels(1), [Rgb::new(0, 0, 255); 4]);
+    let mut f = OutFrame::new(&layout);
+    assert!(c.encode(&mut f, false));
+    // Strip b is GRB on the wire.
+    assert_eq!(f.strips[1][..3], [0, 0, 255]);
+    assert_eq!(f.strips[0][..3], [255, 0, 0]);
+}
+
+#[test]
+fn reversed_zone_runs_backwards() {
+    let (_, mut c, mut zones, now) = setup();
+    // A snake at t=0 lights only logical pixel 0 brightest: on a reversed zone that is the last physical one.
+    let snake = effects::find("snake").unwrap();
+    zones[1].effect = Some(snake);
+    zones[1].params[snake].set(effects::ParamId::Length, 1.0);
+    c.render(now, &zones, &MasterState::default());
+    assert_eq!(c.strip_pixels(0)[4], Rgb::new(0, 255, 0));
+    assert_eq!(c.strip_pixels(0)[3], Rgb::BLACK);
+}
+
+#[test]
+fn brightness_is_zone_times_master() {
+    let (_, mut c, mut zones, now) = setup();
+    zones[0].brightness = 128;
+    c.render(now, &zones, &MasterState { brightness: 128 });
+    // 128 * 128 / 255 = 64 → 255 * 64 / 255 = 64
+    assert_eq!(c.strip_pixels(0)[0], Rgb::new(64, 0, 0));
+    zones[0].on = false;
+    c.render(now, &zones, &MasterState::default());
+    assert_eq!(c.strip_pixels(0)[0], Rgb::BLACK);
+}
+
+#[test]
+fn transition_cross_fades_then_releases() {
+    let (_, mut c, mut zones, now) = setup();
+    c.render(now, &zones, &MasterState::default());
+    c.begin_transition(0, Duration::from_secs(1), now);
+    zones[0].color = Rgb::new(0, 0, 255);
+    c.render(
+        now + Duration::from_millis(500),
+        &zones,
+        &MasterState::default(),
+    );
+    assert_eq!(c.strip_pixels(0)[0], Rgb::new(128, 0, 128));
+    assert!(c.overlays_active(now + Duration::from_millis(500)));
+    c.render(
+        now + Duration::from_millis(1001),
+        &zones,
+        &MasterState::default(),
+    );
+    assert_eq!(c.strip_pixels(0)[0], Rgb::new(0, 0, 255));
+    assert!(!c.overlays_active(now + Duration::from_millis(1001)));
+}
+
+#[test]
+fn flash_blinks_and_restores() {
+    let (_, mut c, zones, now) = setup();
+    c.flash(2, Duration::from_secs(2), now);
+    let at = |ms| now + Duration::from_millis(ms);
+    c.render(at(100), &zones, &MasterState::default());
+    assert_eq!(c.strip_pixels(1)[0], Rgb::new(0, 0, 255));
+    c.render(at(600), &zones, &MasterState::default());
+    assert_eq!(c.strip_pixels(1)[0], Rgb::BLACK);
+    c.render(at(2100), &zones, &MasterState::default());
+    assert_eq!(
+        c.strip_pixels(1)[0],
+        Rgb::new(0, 0, 255),
+        "restored after the flash"
+    );
+}
+
+#[test]
+fn unchanged_strips_are_not_dirty_unless_forced() {
+    let (layout, mut c, mut zones, now) = setup();
+    let mut f = OutFrame::new(&layout);
+    c.render(now, &zones, &MasterState::default());
+    assert!(c.encode(&mut f, false));
+    c.render(now, &zones, &MasterState::default());
+    assert!(!c.encode(&mut f, false));
+    assert!(c.encode(&mut f, true), "refresh forces a resend");
+    zones[2].color = Rgb::WHITE;
+    c.render(now, &zones, &MasterState::default());
+    assert!(c.encode(&mut f, false));
+    assert_eq!(f.dirty, [false, true]);
+}
+
+#[test]
+fn blackout_darkens_without_touching_state() {
+    let (_, mut c, zones, now) = setup();
+    c.blackout = true;
+    c.render(now, &zones, &MasterState::default());
+    assert!(c.strip_pixels(0).iter().all(|p| *p == Rgb::BLACK));
+    assert!(zones[0].on);
+}

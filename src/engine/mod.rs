@@ -1,0 +1,15 @@
+//! The engine: zone state, the compositor and the deadline-paced render loop that owns them.
+//!
+//! Other tasks reach it only through an [`EngineHandle`] (commands in) and the [`Event`] bus (changes
+//! out). The render loop runs on its own OS thread and never touches tokio's runtime; the output thread
+//! behind it does the blocking wire writes.
+
+pub mod command;
+pub mod compositor;
+pub mod render_loop;
+pub mod stats;
+pub mod zone;
+
+pub use command::{Command, EngineHandle, Event, SendError, Snapshot, Target};
+pub use render_loop::{EngineInit, parse_effect, spawn};
+pub use zone::{ColorMode, ColorSet, EffectChoice, LightCommand, MasterState, ZoneState};

@@ -1,0 +1,324 @@
+//! The render loop: the single owner of zone state, running on its own thread with deadline pacing.
+//!
+//! It sleeps in `recv_timeout` on the command queue until the next frame deadline — or, when nothing
+//! animates and no overlay runs, until the next command or periodic refresh (an idle daemon does not
+//! wake). Deadlines advance by exactly one interval (`next = previous + 1/fps`), so the rate never drifts;
+//! a frame that misses its deadline is counted late and the schedule re-anchors instead of bursting.
+//! Commands are applied as they arrive; while idle the changed frame goes out at once, while animating it
+//! goes out at the next deadline.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{broadcast, oneshot};
+
+use super::command::{Command, EngineHandle, Event, Snapshot, Target};
+use super::compositor::Compositor;
+use super::stats::StatsRecorder;
+use super::zone::{EffectChoice, LightCommand, MasterState, ZoneState};
+use crate::config::RenderConfig;
+use crate::effects::{self, ParamId};
+use crate::layout::Layout;
+use crate::output::{Output, OutputDevice};
+
+/// Flash length for the identify button.
+const IDENTIFY: Duration = Duration::from_secs(2);
+
+/// What the render loop starts from.
+pub struct EngineInit {
+    pub layout: Layout,
+    pub render: RenderConfig,
+    pub zones: Vec<ZoneState>,
+    pub master: MasterState,
+}
+
+/// Starts the render loop and its output thread. Returns the handle and the loop's join handle.
+pub fn spawn(
+    init: EngineInit,
+    device: Box<dyn OutputDevice>,
+    events: broadcast::Sender<Event>,
+) -> std::io::Result<(EngineHandle, JoinHandle<()>)> {
+    let (handle, rx) = EngineHandle::new(events.clone());
+    let first = events.clone();
+    let output = Output::spawn(
+        &init.layout,
+        device,
+        Box::new(move || {
+            let _ = first.send(Event::FirstFrame);
+        }),
+    )?;
+    let join = std::thread::Builder::new()
+        .name("diuna-render".into())
+        .spawn(move || RenderLoop::new(init, output, events, rx).run())?;
+    Ok((handle, join))
+}
+
+struct RenderLoop {
+    cfg: RenderConfig,
+    compositor: Compositor,
+    zones: Vec<ZoneState>,
+    master: MasterState,
+    events: broadcast::Sender<Event>,
+    rx: Receiver<Command>,
+    output: Output,
+    stats: StatsRecorder,
+    stats_since: Instant,
+    /// Something changed that the strips do not show yet.
+    need_frame: bool,
+    shutdown: Option<(Instant, oneshot::Sender<()>)>,
+}
+
+impl RenderLoop {
+    fn new(
+        init: EngineInit,
+        output: Output,
+        events: broadcast::Sender<Event>,
+        rx: Receiver<Command>,
+    ) -> Self {
+        let now = Instant::now();
+        let mut compositor = Compositor::new(&init.layout, init.render.easing, now);
+        // Start-up fade-in from black.
+        for z in 0..init.zones.len() {
+            compositor.begin_transition(z, init.render.fade_in, now);
+        }
+        RenderLoop {
+            cfg: init.render,
+            compositor,
+            zones: init.zones,
+            master: init.master,
+            events,
+            rx,
+            output,
+            stats: StatsRecorder::default(),
+            stats_since: now,
+            need_frame: true,
+            shutdown: None,
+        }
+    }
+
+    fn animating(&self, now: Instant) -> bool {
+        self.zones.iter().any(ZoneState::animates) || self.compositor.overlays_active(now)
+    }
+
+    fn run(mut self) {
+        let interval = Duration::from_secs_f64(1.0 / self.cfg.fps as f64);
+        let mut next = Instant::now();
+        let mut last_out = Instant::now();
+        let mut was_animating = false;
+        loop {
+            let now = Instant::now();
+            let animating = self.animating(now);
+            if animating && !was_animating && next < now {
+                // Waking from idle: the next possible frame is now.
+                next = now;
+            }
+            was_animating = animating;
+            let wait = if animating {
+                next.saturating_duration_since(now)
+            } else if self.need_frame {
+                Duration::ZERO
+            } else {
+                (last_out + self.cfg.refresh).saturating_duration_since(now)
+            };
+            match self.rx.recv_timeout(wait) {
+                Ok(cmd) => {
+                    self.handle(cmd);
+                    while let Ok(cmd) = self.rx.try_recv() {
+                        self.handle(cmd);
+                    }
+                    if animating || !self.need_frame {
+                        continue;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let now = Instant::now();
+            let refresh = now >= last_out + self.cfg.refresh;
+            if animating && now < next {
+                continue;
+            }
+            let late = animating && now > next + interval / 2;
+            self.frame(now, refresh, late);
+            last_out = now;
+            if animating {
+                next += interval;
+                if next <= now {
+                    next = now + interval;
+                }
+            } else {
+                next = now + interval;
+            }
+            if let Some((until, _)) = &self.shutdown
+                && now >= *until
+                && !self.compositor.overlays_active(now)
+            {
+                let (_, done) = self.shutdown.take().expect("checked above");
+                drop(self.output.drain());
+                let _ = done.send(());
+                break;
+            }
+        }
+        tracing::debug!("render loop stopped");
+    }
+
+    /// Composes and hands one frame to the output thread.
+    fn frame(&mut self, now: Instant, force: bool, late: bool) {
+        let t0 = Instant::now();
+        self.compositor.render(now, &self.zones, &self.master);
+        let Some(mut buf) = self.output.acquire() else {
+            return;
+        };
+        let dirty = self.compositor.encode(&mut buf, force);
+        self.stats.record(t0.elapsed(), late);
+        if dirty {
+            self.output.submit(buf);
+        } else {
+            // Nothing changed on any wire: hand the buffer straight back.
+            self.output.recycle(buf);
+        }
+        self.need_frame = false;
+    }
+
+    fn emit_zone(&self, z: usize) {
+        let _ = self.events.send(Event::Zone {
+            zone: z,
+            state: Box::new(self.zones[z].clone()),
+        });
+    }
+
+    fn emit_master(&self) {
+        let _ = self.events.send(Event::Master {
+            state: self.master,
+            any_on: self.zones.iter().any(|z| z.on),
+        });
+    }
+
+    fn transition_of(&self, cmd: &LightCommand) -> Duration {
+        cmd.transition
+            .map(|s| Duration::from_secs_f32(s.clamp(0.0, 3600.0)))
+            .unwrap_or(self.cfg.transition)
+    }
+
+    fn apply_zone(&mut self, z: usize, cmd: &LightCommand, now: Instant) {
+        let old_effect = self.zones[z].effect;
+        if self.zones[z].apply(cmd) {
+            if self.zones[z].effect != old_effect && self.zones[z].effect.is_some() {
+                self.compositor.restart_effect(z, now);
+            }
+            let t = self.transition_of(cmd);
+            self.compositor.begin_transition(z, t, now);
+            self.emit_zone(z);
+        }
+        if let Some(secs) = cmd.flash {
+            self.compositor
+                .flash(z, Duration::from_secs_f32(secs.clamp(0.0, 60.0)), now);
+        }
+        self.need_frame = true;
+    }
+
+    fn handle(&mut self, cmd: Command) {
+        let now = Instant::now();
+        if self.shutdown.is_some() {
+            // Stop taking commands once shutting down; answer queries so nobody hangs.
+            match cmd {
+                Command::Snapshot(tx) => {
+                    let _ = tx.send(self.snapshot());
+                }
+                Command::Shutdown { done, .. } => {
+                    let _ = done.send(());
+                }
+                _ => {}
+            }
+            return;
+        }
+        match cmd {
+            Command::Light(Target::Zone(z), cmd) if z < self.zones.len() => {
+                self.apply_zone(z, &cmd, now)
+            }
+            Command::Light(Target::Zone(_), _) => {}
+            Command::Light(Target::All, cmd) => {
+                let before = self.master;
+                if let Some(b) = cmd.brightness {
+                    self.master.brightness = b.max(1);
+                }
+                // Everything but brightness applies to every zone.
+                let per_zone = LightCommand {
+                    brightness: None,
+                    ..cmd
+                };
+                for z in 0..self.zones.len() {
+                    self.apply_zone(z, &per_zone, now);
+                }
+                if self.master != before {
+                    let t = self.transition_of(&cmd);
+                    for z in 0..self.zones.len() {
+                        self.compositor.begin_transition(z, t, now);
+                    }
+                }
+                self.emit_master();
+                self.need_frame = true;
+            }
+            Command::Param { zone, param, value } if zone < self.zones.len() => {
+                self.set_param(zone, param, value);
+            }
+            Command::Param { .. } => {}
+            Command::Identify => {
+                for z in 0..self.zones.len() {
+                    self.compositor.flash(z, IDENTIFY, now);
+                }
+                self.need_frame = true;
+            }
+            Command::Snapshot(tx) => {
+                let _ = tx.send(self.snapshot());
+            }
+            Command::Stats(tx) => {
+                let window = now - self.stats_since;
+                self.stats_since = now;
+                let _ = tx.send(self.stats.take(window));
+            }
+            Command::Shutdown { fade, done } => {
+                let until = match fade {
+                    Some(d) => {
+                        self.compositor.blackout = true;
+                        for z in 0..self.zones.len() {
+                            self.compositor.begin_transition(z, d, now);
+                        }
+                        now + d
+                    }
+                    None => now,
+                };
+                self.shutdown = Some((until, done));
+                self.need_frame = true;
+            }
+        }
+    }
+
+    fn set_param(&mut self, z: usize, param: ParamId, value: f32) {
+        let zone = &mut self.zones[z];
+        let e = zone.effect.unwrap_or(zone.last_effect);
+        let spec = effects::param_spec(e, param).unwrap_or_else(|| param.global());
+        let v = spec.clamp(value);
+        if zone.params[e].get(param) != v {
+            zone.params[e].set(param, v);
+            self.emit_zone(z);
+            self.need_frame = true;
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            zones: self.zones.clone(),
+            master: self.master,
+        }
+    }
+}
+
+/// Effect choice by name, as the edges parse it ("off", "none", "solid" mean static).
+pub fn parse_effect(name: &str) -> Option<EffectChoice> {
+    match name {
+        "off" | "none" | "solid" | "static" => Some(EffectChoice::Static),
+        other => effects::find(other).map(EffectChoice::Effect),
+    }
+}

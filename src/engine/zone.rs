@@ -1,0 +1,196 @@
+//! The state of one zone and of the master, as users see it (SPEC §2), and how commands change it.
+//!
+//! These are plain values owned by the render loop; other tasks only ever see clones carried by events.
+//! Applying a [`LightCommand`] is all-or-nothing: it is validated before it arrives here (at the MQTT or
+//! input edge) and applied in one step, so a zone is never left half-changed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::color::{Rgb, hsv, kelvin_to_rgb, xy_to_rgb};
+use crate::effects::{self, ParamValues};
+
+/// Which colour model the user last set, so state is reported back in the same mode.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum ColorMode {
+    Rgb,
+    Hs { h: f32, s: f32 },
+    ColorTemp { kelvin: u32 },
+}
+
+/// A colour as a command sets it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ColorSet {
+    Rgb(Rgb),
+    Hs { h: f32, s: f32 },
+    Xy { x: f32, y: f32 },
+    Kelvin(u32),
+}
+
+impl ColorSet {
+    /// The RGB shown and the mode reported.
+    pub fn resolve(self) -> (Rgb, ColorMode) {
+        match self {
+            ColorSet::Rgb(c) => (c, ColorMode::Rgb),
+            ColorSet::Hs { h, s } => (hsv(h, s / 100.0, 1.0), ColorMode::Hs { h, s }),
+            ColorSet::Xy { x, y } => (xy_to_rgb(x, y), ColorMode::Rgb),
+            ColorSet::Kelvin(k) => (kelvin_to_rgb(k), ColorMode::ColorTemp { kelvin: k }),
+        }
+    }
+}
+
+/// Static colour or a named effect.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EffectChoice {
+    Static,
+    Effect(usize),
+}
+
+/// One Home Assistant JSON-schema light command, already validated: any subset of fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LightCommand {
+    pub on: Option<bool>,
+    /// 1–255; 0 has already been turned into `on: Some(false)`.
+    pub brightness: Option<u8>,
+    pub color: Option<ColorSet>,
+    pub effect: Option<EffectChoice>,
+    /// Seconds; `None` means the configured default.
+    pub transition: Option<f32>,
+    /// Seconds of flashing.
+    pub flash: Option<f32>,
+}
+
+/// Everything a zone remembers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ZoneState {
+    pub on: bool,
+    /// 1–255: the last non-zero brightness, kept while off.
+    pub brightness: u8,
+    pub color: Rgb,
+    pub color_mode: ColorMode,
+    /// The running effect, if any (`None` = static colour).
+    pub effect: Option<usize>,
+    /// The effect chosen last, resumed by "static ↔ effect".
+    pub last_effect: usize,
+    /// Per-effect parameter memory, indexed like `effects::REGISTRY`.
+    pub params: Vec<ParamValues>,
+}
+
+impl ZoneState {
+    pub fn new(color: Rgb, brightness: u8, on: bool, effect: Option<usize>) -> Self {
+        ZoneState {
+            on,
+            brightness: brightness.max(1),
+            color,
+            color_mode: ColorMode::Rgb,
+            effect,
+            last_effect: effect.unwrap_or(0),
+            params: effects::REGISTRY
+                .iter()
+                .map(|e| ParamValues::defaults(e.params()))
+                .collect(),
+        }
+    }
+
+    /// Whether this zone's base layer changes by itself over time.
+    pub fn animates(&self) -> bool {
+        self.on && self.effect.is_some()
+    }
+
+    /// Applies the state fields of `cmd` (not transition/flash). Returns whether anything changed.
+    pub fn apply(&mut self, cmd: &LightCommand) -> bool {
+        let before = self.clone();
+        if let Some(b) = cmd.brightness {
+            self.brightness = b.max(1);
+            self.on = true;
+        }
+        if let Some(c) = cmd.color {
+            let (rgb, mode) = c.resolve();
+            self.color = rgb;
+            self.color_mode = mode;
+            self.on = true;
+        }
+        match cmd.effect {
+            Some(EffectChoice::Static) => self.effect = None,
+            Some(EffectChoice::Effect(e)) => {
+                self.effect = Some(e);
+                self.last_effect = e;
+                self.on = true;
+            }
+            None => {}
+        }
+        if let Some(on) = cmd.on {
+            self.on = on;
+        }
+        *self != before
+    }
+
+    /// The parameters of the running (or last) effect.
+    pub fn current_params(&self) -> &ParamValues {
+        &self.params[self.effect.unwrap_or(self.last_effect)]
+    }
+}
+
+/// The device-wide master: scales every zone.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MasterState {
+    pub brightness: u8,
+}
+
+impl Default for MasterState {
+    fn default() -> Self {
+        MasterState { brightness: 255 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brightness_or_colour_turns_on_and_off_wins() {
+        let mut z = ZoneState::new(Rgb::WHITE, 100, false, None);
+        assert!(z.apply(&LightCommand {
+            brightness: Some(50),
+            ..Default::default()
+        }));
+        assert!(z.on);
+        assert_eq!(z.brightness, 50);
+        z.apply(&LightCommand {
+            on: Some(false),
+            color: Some(ColorSet::Rgb(Rgb::new(1, 2, 3))),
+            ..Default::default()
+        });
+        assert!(!z.on, "explicit OFF wins over the implicit ON of a colour");
+        assert_eq!(z.color, Rgb::new(1, 2, 3));
+        assert!(
+            !z.apply(&LightCommand::default()),
+            "empty command changes nothing"
+        );
+    }
+
+    #[test]
+    fn effect_memory_survives_static() {
+        let mut z = ZoneState::new(Rgb::WHITE, 100, true, None);
+        z.apply(&LightCommand {
+            effect: Some(EffectChoice::Effect(2)),
+            ..Default::default()
+        });
+        z.apply(&LightCommand {
+            effect: Some(EffectChoice::Static),
+            ..Default::default()
+        });
+        assert_eq!((z.effect, z.last_effect), (None, 2));
+    }
+
+    #[test]
+    fn colour_modes_resolve() {
+        assert_eq!(
+            ColorSet::Hs { h: 120.0, s: 100.0 }.resolve().0,
+            Rgb::new(0, 255, 0)
+        );
+        let (c, m) = ColorSet::Kelvin(6600).resolve();
+        assert_eq!(c, Rgb::WHITE);
+        assert_eq!(m, ColorMode::ColorTemp { kelvin: 6600 });
+    }
+}

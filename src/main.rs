@@ -1,0 +1,131 @@
+//! The `diuna` binary: parses arguments, loads the config, sets up logging, builds the runtime and calls
+//! [`diuna::app::run`]. Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use diuna::app::{self, RunOptions};
+use diuna::config::Config;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
+
+/// WS281x LED zones on a Raspberry Pi as Home Assistant lights over MQTT.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Configuration file to run with.
+    #[arg(
+        long,
+        short,
+        value_name = "FILE",
+        default_value = "/etc/diuna/diuna.toml"
+    )]
+    config: PathBuf,
+    /// Validate FILE, print the zone map and exit (0 valid, 2 invalid). Touches no hardware or network.
+    #[arg(long, value_name = "FILE", conflicts_with = "config")]
+    check_config: Option<PathBuf>,
+    /// Draw the simulated strips live in the terminal.
+    #[arg(long)]
+    preview: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Some(path) = &args.check_config {
+        return match Config::load(path) {
+            Ok(c) => {
+                println!("{}: valid", path.display());
+                println!(
+                    "device_id {}, {} FPS (wire limit {:.0})",
+                    c.device_id,
+                    c.render.fps,
+                    c.layout.max_fps()
+                );
+                print!("{}", c.layout.describe());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        };
+    }
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("diuna: {}: {e}", args.config.display());
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.log_level.as_deref());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("diuna-rt")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(wait_for_signal(shutdown.clone()));
+        app::run(
+            config,
+            RunOptions {
+                preview: args.preview,
+            },
+            shutdown,
+        )
+        .await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "diuna failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Cancels `shutdown` on SIGTERM or SIGINT.
+async fn wait_for_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+    shutdown.cancel();
+}
+
+/// Journald with structured fields under systemd, the terminal otherwise; level from `RUST_LOG`, else
+/// the config's `log_level`, else `info`.
+fn init_tracing(level: Option<&str>) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level.unwrap_or("info")))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    if std::env::var_os("JOURNAL_STREAM").is_some()
+        && let Ok(journald) = tracing_journald::layer()
+    {
+        registry
+            .with(journald.with_syslog_identifier("diuna".into()))
+            .init();
+        return;
+    }
+    registry
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .init();
+}

@@ -1,0 +1,190 @@
+//! The LED output thread: the only place that touches strip devices.
+//!
+//! A hardware write blocks for the wire time, so it runs on a dedicated `std::thread`, never on the async
+//! runtime. The render loop fills a pre-allocated [`OutFrame`] and hands it over; the thread writes it and
+//! hands the buffer back, so the steady state allocates nothing. With two buffers in flight the render loop
+//! composes frame N+1 while frame N is on the wire, and blocks (backpressure) only when the wire is the
+//! bottleneck. The thread ends when the render loop drops its [`Output`] (channel closed), after which the
+//! LEDs are left as the last frame made them (the render loop fades them out first when configured).
+
+pub mod pipeline;
+pub mod preview;
+pub mod sim;
+#[cfg(feature = "hardware")]
+pub mod ws281x;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use crate::layout::Layout;
+
+/// Wire bytes for every strip, plus which strips changed since the last frame.
+pub struct OutFrame {
+    pub strips: Vec<Vec<u8>>,
+    pub dirty: Vec<bool>,
+}
+
+impl OutFrame {
+    pub fn new(layout: &Layout) -> Self {
+        OutFrame {
+            strips: layout.strips.iter().map(|s| vec![0; s.len * 3]).collect(),
+            dirty: vec![false; layout.strips.len()],
+        }
+    }
+}
+
+/// A failed write to a strip.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("strip {strip}: {reason}")]
+    Write { strip: String, reason: String },
+    #[error("cannot open output: {0}")]
+    Open(String),
+}
+
+/// Something that puts frames on wires: the simulator or the WS281x driver.
+pub trait OutputDevice: Send {
+    /// Shows the dirty strips of `frame`, returning once they have latched. `start` is when the frame
+    /// began going out on the wire.
+    fn show(&mut self, frame: &OutFrame, start: SystemTime) -> Result<(), OutputError>;
+
+    /// Time until the device wants [`OutputDevice::tick`] (e.g. a rate-limited preview redraw), if ever.
+    fn pending(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Called when [`OutputDevice::pending`] elapsed without a new frame.
+    fn tick(&mut self) {}
+}
+
+/// Several devices side by side (e.g. real strips and simulated ones); each skips strips not its own.
+pub struct Combined(pub Vec<Box<dyn OutputDevice>>);
+
+impl OutputDevice for Combined {
+    fn show(&mut self, frame: &OutFrame, start: SystemTime) -> Result<(), OutputError> {
+        self.0.iter_mut().try_for_each(|d| d.show(frame, start))
+    }
+}
+
+/// Counters the output thread shares with health reporting (lock-free).
+#[derive(Default, Debug)]
+pub struct OutputCounters {
+    pub frames: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// The render loop's end of the output thread.
+pub struct Output {
+    tx: Option<SyncSender<Box<OutFrame>>>,
+    free: Receiver<Box<OutFrame>>,
+    recycle: SyncSender<Box<OutFrame>>,
+    join: Option<JoinHandle<()>>,
+    pub counters: Arc<OutputCounters>,
+}
+
+/// Frames in flight: one on the wire, one being composed.
+const BUFFERS: usize = 2;
+
+impl Output {
+    /// Starts the output thread with `device`; `on_first` runs once the first frame has latched.
+    pub fn spawn(
+        layout: &Layout,
+        mut device: Box<dyn OutputDevice>,
+        on_first: Box<dyn FnOnce() + Send>,
+    ) -> std::io::Result<Output> {
+        let (tx, rx) = sync_channel::<Box<OutFrame>>(BUFFERS);
+        let (free_tx, free) = sync_channel::<Box<OutFrame>>(BUFFERS);
+        for _ in 0..BUFFERS {
+            free_tx
+                .send(Box::new(OutFrame::new(layout)))
+                .map_err(|_| std::io::Error::other("output buffer queue closed"))?;
+        }
+        let recycle = free_tx.clone();
+        let counters = Arc::new(OutputCounters::default());
+        let c = counters.clone();
+        let join = std::thread::Builder::new()
+            .name("diuna-output".into())
+            .spawn(move || {
+                let mut on_first = Some(on_first);
+                let mut failing = false;
+                loop {
+                    let frame = match device.pending() {
+                        None => match rx.recv() {
+                            Ok(f) => f,
+                            Err(_) => break,
+                        },
+                        Some(wait) => match rx.recv_timeout(wait) {
+                            Ok(f) => f,
+                            Err(RecvTimeoutError::Timeout) => {
+                                device.tick();
+                                continue;
+                            }
+                            Err(RecvTimeoutError::Disconnected) => break,
+                        },
+                    };
+                    match device.show(&frame, SystemTime::now()) {
+                        Ok(()) => {
+                            if failing {
+                                tracing::info!("output recovered");
+                                failing = false;
+                            }
+                            c.frames.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            // Logged once per change of state, counted always; the next frame retries.
+                            if !failing {
+                                tracing::error!(error = %e, "output write failed; retrying on the next frame");
+                                failing = true;
+                            }
+                            c.errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    if let Some(f) = on_first.take() {
+                        f();
+                    }
+                    if free_tx.send(frame).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(Output {
+            tx: Some(tx),
+            free,
+            recycle,
+            join: Some(join),
+            counters,
+        })
+    }
+
+    /// A buffer to compose into; blocks while both buffers are in flight (the wire is the bottleneck).
+    pub fn acquire(&self) -> Option<Box<OutFrame>> {
+        self.free.recv().ok()
+    }
+
+    /// Hands a composed frame to the thread.
+    pub fn submit(&self, frame: Box<OutFrame>) -> bool {
+        self.tx.as_ref().is_some_and(|tx| tx.send(frame).is_ok())
+    }
+
+    /// Returns a buffer that had nothing new to show, without waking the thread.
+    pub fn recycle(&self, frame: Box<OutFrame>) {
+        let _ = self.recycle.try_send(frame);
+    }
+
+    /// Waits until every submitted frame has latched.
+    pub fn drain(&self) -> Vec<Box<OutFrame>> {
+        (0..BUFFERS).filter_map(|_| self.free.recv().ok()).collect()
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+    }
+}

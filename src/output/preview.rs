@@ -1,0 +1,125 @@
+//! Live terminal preview of the simulated strips: one line of true-colour blocks per strip, redrawn in
+//! place at most ~30 times a second.
+//!
+//! It shows what the LEDs emit: wire bytes mapped back to logical order and un-gamma'd for the terminal's
+//! sRGB, and long strips are downsampled to fit the terminal width.
+
+use std::io::{Stdout, Write};
+use std::time::{Duration, Instant};
+
+use crossterm::style::{Color, Print, ResetColor, SetForegroundColor};
+use crossterm::{QueueableCommand, cursor, terminal};
+
+use super::OutFrame;
+use crate::layout::{ColorOrder, Layout};
+
+const MIN_INTERVAL: Duration = Duration::from_millis(33);
+
+struct StripView {
+    id: String,
+    order: ColorOrder,
+    /// Inverse gamma: wire value → terminal value.
+    ungamma: [u8; 256],
+    last: Vec<u8>,
+}
+
+/// The preview state, owned by the output thread.
+pub struct Preview {
+    out: Stdout,
+    strips: Vec<StripView>,
+    drawn_at: Option<Instant>,
+    dirty: bool,
+    lines_drawn: u16,
+}
+
+impl Preview {
+    pub fn new(layout: &Layout) -> Self {
+        let strips = layout
+            .strips
+            .iter()
+            .map(|s| {
+                let mut ungamma = [0u8; 256];
+                for (i, v) in ungamma.iter_mut().enumerate() {
+                    *v = ((i as f32 / 255.0).powf(1.0 / s.gamma) * 255.0 + 0.5) as u8;
+                }
+                StripView {
+                    id: s.id.clone(),
+                    order: s.color_order,
+                    ungamma,
+                    last: vec![0; s.len * 3],
+                }
+            })
+            .collect();
+        Preview {
+            out: std::io::stdout(),
+            strips,
+            drawn_at: None,
+            dirty: false,
+            lines_drawn: 0,
+        }
+    }
+
+    /// Takes a new frame; draws it now unless the last draw was under ~33 ms ago.
+    pub fn update(&mut self, frame: &OutFrame) {
+        for (i, s) in self.strips.iter_mut().enumerate() {
+            if frame.dirty[i] {
+                s.last.copy_from_slice(&frame.strips[i]);
+                self.dirty = true;
+            }
+        }
+        if self.pending().is_none() && self.dirty {
+            self.redraw();
+        }
+    }
+
+    /// Time until a rate-limited redraw is due, when one is waiting.
+    pub fn pending(&self) -> Option<Duration> {
+        if !self.dirty {
+            return None;
+        }
+        let since = self.drawn_at.map(|t| t.elapsed()).unwrap_or(MIN_INTERVAL);
+        MIN_INTERVAL.checked_sub(since).filter(|d| !d.is_zero())
+    }
+
+    /// Draws every strip, moving the cursor back over the previous drawing.
+    pub fn redraw(&mut self) {
+        let width = terminal::size()
+            .map(|(w, _)| w as usize)
+            .unwrap_or(100)
+            .max(20)
+            - 12;
+        let out = &mut self.out;
+        let mut res = Ok(());
+        if self.lines_drawn > 0 {
+            res = out.queue(cursor::MoveUp(self.lines_drawn)).map(|_| ());
+        }
+        for s in &self.strips {
+            let n = s.last.len() / 3;
+            let cells = n.min(width).max(1);
+            let _ = out.queue(Print(format!("\r{:<10} ", s.id)));
+            for c in 0..cells {
+                let i = (c * n / cells) * 3;
+                if i + 2 >= s.last.len() {
+                    break;
+                }
+                let [r, g, b] = s.order.from_wire([s.last[i], s.last[i + 1], s.last[i + 2]]);
+                let (r, g, b) = (
+                    s.ungamma[r as usize],
+                    s.ungamma[g as usize],
+                    s.ungamma[b as usize],
+                );
+                let _ = out.queue(SetForegroundColor(Color::Rgb { r, g, b }));
+                let _ = out.queue(Print('█'));
+            }
+            let _ = out.queue(ResetColor);
+            let _ = out.queue(terminal::Clear(terminal::ClearType::UntilNewLine));
+            let _ = out.queue(Print("\n"));
+        }
+        if res.is_ok() {
+            let _ = out.flush();
+        }
+        self.lines_drawn = self.strips.len() as u16;
+        self.drawn_at = Some(Instant::now());
+        self.dirty = false;
+    }
+}

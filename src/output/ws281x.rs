@@ -1,0 +1,127 @@
+//! The real WS281x back-end on a Raspberry Pi, through `rs_ws281x` (cargo feature `hardware`).
+//!
+//! All `ws281x` strips share one controller (the C library drives PWM0 and PWM1 from one DMA engine,
+//! using the first strip's `dma`). Colour order is done by our pipeline, so the library is told the
+//! strips are plain RGB and gets the wire bytes as they are. It runs only on the output thread.
+
+use std::time::SystemTime;
+
+use rs_ws281x::{ChannelBuilder, Controller, ControllerBuilder, StripType, WS2811Error};
+
+use super::{OutFrame, OutputDevice, OutputError};
+use crate::layout::{Driver, Layout};
+
+/// The controller and which of our strips sits on which of its channels.
+pub struct Ws281xOutput {
+    controller: Controller,
+    /// (our strip index, controller channel)
+    channels: Vec<(usize, usize)>,
+    ids: Vec<String>,
+}
+
+// SAFETY: the controller holds raw pointers into memory the C library mapped; it is created on the
+// main thread, moved once to the output thread and only ever used there (never shared).
+unsafe impl Send for Ws281xOutput {}
+
+/// Which PWM channel a pin belongs to (SPI and PCM pins run on channel 0).
+fn channel_of(gpio: u8) -> usize {
+    match gpio {
+        13 | 19 => 1,
+        _ => 0,
+    }
+}
+
+/// A start-up error with what to do about it.
+fn explain(e: WS2811Error) -> String {
+    let hint = match e {
+        WS2811Error::Mmap | WS2811Error::MapRegisters | WS2811Error::MemLock => {
+            "cannot map /dev/mem: run as root (the systemd unit does) or check that /dev/mem exists"
+        }
+        WS2811Error::HwNotSupported => "this does not look like a supported Raspberry Pi",
+        WS2811Error::PwmSetup => {
+            "PWM is busy: disable the on-board audio (dtparam=audio=off in /boot/firmware/config.txt) and reboot"
+        }
+        WS2811Error::SpiSetup | WS2811Error::SpiTransfer => {
+            "SPI is not available: enable it (dtparam=spi=on) and check /dev/spidev0.0"
+        }
+        WS2811Error::IllegalGpio => {
+            "this pin cannot drive WS281x: use 18/12 (PWM0), 13/19 (PWM1), 10 (SPI) or 21 (PCM)"
+        }
+        WS2811Error::Dma => {
+            "DMA channel unavailable: use dma = 10 (5 is used by the SD card on some models)"
+        }
+        _ => "see the rpi_ws281x documentation",
+    };
+    format!("{e}: {hint}")
+}
+
+impl Ws281xOutput {
+    pub fn open(layout: &Layout) -> Result<Ws281xOutput, OutputError> {
+        let hw: Vec<usize> = (0..layout.strips.len())
+            .filter(|&i| layout.strips[i].driver == Driver::Ws281x)
+            .collect();
+        let first = &layout.strips[hw[0]];
+        let mut builder = ControllerBuilder::new();
+        builder.freq(first.frequency).dma(first.dma as i32);
+        let mut channels = Vec::new();
+        for &i in &hw {
+            let s = &layout.strips[i];
+            let ch = channel_of(s.gpio);
+            if channels.iter().any(|&(_, c)| c == ch) {
+                return Err(OutputError::Open(format!(
+                    "strips[{i}].gpio: pin {} is on the same PWM channel as another strip; use one of 18/12 and one of 13/19",
+                    s.gpio
+                )));
+            }
+            builder.channel(
+                ch,
+                ChannelBuilder::new()
+                    .pin(s.gpio as i32)
+                    .count(s.len as i32)
+                    .strip_type(StripType::Ws2811Rgb)
+                    .invert(s.invert)
+                    .brightness(255)
+                    .build(),
+            );
+            channels.push((i, ch));
+        }
+        let controller = builder.build().map_err(|e| OutputError::Open(explain(e)))?;
+        Ok(Ws281xOutput {
+            controller,
+            channels,
+            ids: layout.strips.iter().map(|s| s.id.clone()).collect(),
+        })
+    }
+}
+
+impl OutputDevice for Ws281xOutput {
+    fn show(&mut self, frame: &OutFrame, _start: SystemTime) -> Result<(), OutputError> {
+        let mut any = false;
+        for &(strip, ch) in &self.channels {
+            if !frame.dirty[strip] {
+                continue;
+            }
+            any = true;
+            let leds = self.controller.leds_mut(ch);
+            for (led, w) in leds.iter_mut().zip(frame.strips[strip].chunks_exact(3)) {
+                // WS2811_STRIP_RGB sends bits 16..23 first: the raw colour is little-endian [B, G, R, W].
+                *led = [w[2], w[1], w[0], 0];
+            }
+        }
+        if !any {
+            return Ok(());
+        }
+        let strip = self
+            .channels
+            .first()
+            .map(|&(s, _)| self.ids[s].clone())
+            .unwrap_or_default();
+        self.controller
+            .render()
+            .and_then(|_| self.controller.wait())
+            .map_err(|e| OutputError::Write {
+                strip,
+                reason: e.to_string(),
+            })
+    }
+}

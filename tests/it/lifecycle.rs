@@ -1,0 +1,157 @@
+//! The daemon boots on a config, shows the configured colours on the right pixels, and stops cleanly.
+
+use std::time::Duration;
+
+use crate::support::{Capture, Daemon};
+
+/// Two strips, one reversed zone, known colours; no broker (MQTT disabled) so this test needs nothing else.
+pub const TWO_STRIPS: &str = r#"
+device_id = "it"
+fps = 60
+[render]
+fade_in = "200ms"
+fade_out = "300ms"
+transition = "0s"
+[mqtt]
+enabled = false
+[state]
+path = "{dir}/state.json"
+[[strips]]
+id = "a"
+gpio = 18
+dma = 10
+color_order = "GRB"
+gamma = 1.0
+capture = "{dir}/a.jsonl"
+[[strips]]
+id = "b"
+gpio = 19
+dma = 11
+color_order = "BRG"
+gamma = 1.0
+led_type = "ws2811"
+capture = "{dir}/b.jsonl"
+[[zones]]
+id = "red"
+strip = "a"
+pixels = 3
+color = [255, 0, 0]
+brightness = 255
+[[zones]]
+id = "ramp"
+strip = "a"
+pixels = 4
+reversed = true
+color = [0, 0, 200]
+brightness = 255
+[[zones]]
+id = "off"
+strip = "b"
+pixels = 2
+color = [0, 255, 0]
+on = false
+[[zones]]
+id = "green"
+strip = "b"
+pixels = 5
+color = [10, 20, 30]
+brightness = 255
+"#;
+
+#[test]
+fn boots_shows_configured_colours_and_stops_on_sigterm() {
+    let d = Daemon::start(TWO_STRIPS);
+    let mut a = Capture::new(&d.path("a.jsonl"));
+    let mut b = Capture::new(&d.path("b.jsonl"));
+    // After the fade-in, strip a (GRB): 3 red pixels then 4 blue ones.
+    let fa = a.wait_frame("a", "strip a at full colour", |f| f.pixel(0) == [0, 255, 0]);
+    assert_eq!(fa.wire.len(), 7 * 3);
+    for i in 0..3 {
+        assert_eq!(fa.pixel(i), [0, 255, 0], "red zone pixel {i} in GRB");
+    }
+    for i in 3..7 {
+        assert_eq!(fa.pixel(i), [0, 0, 200], "reversed blue zone pixel {i}");
+    }
+    // Strip b (BRG): the off zone is dark, the next zone is (10,20,30) → wire (30,10,20).
+    let fb = b.wait_frame("b", "strip b at full colour", |f| {
+        f.pixel(2) == [30, 10, 20]
+    });
+    assert_eq!(fb.pixel(0), [0, 0, 0]);
+    assert_eq!(fb.pixel(1), [0, 0, 0]);
+    assert_eq!(fb.pixel(6), [30, 10, 20]);
+
+    // The fade-in rose from black: the first frame of strip a is dimmer than the settled one.
+    let first = a.frames.iter().find(|f| f.strip == "a").unwrap().clone();
+    assert!(
+        first.pixel(0)[1] < 255,
+        "first frame {:?} should be part of the fade-in",
+        first.pixel(0)
+    );
+
+    // Idle: once settled, no new frames until the 5 s refresh.
+    let settled = a.frames.len();
+    std::thread::sleep(Duration::from_millis(600));
+    a.poll();
+    assert!(
+        a.frames.len() - settled <= 1,
+        "idle daemon kept sending frames"
+    );
+
+    let (status, took, dir) = d.stop();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    // It faded out: the last frame of each strip is black.
+    let mut a = Capture::new(&dir.path().join("a.jsonl"));
+    let last = a.last("a").unwrap();
+    assert!(
+        last.wire.iter().all(|&x| x == 0),
+        "last frame not dark: {:?}",
+        last.wire
+    );
+}
+
+#[test]
+fn check_config_prints_map_or_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, TWO_STRIPS.replace("{dir}", "/tmp")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_diuna"))
+        .arg("--check-config")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("zone ramp") && text.contains("reversed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("3..6"),
+        "pixel range of the reversed zone: {text}"
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        TWO_STRIPS
+            .replace("{dir}", "/tmp")
+            .replace("dma = 11", "dma = 10"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_diuna"))
+        .arg("--check-config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("strips[1].dma"));
+
+    // Running (not checking) a bad config also exits 2.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_diuna"))
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
