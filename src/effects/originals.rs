@@ -209,11 +209,7 @@ mod tests {
         assert_eq!(out[3], wheel(3.0));
         assert_eq!(out[2], wheel(28.0));
         assert_eq!(out[0], wheel(78.0));
-        assert_eq!(
-            out[17],
-            wheel(153.0),
-            "7th segment of the default length"
-        );
+        assert_eq!(out[17], wheel(153.0), "7th segment of the default length");
         assert_eq!(out[16], Rgb::BLACK);
     }
 }
