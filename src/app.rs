@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, ShutdownLeds};
-use crate::engine::{self, Command, EngineInit, Event, MasterState, ZoneState};
+use crate::engine::{self, Command, Control, EngineInit, Event, MasterState, ZoneState};
 use crate::mqtt;
 use crate::output::{OutputDevice, OutputError, sim::SimOutput};
 
@@ -57,6 +57,7 @@ pub async fn run(
         render: config.render.clone(),
         zones,
         master: MasterState::default(),
+        control: Control::new(config.lamp_zone, config.lamp_color),
     };
     let (engine, render_join) = engine::spawn(init, device, events.clone())?;
     tracing::info!(

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, oneshot};
 
+use super::control::{DeviceCommand, DeviceState};
 use super::stats::FrameStats;
 use super::zone::{LightCommand, MasterState, ZoneState};
 use crate::effects::ParamId;
@@ -31,8 +32,8 @@ pub enum Command {
         param: ParamId,
         value: f32,
     },
-    /// Flash every zone (the identify button).
-    Identify,
+    /// A device command (`B/set`).
+    Device(DeviceCommand),
     /// A copy of every zone and the master.
     Snapshot(oneshot::Sender<Snapshot>),
     /// Frame statistics since the last request.
@@ -49,6 +50,9 @@ pub enum Command {
 pub struct Snapshot {
     pub zones: Vec<ZoneState>,
     pub master: MasterState,
+    pub device: DeviceState,
+    /// Preset nearest the selected zone's colour.
+    pub preset: &'static str,
 }
 
 /// What the render loop tells the rest of the daemon.
@@ -58,6 +62,13 @@ pub enum Event {
     Zone { zone: usize, state: Box<ZoneState> },
     /// The master changed.
     Master { state: MasterState, any_on: bool },
+    /// The control surface's state changed.
+    Device {
+        state: DeviceState,
+        preset: &'static str,
+    },
+    /// A local input event, as the JSON published on `B/event`.
+    Input(String),
     /// The first frame has gone out (READY for systemd).
     FirstFrame,
 }

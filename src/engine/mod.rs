@@ -6,10 +6,12 @@
 
 pub mod command;
 pub mod compositor;
+pub mod control;
 pub mod render_loop;
 pub mod stats;
 pub mod zone;
 
 pub use command::{Command, EngineHandle, Event, SendError, Snapshot, Target};
+pub use control::{Control, DeviceCommand, DeviceState, EditTarget};
 pub use render_loop::{EngineInit, parse_effect, spawn};
 pub use zone::{ColorMode, ColorSet, EffectChoice, LightCommand, MasterState, ZoneState};

@@ -15,6 +15,7 @@ use tokio::sync::{broadcast, oneshot};
 
 use super::command::{Command, EngineHandle, Event, Snapshot, Target};
 use super::compositor::Compositor;
+use super::control::{Control, DeviceCommand};
 use super::stats::StatsRecorder;
 use super::zone::{EffectChoice, LightCommand, MasterState, ZoneState};
 use crate::config::RenderConfig;
@@ -31,6 +32,7 @@ pub struct EngineInit {
     pub render: RenderConfig,
     pub zones: Vec<ZoneState>,
     pub master: MasterState,
+    pub control: Control,
 }
 
 /// Starts the render loop and its output thread. Returns the handle and the loop's join handle.
@@ -59,6 +61,7 @@ struct RenderLoop {
     compositor: Compositor,
     zones: Vec<ZoneState>,
     master: MasterState,
+    control: Control,
     events: broadcast::Sender<Event>,
     rx: Receiver<Command>,
     output: Output,
@@ -87,6 +90,7 @@ impl RenderLoop {
             compositor,
             zones: init.zones,
             master: init.master,
+            control: init.control,
             events,
             rx,
             output,
@@ -210,6 +214,10 @@ impl RenderLoop {
             let t = self.transition_of(cmd);
             self.compositor.begin_transition(z, t, now);
             self.emit_zone(z);
+            if z == self.control.state.selected_zone {
+                // The preset select follows the selected zone's colour.
+                self.emit_device();
+            }
         }
         if let Some(secs) = cmd.flash {
             self.compositor
@@ -264,19 +272,21 @@ impl RenderLoop {
                 self.set_param(zone, param, value);
             }
             Command::Param { .. } => {}
-            Command::Identify => {
-                for z in 0..self.zones.len() {
-                    self.compositor.flash(z, IDENTIFY, now);
-                }
-                self.need_frame = true;
-            }
+            Command::Device(cmd) => self.device(&cmd, now),
             Command::Snapshot(tx) => {
                 let _ = tx.send(self.snapshot());
             }
             Command::Stats(tx) => {
                 let window = now - self.stats_since;
                 self.stats_since = now;
-                let _ = tx.send(self.stats.take(window));
+                let mut stats = self.stats.take(window);
+                stats.current_ma = self.compositor.current_ma.iter().sum();
+                stats.output_errors = self
+                    .output
+                    .counters
+                    .errors
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                let _ = tx.send(stats);
             }
             Command::Shutdown { fade, done } => {
                 let until = match fade {
@@ -307,10 +317,43 @@ impl RenderLoop {
         }
     }
 
+    fn device(&mut self, cmd: &DeviceCommand, now: Instant) {
+        if cmd.identify {
+            for z in 0..self.zones.len() {
+                self.compositor.flash(z, IDENTIFY, now);
+            }
+        }
+        let before = (
+            self.control.state.clone(),
+            self.control.preset_name(&self.zones),
+        );
+        for (z, fade) in self.control.apply(cmd, &mut self.zones) {
+            self.compositor.begin_transition(z, fade, now);
+            self.emit_zone(z);
+        }
+        if (
+            self.control.state.clone(),
+            self.control.preset_name(&self.zones),
+        ) != before
+        {
+            self.emit_device();
+        }
+        self.need_frame = true;
+    }
+
+    fn emit_device(&self) {
+        let _ = self.events.send(Event::Device {
+            state: self.control.state.clone(),
+            preset: self.control.preset_name(&self.zones),
+        });
+    }
+
     fn snapshot(&self) -> Snapshot {
         Snapshot {
             zones: self.zones.clone(),
             master: self.master,
+            device: self.control.state.clone(),
+            preset: self.control.preset_name(&self.zones),
         }
     }
 }

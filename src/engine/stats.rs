@@ -17,6 +17,10 @@ pub struct FrameStats {
     pub p50_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
+    /// Estimated current of the last frame over all strips (mA, before limiting).
+    pub current_ma: f32,
+    /// Failed strip writes since start.
+    pub output_errors: u64,
 }
 
 impl FrameStats {
@@ -80,6 +84,7 @@ impl StatsRecorder {
             p50_us: if self.frames > 0 { pct(0.5) } else { 0 },
             p99_us: if self.frames > 0 { pct(0.99) } else { 0 },
             max_us: self.max_us,
+            ..Default::default()
         };
         self.hist.fill(0);
         (self.frames, self.late, self.max_us) = (0, 0, 0);

@@ -1,0 +1,152 @@
+//! Parsing `B/set` device commands: `{"edit_mode":true}`, `{"selected_zone":"floor"}`,
+//! `{"edit_target":"hue"}`, `{"lamp":false}`, `{"power":"OFF"}`, `{"preset":"red","zone":"desk"}`,
+//! `{"identify":true}` — any subset, validated all-or-nothing like light commands.
+
+use serde_json::{Value, json};
+
+use super::light::{CommandError, parse_object};
+use crate::color::DEFAULT_PRESETS;
+use crate::engine::{DeviceCommand, DeviceState, EditTarget};
+
+fn bad(field: &'static str, reason: String) -> CommandError {
+    CommandError::Field { field, reason }
+}
+
+fn boolean(v: &Value, field: &'static str) -> Result<bool, CommandError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("on") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("off") => Ok(false),
+        _ => Err(bad(
+            field,
+            format!("expected true/false or \"ON\"/\"OFF\", got {v}"),
+        )),
+    }
+}
+
+fn zone(v: &Value, field: &'static str, zone_ids: &[String]) -> Result<usize, CommandError> {
+    let id = v
+        .as_str()
+        .ok_or_else(|| bad(field, format!("expected a zone id, got {v}")))?;
+    zone_ids.iter().position(|z| z == id).ok_or_else(|| {
+        bad(
+            field,
+            format!(
+                "unknown zone \"{}\"",
+                id.chars().take(64).collect::<String>()
+            ),
+        )
+    })
+}
+
+/// Parses a device command; `lamp_configured` says whether lamp mode exists.
+pub fn parse_device(
+    payload: &[u8],
+    zone_ids: &[String],
+    lamp_configured: bool,
+) -> Result<DeviceCommand, CommandError> {
+    let m = parse_object(payload)?;
+    let mut cmd = DeviceCommand::default();
+    if let Some(v) = m.get("edit_mode") {
+        cmd.edit_mode = Some(boolean(v, "edit_mode")?);
+    }
+    if let Some(v) = m.get("selected_zone") {
+        cmd.selected_zone = Some(zone(v, "selected_zone", zone_ids)?);
+    }
+    if let Some(v) = m.get("edit_target") {
+        cmd.edit_target = Some(match v.as_str() {
+            Some("hue") => EditTarget::Hue,
+            Some("preset") => EditTarget::Preset,
+            Some("brightness") => EditTarget::Brightness,
+            _ => {
+                return Err(bad(
+                    "edit_target",
+                    format!("expected \"hue\", \"preset\" or \"brightness\", got {v}"),
+                ));
+            }
+        });
+    }
+    if let Some(v) = m.get("lamp") {
+        if !lamp_configured {
+            return Err(bad(
+                "lamp",
+                "no lamp zone is configured ([lamp] zone = ...)".into(),
+            ));
+        }
+        cmd.lamp = Some(boolean(v, "lamp")?);
+    }
+    if let Some(v) = m.get("power") {
+        cmd.power = Some(boolean(v, "power")?);
+    }
+    if let Some(v) = m.get("preset") {
+        let name = v
+            .as_str()
+            .ok_or_else(|| bad("preset", format!("expected a preset name, got {v}")))?;
+        cmd.preset = Some(
+            DEFAULT_PRESETS
+                .iter()
+                .position(|(n, _)| *n == name)
+                .ok_or_else(|| {
+                    bad(
+                        "preset",
+                        format!(
+                            "unknown preset \"{}\"",
+                            name.chars().take(64).collect::<String>()
+                        ),
+                    )
+                })?,
+        );
+    }
+    if let Some(v) = m.get("zone") {
+        cmd.zone = Some(zone(v, "zone", zone_ids)?);
+    }
+    if let Some(v) = m.get("identify") {
+        cmd.identify = boolean(v, "identify")?;
+    }
+    Ok(cmd)
+}
+
+/// The JSON of `B/state`.
+pub fn device_json(s: &DeviceState, preset: &str, zone_ids: &[String]) -> Value {
+    json!({
+        "edit_mode": s.edit_mode,
+        "selected_zone": zone_ids.get(s.selected_zone),
+        "edit_target": s.edit_target.name(),
+        "lamp": s.lamp,
+        "frame_step": s.frame_step,
+        "preset": preset,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> Vec<String> {
+        vec!["floor".into(), "desk".into()]
+    }
+
+    #[test]
+    fn parses_device_commands() {
+        let c = parse_device(br#"{"edit_mode":true,"selected_zone":"desk","preset":"red","power":"ON","identify":true}"#, &ids(), false).unwrap();
+        assert_eq!(c.edit_mode, Some(true));
+        assert_eq!(c.selected_zone, Some(1));
+        assert_eq!(c.preset, Some(0));
+        assert_eq!(c.power, Some(true));
+        assert!(c.identify);
+    }
+
+    #[test]
+    fn rejects_bad_device_commands() {
+        for (p, needle) in [
+            (&br#"{"selected_zone":"attic"}"#[..], "unknown zone"),
+            (br#"{"preset":"beige"}"#, "unknown preset"),
+            (br#"{"lamp":true}"#, "no lamp zone"),
+            (br#"{"edit_mode":3}"#, "edit_mode"),
+            (br#"{"edit_target":"speed"}"#, "edit_target"),
+        ] {
+            let e = parse_device(p, &ids(), false).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Home Assistant MQTT discovery payloads: every entity of the device, all on one `device` block.
+//!
+//! Per zone a JSON-schema light and one `number` per effect parameter; the master light; a `switch` for
+//! edit mode (and lamp mode when a lamp zone is configured); `select`s for the selected zone and colour
+//! presets; diagnostic `sensor`s read from `B/health`; an `event` entity for local inputs; an identify
+//! `button`. `unique_id`s are derived from `device_id` and zone ids only, so they survive restarts.
+//! No deprecated keys (`color_mode: true`, `rgb`/`hs`/`xy` flags, `object_id`).
+
+use serde_json::{Value, json};
+
+use super::light::{FLASH_LONG, FLASH_SHORT, MAX_KELVIN, MIN_KELVIN, effect_list};
+use super::topics::Topics;
+use crate::color::DEFAULT_PRESETS;
+use crate::config::Config;
+use crate::effects::ParamId;
+
+/// Event types the `event` entity announces (the local control surface's inputs).
+pub const EVENT_TYPES: &[&str] = &[
+    "selector_cw",
+    "selector_ccw",
+    "selector_click",
+    "modulator_cw",
+    "modulator_ccw",
+    "modulator_click",
+    "button_press",
+    "button_long_press",
+    "button_release",
+    "key",
+];
+
+/// One discovery message: topic and retained JSON payload.
+#[derive(Clone, Debug)]
+pub struct Discovery {
+    pub topic: String,
+    pub payload: Value,
+}
+
+/// Builds every discovery message for `config`.
+pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
+    let dev = &config.device_id;
+    let mut device = json!({
+        "identifiers": [format!("diuna_{dev}")],
+        "name": config.device_name,
+        "manufacturer": "Diuna",
+        "model": "Diuna WS281x zone controller",
+        "sw_version": env!("CARGO_PKG_VERSION"),
+    });
+    if let Some(area) = &config.suggested_area {
+        device["suggested_area"] = json!(area);
+    }
+    let origin = json!({"name": "diuna", "sw_version": env!("CARGO_PKG_VERSION")});
+    let mut out = Vec::new();
+    let mut push = |component: &str, object: &str, mut p: Value| {
+        p["unique_id"] = json!(format!("{dev}_{object}"));
+        p["device"] = device.clone();
+        p["origin"] = origin.clone();
+        p["availability_topic"] = json!(t.availability);
+        out.push(Discovery {
+            topic: t.discovery(component, object),
+            payload: p,
+        });
+    };
+
+    let light = |name: &str, command: String, state: String, colour: bool| {
+        let mut p = json!({
+            "name": name,
+            "schema": "json",
+            "command_topic": command,
+            "state_topic": state,
+            "brightness": true,
+            "brightness_scale": 255,
+        });
+        if colour {
+            p["supported_color_modes"] = json!(["hs", "rgb", "color_temp"]);
+            p["color_temp_kelvin"] = json!(true);
+            p["min_kelvin"] = json!(MIN_KELVIN);
+            p["max_kelvin"] = json!(MAX_KELVIN);
+            p["effect"] = json!(true);
+            p["effect_list"] = json!(effect_list());
+            p["flash_time_short"] = json!(FLASH_SHORT);
+            p["flash_time_long"] = json!(FLASH_LONG);
+        } else {
+            p["supported_color_modes"] = json!(["brightness"]);
+        }
+        p
+    };
+
+    for (z, zone) in config.layout.zones.iter().enumerate() {
+        push(
+            "light",
+            &zone.id,
+            light(&zone.name, t.zone_set(z), t.zone_state(z), true),
+        );
+        for p in ParamId::ALL {
+            let spec = p.global();
+            push(
+                "number",
+                &format!("{}_{}", zone.id, p.name()),
+                json!({
+                    "name": format!("{} {}", zone.name, p.label().to_lowercase()),
+                    "command_topic": t.param_set(z, p),
+                    "state_topic": t.param_state(z, p),
+                    "min": spec.min,
+                    "max": spec.max,
+                    "step": 1,
+                    "mode": "slider",
+                    "entity_category": "config",
+                }),
+            );
+        }
+    }
+    push(
+        "light",
+        "all",
+        light("All zones", t.all_set.clone(), t.all_state.clone(), false),
+    );
+
+    let switch = |name: &str, key: &str| {
+        json!({
+            "name": name,
+            "command_topic": t.device_set,
+            "payload_on": format!("{{\"{key}\":true}}"),
+            "payload_off": format!("{{\"{key}\":false}}"),
+            "state_topic": t.device_state,
+            "value_template": format!("{{{{ 'ON' if value_json.{key} else 'OFF' }}}}"),
+            "entity_category": "config",
+        })
+    };
+    push("switch", "edit_mode", switch("Edit mode", "edit_mode"));
+    if config.lamp_zone.is_some() {
+        push("switch", "lamp", switch("Lamp mode", "lamp"));
+    }
+    let select = |name: &str, key: &str, options: Vec<&str>| {
+        json!({
+            "name": name,
+            "command_topic": t.device_set,
+            "command_template": format!("{{\"{key}\":\"{{{{ value }}}}\"}}"),
+            "state_topic": t.device_state,
+            "value_template": format!("{{{{ value_json.{key} }}}}"),
+            "options": options,
+            "entity_category": "config",
+        })
+    };
+    push(
+        "select",
+        "selected_zone",
+        select(
+            "Selected zone",
+            "selected_zone",
+            t.zone_ids.iter().map(String::as_str).collect(),
+        ),
+    );
+    push(
+        "select",
+        "preset",
+        select(
+            "Colour preset",
+            "preset",
+            DEFAULT_PRESETS.iter().map(|(n, _)| *n).collect(),
+        ),
+    );
+
+    let sensor = |name: &str, key: &str, unit: &str, class: Option<&str>| {
+        let mut p = json!({
+            "name": name,
+            "state_topic": t.health,
+            "value_template": format!("{{{{ value_json.{key} }}}}"),
+            "unit_of_measurement": unit,
+            "state_class": "measurement",
+            "entity_category": "diagnostic",
+        });
+        if let Some(c) = class {
+            p["device_class"] = json!(c);
+        }
+        p
+    };
+    push("sensor", "fps", sensor("Frame rate", "fps", "fps", None));
+    push(
+        "sensor",
+        "frame_time_p99",
+        sensor(
+            "Frame time p99",
+            "frame_time_p99_ms",
+            "ms",
+            Some("duration"),
+        ),
+    );
+    push(
+        "sensor",
+        "uptime",
+        sensor("Uptime", "uptime_s", "s", Some("duration")),
+    );
+    push(
+        "sensor",
+        "cpu_temperature",
+        sensor("CPU temperature", "cpu_temp_c", "°C", Some("temperature")),
+    );
+    push(
+        "sensor",
+        "current",
+        sensor("Estimated current", "current_ma", "mA", Some("current")),
+    );
+    push(
+        "event",
+        "input",
+        json!({
+            "name": "Local input",
+            "state_topic": t.event,
+            "event_types": EVENT_TYPES,
+        }),
+    );
+    push(
+        "button",
+        "identify",
+        json!({
+            "name": "Identify",
+            "command_topic": t.device_set,
+            "payload_press": "{\"identify\":true}",
+            "device_class": "identify",
+            "entity_category": "config",
+        }),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entity_is_on_one_device_with_stable_unique_ids() {
+        let c = Config::from_toml(
+            "device_id=\"dev\"\n[lamp]\nzone=\"floor\"\n[[strips]]\nid=\"a\"\n[[zones]]\nid=\"floor\"\nname=\"Floor\"\nstrip=\"a\"\npixels=3\n",
+        )
+        .unwrap();
+        let t = Topics::new("diuna", "dev", "homeassistant", &c.layout);
+        let all = all(&c, &t);
+        let again = super::all(&c, &t);
+        let mut ids = std::collections::HashSet::new();
+        for (d, d2) in all.iter().zip(&again) {
+            assert_eq!(d.payload, d2.payload, "deterministic");
+            let uid = d.payload["unique_id"].as_str().unwrap();
+            assert!(uid.starts_with("dev_"));
+            assert!(ids.insert(uid.to_string()), "duplicate {uid}");
+            assert_eq!(d.payload["device"]["identifiers"][0], "diuna_dev");
+            assert!(d.payload.get("object_id").is_none());
+            assert!(d.payload.get("color_mode").is_none());
+        }
+        let light = all
+            .iter()
+            .find(|d| d.topic == "homeassistant/light/dev/floor/config")
+            .unwrap();
+        assert_eq!(light.payload["schema"], "json");
+        assert_eq!(light.payload["command_topic"], "diuna/dev/floor/set");
+        assert_eq!(light.payload["effect_list"][0], "off");
+        // 1 light + 5 numbers per zone, master, 2 switches, 2 selects, 5 sensors, event, button.
+        assert_eq!(all.len(), 6 + 1 + 2 + 2 + 5 + 1 + 1);
+    }
+}

@@ -1,0 +1,327 @@
+//! Home Assistant's JSON-schema light: parsing a command into a validated [`LightCommand`], and rendering
+//! a zone's state back.
+//!
+//! Parsing is all-or-nothing: any wrong type or out-of-range value rejects the whole command with a
+//! message naming the field, so a zone is never half-changed. Unknown keys are ignored (Home Assistant
+//! adds some over time). State always carries `color_mode` with only that mode's colour keys, and never
+//! `brightness: 0`.
+
+use serde_json::{Map, Value, json};
+
+use crate::color::Rgb;
+use crate::effects;
+use crate::engine::{ColorMode, ColorSet, LightCommand, ZoneState, parse_effect};
+
+/// Colour temperatures accepted and advertised, in kelvin.
+pub const MIN_KELVIN: u32 = 2000;
+pub const MAX_KELVIN: u32 = 6500;
+/// Flash lengths Home Assistant sends for `short` / `long` (advertised in discovery).
+pub const FLASH_SHORT: u32 = 2;
+pub const FLASH_LONG: u32 = 10;
+
+/// Why a command was rejected (the text goes to `B/error`).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CommandError {
+    #[error("payload is not valid UTF-8 JSON: {0}")]
+    NotJson(String),
+    #[error("payload must be a JSON object")]
+    NotAnObject,
+    #[error("\"{field}\": {reason}")]
+    Field { field: &'static str, reason: String },
+    #[error("unknown effect \"{0}\"")]
+    UnknownEffect(String),
+}
+
+fn field(field: &'static str, reason: impl Into<String>) -> CommandError {
+    CommandError::Field {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// A number in `[min, max]`, or an error naming `name`.
+fn number(v: &Value, name: &'static str, min: f64, max: f64) -> Result<f64, CommandError> {
+    let n = v
+        .as_f64()
+        .ok_or_else(|| field(name, format!("expected a number, got {}", type_name(v))))?;
+    if !(min..=max).contains(&n) {
+        return Err(field(name, format!("{n} is out of range {min}–{max}")));
+    }
+    Ok(n)
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Parses the payload as a JSON object.
+pub fn parse_object(payload: &[u8]) -> Result<Map<String, Value>, CommandError> {
+    let text = std::str::from_utf8(payload).map_err(|e| CommandError::NotJson(e.to_string()))?;
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(CommandError::NotAnObject),
+        Err(e) => Err(CommandError::NotJson(e.to_string())),
+    }
+}
+
+/// Parses a Home Assistant JSON-schema light command.
+pub fn parse_command(payload: &[u8]) -> Result<LightCommand, CommandError> {
+    let m = parse_object(payload)?;
+    let mut cmd = LightCommand::default();
+    if let Some(v) = m.get("state") {
+        cmd.on = Some(match v.as_str().map(str::to_ascii_uppercase).as_deref() {
+            Some("ON") => true,
+            Some("OFF") => false,
+            Some("TOGGLE") => {
+                return Err(field("state", "TOGGLE is not supported; send ON or OFF"));
+            }
+            _ => {
+                return Err(field(
+                    "state",
+                    format!("expected \"ON\" or \"OFF\", got {v}"),
+                ));
+            }
+        });
+    }
+    if let Some(v) = m.get("brightness") {
+        let b = number(v, "brightness", 0.0, 255.0)?.round() as u8;
+        if b == 0 {
+            // Brightness 0 from another client means off.
+            cmd.on = Some(false);
+        } else {
+            cmd.brightness = Some(b);
+        }
+    }
+    if let Some(v) = m.get("color") {
+        cmd.color = Some(parse_color(v)?);
+    }
+    if let Some(v) = m.get("color_temp") {
+        let k = number(v, "color_temp", 1000.0, 40000.0)?;
+        if cmd.color.is_some() {
+            return Err(field(
+                "color_temp",
+                "send either color or color_temp, not both",
+            ));
+        }
+        cmd.color = Some(ColorSet::Kelvin(k.round() as u32));
+    }
+    if let Some(v) = m.get("effect") {
+        let name = v
+            .as_str()
+            .ok_or_else(|| field("effect", format!("expected a string, got {}", type_name(v))))?;
+        cmd.effect = Some(
+            parse_effect(name)
+                .ok_or_else(|| CommandError::UnknownEffect(name.chars().take(64).collect()))?,
+        );
+    }
+    if let Some(v) = m.get("transition") {
+        cmd.transition = Some(number(v, "transition", 0.0, 3600.0)? as f32);
+    }
+    if let Some(v) = m.get("flash") {
+        cmd.flash = Some(match v {
+            Value::String(s) if s == "short" => FLASH_SHORT as f32,
+            Value::String(s) if s == "long" => FLASH_LONG as f32,
+            Value::Number(_) => number(v, "flash", 0.0, 60.0)? as f32,
+            _ => {
+                return Err(field(
+                    "flash",
+                    format!("expected \"short\", \"long\" or seconds, got {v}"),
+                ));
+            }
+        });
+    }
+    Ok(cmd)
+}
+
+fn parse_color(v: &Value) -> Result<ColorSet, CommandError> {
+    let m = v
+        .as_object()
+        .ok_or_else(|| field("color", format!("expected an object, got {}", type_name(v))))?;
+    let get = |k: &'static str, max: f64| -> Result<Option<f64>, CommandError> {
+        m.get(k)
+            .map(|v| {
+                number(v, "color", 0.0, max)
+                    .map_err(|_| field("color", format!("{k} must be a number 0–{max}, got {v}")))
+            })
+            .transpose()
+    };
+    if let (Some(r), Some(g), Some(b)) = (get("r", 255.0)?, get("g", 255.0)?, get("b", 255.0)?) {
+        return Ok(ColorSet::Rgb(Rgb::new(
+            r.round() as u8,
+            g.round() as u8,
+            b.round() as u8,
+        )));
+    }
+    if let (Some(h), Some(s)) = (get("h", 360.0)?, get("s", 100.0)?) {
+        return Ok(ColorSet::Hs {
+            h: h as f32,
+            s: s as f32,
+        });
+    }
+    if let (Some(x), Some(y)) = (get("x", 1.0)?, get("y", 1.0)?) {
+        return Ok(ColorSet::Xy {
+            x: x as f32,
+            y: y as f32,
+        });
+    }
+    Err(field(
+        "color",
+        "expected {\"r\",\"g\",\"b\"}, {\"h\",\"s\"} or {\"x\",\"y\"}",
+    ))
+}
+
+/// The JSON state of a zone.
+pub fn state_json(z: &ZoneState) -> Value {
+    let mut m = Map::new();
+    m.insert("state".into(), json!(if z.on { "ON" } else { "OFF" }));
+    m.insert("brightness".into(), json!(z.brightness.max(1)));
+    match z.color_mode {
+        ColorMode::Rgb => {
+            m.insert("color_mode".into(), json!("rgb"));
+            m.insert(
+                "color".into(),
+                json!({"r": z.color.r, "g": z.color.g, "b": z.color.b}),
+            );
+        }
+        ColorMode::Hs { h, s } => {
+            m.insert("color_mode".into(), json!("hs"));
+            m.insert("color".into(), json!({"h": round2(h), "s": round2(s)}));
+        }
+        ColorMode::ColorTemp { kelvin } => {
+            m.insert("color_mode".into(), json!("color_temp"));
+            m.insert("color_temp".into(), json!(kelvin));
+        }
+    }
+    let effect = z
+        .effect
+        .map(|e| effects::REGISTRY[e].name())
+        .unwrap_or("off");
+    m.insert("effect".into(), json!(effect));
+    Value::Object(m)
+}
+
+/// The master light's state: on while any zone is on.
+pub fn master_json(brightness: u8, any_on: bool) -> Value {
+    json!({"state": if any_on { "ON" } else { "OFF" }, "brightness": brightness.max(1), "color_mode": "brightness"})
+}
+
+fn round2(v: f32) -> f64 {
+    (v as f64 * 100.0).round() / 100.0
+}
+
+/// Effect names offered to Home Assistant (with "off" for the static colour first).
+pub fn effect_list() -> Vec<&'static str> {
+    std::iter::once("off")
+        .chain(effects::REGISTRY.iter().map(|e| e.name()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EffectChoice;
+
+    fn ok(s: &str) -> LightCommand {
+        parse_command(s.as_bytes()).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    fn err(s: &[u8]) -> String {
+        parse_command(s).expect_err("should reject").to_string()
+    }
+
+    #[test]
+    fn accepts_every_field_and_any_subset() {
+        let c = ok(
+            r#"{"state":"ON","brightness":128,"color":{"r":1,"g":2,"b":3},"effect":"snake","transition":1.5,"flash":"short","x-unknown":1}"#,
+        );
+        assert_eq!(c.on, Some(true));
+        assert_eq!(c.brightness, Some(128));
+        assert_eq!(c.color, Some(ColorSet::Rgb(Rgb::new(1, 2, 3))));
+        assert_eq!(
+            c.effect,
+            Some(EffectChoice::Effect(effects::find("snake").unwrap()))
+        );
+        assert_eq!(c.transition, Some(1.5));
+        assert_eq!(c.flash, Some(2.0));
+        assert_eq!(ok("{}"), LightCommand::default());
+        assert_eq!(
+            ok(r#"{"color":{"h":120,"s":50}}"#).color,
+            Some(ColorSet::Hs { h: 120.0, s: 50.0 })
+        );
+        assert_eq!(
+            ok(r#"{"color_temp":2700}"#).color,
+            Some(ColorSet::Kelvin(2700))
+        );
+        assert!(matches!(
+            ok(r#"{"color":{"x":0.3,"y":0.3}}"#).color,
+            Some(ColorSet::Xy { .. })
+        ));
+        assert_eq!(
+            ok(r#"{"effect":"none"}"#).effect,
+            Some(EffectChoice::Static)
+        );
+        assert_eq!(ok(r#"{"flash":10}"#).flash, Some(10.0));
+        assert_eq!(ok(r#"{"transition":2}"#).transition, Some(2.0));
+    }
+
+    #[test]
+    fn brightness_zero_means_off() {
+        let c = ok(r#"{"brightness":0}"#);
+        assert_eq!((c.on, c.brightness), (Some(false), None));
+    }
+
+    #[test]
+    fn rejects_bad_input_naming_the_field() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"not json", "not valid"),
+            (b"[1,2]", "JSON object"),
+            (b"\xff\xfe\x00", "UTF-8"),
+            (br#"{"state":"MAYBE"}"#, "\"state\""),
+            (br#"{"state":1}"#, "\"state\""),
+            (br#"{"brightness":256}"#, "out of range"),
+            (br#"{"brightness":"high"}"#, "expected a number"),
+            (br#"{"color":{"r":300,"g":0,"b":0}}"#, "r must be"),
+            (br#"{"color":"red"}"#, "expected an object"),
+            (br#"{"color":{"q":1}}"#, "\"color\""),
+            (br#"{"color_temp":50}"#, "color_temp"),
+            (br#"{"effect":"warp"}"#, "unknown effect"),
+            (br#"{"effect":7}"#, "\"effect\""),
+            (br#"{"transition":-1}"#, "transition"),
+            (br#"{"flash":"medium"}"#, "flash"),
+        ];
+        for (payload, needle) in cases {
+            let e = err(payload);
+            assert!(
+                e.contains(needle),
+                "{:?}: {e}",
+                String::from_utf8_lossy(payload)
+            );
+        }
+    }
+
+    #[test]
+    fn state_reports_one_colour_mode_and_never_zero_brightness() {
+        let mut z = ZoneState::new(Rgb::new(1, 2, 3), 200, true, None);
+        let s = state_json(&z);
+        assert_eq!(s["color_mode"], "rgb");
+        assert_eq!(s["color"], json!({"r":1,"g":2,"b":3}));
+        assert_eq!(s["effect"], "off");
+        assert!(s.get("color_temp").is_none());
+        z.color_mode = ColorMode::ColorTemp { kelvin: 3000 };
+        z.on = false;
+        let s = state_json(&z);
+        assert_eq!(s["state"], "OFF");
+        assert_eq!(s["color_temp"], 3000);
+        assert!(s.get("color").is_none());
+        assert_eq!(s["brightness"], 200);
+        z.effect = Some(0);
+        assert_eq!(state_json(&z)["effect"], effects::REGISTRY[0].name());
+    }
+}
