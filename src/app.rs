@@ -1,26 +1,34 @@
-//! Wiring: builds the render loop, the output device and the network edge from a [`Config`], runs them
-//! until shutdown is requested, then stops them in a defined order.
+//! Wiring: builds the render loop, the output device, the state writer and the MQTT bridge from a
+//! [`Config`], supervises them until shutdown is requested, then stops them in a defined order.
 //!
-//! Shutdown order (each step bounded): stop taking commands and fade out (render loop), publish
-//! `offline` and disconnect (MQTT), then join the threads. The whole sequence fits in the 5 s systemd
-//! gives a unit by default.
+//! Shutdown order, each step bounded: the render loop stops taking commands and starts its fade-out;
+//! the state writer flushes a final snapshot; the fade finishes; MQTT publishes `offline` and
+//! disconnects; the threads are joined. It fits in the 5 s a stop may take. SIGHUP reloads what is safe
+//! to change live (render settings, gamma and power limits, MQTT settings) and says why when it cannot.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, ShutdownLeds};
-use crate::engine::{self, Command, Control, EngineInit, Event, MasterState, ZoneState};
+use crate::engine::{
+    self, Command, Control, DeviceState, EngineHandle, EngineInit, Event, MasterState, ZoneState,
+};
 use crate::mqtt;
 use crate::output::{OutputDevice, OutputError, sim::SimOutput};
+use crate::persist::{self, Persister};
+use crate::supervisor::{Policy, Supervisor};
+use crate::systemd;
 
 /// Options from the command line that are not part of the config file.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     /// Draw the simulated strips in the terminal.
     pub preview: bool,
+    /// Where the config came from (re-read on SIGHUP).
+    pub config_path: Option<PathBuf>,
 }
 
 /// Why the daemon stopped abnormally.
@@ -32,10 +40,14 @@ pub enum AppError {
     Thread(#[from] std::io::Error),
     #[error("the render loop stopped unexpectedly")]
     RenderLoopDied,
+    #[error("a critical task failed")]
+    CriticalTask,
 }
 
 /// Time the render loop gets to fade out and latch its last frame.
 const FADE_OUT_BUDGET: Duration = Duration::from_secs(3);
+/// Time the state writer gets for its final flush.
+const FLUSH_BUDGET: Duration = Duration::from_secs(1);
 /// Time the MQTT task gets to say `offline` and disconnect.
 const MQTT_BUDGET: Duration = Duration::from_secs(1);
 
@@ -46,20 +58,33 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
     let (events, _) = broadcast::channel::<Event>(1024);
-    let zones: Vec<ZoneState> = config
+    let mut zones: Vec<ZoneState> = config
         .zone_init
         .iter()
         .map(|z| ZoneState::new(z.color, z.brightness, z.on, z.effect))
         .collect();
-    let device = open_device(&config, opts)?;
+    let mut master = MasterState::default();
+    let mut device = DeviceState::default();
+    persist::restore(
+        &config.state_path,
+        &config.layout,
+        &mut zones,
+        &mut master,
+        &mut device,
+    );
+    let mut control = Control::new(config.lamp_zone, config.lamp_color);
+    control.state = device;
+
+    let output = open_device(&config, &opts)?;
     let init = EngineInit {
         layout: config.layout.clone(),
         render: config.render.clone(),
         zones,
-        master: MasterState::default(),
-        control: Control::new(config.lamp_zone, config.lamp_color),
+        master,
+        control,
     };
-    let (engine, render_join) = engine::spawn(init, device, events.clone())?;
+    let mut first_frame = events.subscribe();
+    let (engine, render_join) = engine::spawn(init, output, events.clone())?;
     tracing::info!(
         zones = config.layout.zones.len(),
         strips = config.layout.strips.len(),
@@ -68,88 +93,268 @@ pub async fn run(
         "diuna started"
     );
 
-    let tasks = TaskTracker::new();
-    let mqtt_stop = CancellationToken::new();
-    if config.mqtt.enabled {
-        let mqtt = mqtt::MqttBridge::new(&config, engine.clone());
-        let stop = mqtt_stop.clone();
-        tasks.spawn(async move { mqtt.run(stop).await });
+    let sup = Supervisor::new();
+    let state_stop = CancellationToken::new();
+    {
+        let (path, debounce, layout, engine) = (
+            config.state_path.clone(),
+            config.state_debounce,
+            config.layout.clone(),
+            engine.clone(),
+        );
+        sup.spawn("state", Policy::Restart, state_stop.clone(), move |stop| {
+            let p = Persister {
+                path: path.clone(),
+                debounce,
+                layout: layout.clone(),
+                engine: engine.clone(),
+            };
+            p.run(stop)
+        });
     }
-    tasks.close();
+    let mut mqtt_stop = CancellationToken::new();
+    spawn_mqtt(&sup, &config, &engine, mqtt_stop.clone());
+    spawn_watchdog(&sup, &engine, shutdown.clone());
 
-    // Run until asked to stop, or until the render loop dies (then exit non-zero so systemd restarts us).
+    // READY once the first frame is out (MQTT has been started by then).
+    let ready = async {
+        loop {
+            match first_frame.recv().await {
+                Ok(Event::FirstFrame) | Err(broadcast::error::RecvError::Closed) => break,
+                _ => {}
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), ready).await;
+    drop(first_frame);
+    systemd::ready(&format!(
+        "running: {} zones on {} strips",
+        config.layout.zones.len(),
+        config.layout.strips.len()
+    ));
+
+    // Run until asked to stop, a critical task fails, or the render loop dies.
     let render_done = tokio::task::spawn_blocking(move || render_join.join());
     tokio::pin!(render_done);
-    let died = tokio::select! {
-        _ = shutdown.cancelled() => false,
-        _ = &mut render_done => true,
-    };
-    if died {
-        tracing::error!("render loop stopped unexpectedly; shutting down");
-    } else {
-        tracing::info!("shutting down");
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        let fade = match config.shutdown_leds {
-            ShutdownLeds::Off => Some(config.render.fade_out),
-            ShutdownLeds::Keep => None,
-        };
-        if engine
-            .send(Command::Shutdown {
-                fade,
-                done: done_tx,
-            })
-            .is_ok()
-            && tokio::time::timeout(FADE_OUT_BUDGET, done_rx)
-                .await
-                .is_err()
-        {
-            tracing::warn!("fade-out did not finish in time");
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut current = config.clone();
+    let failure = loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break None,
+            _ = sup.fatal.cancelled() => break Some(AppError::CriticalTask),
+            _ = &mut render_done => break Some(AppError::RenderLoopDied),
+            Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
+                if let Some(path) = &opts.config_path {
+                    if let Some(next) = reload(path, &current, &engine) {
+                        if next.mqtt_changed {
+                            mqtt_stop.cancel();
+                            mqtt_stop = CancellationToken::new();
+                            spawn_mqtt(&sup, &next.config, &engine, mqtt_stop.clone());
+                        }
+                        current = next.config;
+                    }
+                }
+            }
         }
+    };
+    systemd::stopping();
+    match &failure {
+        Some(e) => tracing::error!(error = %e, "shutting down after a failure"),
+        None => tracing::info!("shutting down"),
     }
+
+    // 1. Stop taking commands, start the fade-out.
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let fade = match current.shutdown_leds {
+        ShutdownLeds::Off => Some(current.render.fade_out),
+        ShutdownLeds::Keep => None,
+    };
+    let engine_alive = engine
+        .send(Command::Shutdown {
+            fade,
+            done: done_tx,
+        })
+        .is_ok();
+    // 2. Flush the state while the render loop still answers.
+    state_stop.cancel();
+    // 3. Let the fade finish.
+    if engine_alive
+        && tokio::time::timeout(FADE_OUT_BUDGET, done_rx)
+            .await
+            .is_err()
+    {
+        tracing::warn!("fade-out did not finish in time");
+    }
+    // 4. MQTT: offline, disconnect.
     mqtt_stop.cancel();
-    if tokio::time::timeout(MQTT_BUDGET, tasks.wait())
+    shutdown.cancel();
+    sup.tracker.close();
+    if tokio::time::timeout(FLUSH_BUDGET + MQTT_BUDGET, sup.tracker.wait())
         .await
         .is_err()
     {
-        tracing::warn!("MQTT did not disconnect in time");
+        tracing::warn!("tasks did not stop in time");
     }
+    // 5. Join the render loop and output thread.
     drop(engine);
-    if !died {
-        let _ = tokio::time::timeout(FADE_OUT_BUDGET, render_done).await;
-    }
+    let _ = tokio::time::timeout(FADE_OUT_BUDGET, render_done).await;
     tracing::info!("stopped");
-    if died {
-        Err(AppError::RenderLoopDied)
-    } else {
-        Ok(())
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 
-/// The output device for the configured strips.
-fn open_device(config: &Config, opts: RunOptions) -> Result<Box<dyn OutputDevice>, AppError> {
-    let sim = SimOutput::new(&config.layout, opts.preview)?;
-    #[cfg(feature = "hardware")]
+fn spawn_mqtt(sup: &Supervisor, config: &Config, engine: &EngineHandle, stop: CancellationToken) {
+    if !config.mqtt.enabled {
+        return;
+    }
+    let (config, engine, restarts) = (config.clone(), engine.clone(), sup.restarts.clone());
+    sup.spawn("mqtt", Policy::Restart, stop, move |stop| {
+        mqtt::MqttBridge::new(&config, engine.clone(), restarts.clone()).run(stop)
+    });
+}
+
+/// Pings systemd's watchdog only while the render loop answers.
+fn spawn_watchdog(sup: &Supervisor, engine: &EngineHandle, stop: CancellationToken) {
+    let Some(period) = systemd::watchdog_period() else {
+        return;
+    };
+    let engine = engine.clone();
+    sup.spawn("watchdog", Policy::Restart, stop, move |stop| {
+        let engine = engine.clone();
+        async move {
+            let mut tick = tokio::time::interval(period / 2);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return Ok::<(), String>(()),
+                    _ = tick.tick() => {
+                        if engine.ping(Duration::from_secs(1)).await {
+                            systemd::watchdog();
+                        } else {
+                            tracing::error!("render loop does not answer; withholding the watchdog ping");
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+struct Reloaded {
+    config: Config,
+    mqtt_changed: bool,
+}
+
+/// Re-reads the config on SIGHUP and applies what is safe; logs what it cannot.
+fn reload(path: &std::path::Path, current: &Config, engine: &EngineHandle) -> Option<Reloaded> {
+    let next = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "SIGHUP: config not reloaded, keeping the running one");
+            return None;
+        }
+    };
+    if let Err(why) = same_shape(current, &next) {
+        tracing::warn!(reason = %why, "SIGHUP: this change needs a restart (systemctl restart diuna); nothing reloaded");
+        return None;
+    }
+    if engine
+        .send(Command::Reload(Box::new((
+            next.render.clone(),
+            next.layout.clone(),
+        ))))
+        .is_err()
     {
-        if config
-            .layout
-            .strips
-            .iter()
-            .any(|s| s.driver == crate::layout::Driver::Ws281x)
-        {
-            let hw = crate::output::ws281x::Ws281xOutput::open(&config.layout)?;
-            return Ok(Box::new(crate::output::Combined(vec![
-                Box::new(hw),
-                Box::new(sim),
-            ])));
+        return None;
+    }
+    let mqtt_changed = format!("{:?}", current.mqtt) != format!("{:?}", next.mqtt);
+    tracing::info!(
+        mqtt_changed,
+        "SIGHUP: reloaded render settings, gamma and power limits"
+    );
+    Some(Reloaded {
+        config: next,
+        mqtt_changed,
+    })
+}
+
+/// Whether `b` differs from `a` only in what can change live.
+fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
+    if a.device_id != b.device_id {
+        return Err("device_id changed".into());
+    }
+    if a.layout.zones.len() != b.layout.zones.len()
+        || a.layout.strips.len() != b.layout.strips.len()
+    {
+        return Err("zones or strips were added or removed".into());
+    }
+    for (x, y) in a.layout.zones.iter().zip(&b.layout.zones) {
+        if (
+            x.id.as_str(),
+            x.strip,
+            x.start,
+            x.len,
+            x.reversed,
+            x.name.as_str(),
+        ) != (
+            y.id.as_str(),
+            y.strip,
+            y.start,
+            y.len,
+            y.reversed,
+            y.name.as_str(),
+        ) {
+            return Err(format!("zone \"{}\" changed", x.id));
         }
     }
-    #[cfg(not(feature = "hardware"))]
-    if let Some(s) = config
+    for (x, y) in a.layout.strips.iter().zip(&b.layout.strips) {
+        if (
+            x.id.as_str(),
+            x.driver,
+            x.gpio,
+            x.dma,
+            x.led_type,
+            x.color_order,
+            x.len,
+            &x.capture,
+        ) != (
+            y.id.as_str(),
+            y.driver,
+            y.gpio,
+            y.dma,
+            y.led_type,
+            y.color_order,
+            y.len,
+            &y.capture,
+        ) {
+            return Err(format!("strip \"{}\" hardware settings changed", x.id));
+        }
+    }
+    if a.state_path != b.state_path || a.lamp_zone != b.lamp_zone {
+        return Err("state path or lamp zone changed".into());
+    }
+    Ok(())
+}
+
+/// The output device for the configured strips.
+fn open_device(config: &Config, opts: &RunOptions) -> Result<Box<dyn OutputDevice>, AppError> {
+    let sim = SimOutput::new(&config.layout, opts.preview)?;
+    let hardware = config
         .layout
         .strips
         .iter()
-        .find(|s| s.driver == crate::layout::Driver::Ws281x)
-    {
+        .find(|s| s.driver == crate::layout::Driver::Ws281x);
+    #[cfg(feature = "hardware")]
+    if hardware.is_some() {
+        let hw = crate::output::ws281x::Ws281xOutput::open(&config.layout)?;
+        return Ok(Box::new(crate::output::Combined(vec![
+            Box::new(hw),
+            Box::new(sim),
+        ])));
+    }
+    #[cfg(not(feature = "hardware"))]
+    if let Some(s) = hardware {
         return Err(AppError::Output(OutputError::Open(format!(
             "strip \"{}\" uses driver \"ws281x\" but this build has no hardware support; \
              rebuild with `cargo build --release --features hardware` or set driver = \"sim\"",

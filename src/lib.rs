@@ -11,3 +11,6 @@ pub mod engine;
 pub mod layout;
 pub mod mqtt;
 pub mod output;
+pub mod persist;
+pub mod supervisor;
+pub mod systemd;

@@ -79,6 +79,7 @@ fn main() -> ExitCode {
             config,
             RunOptions {
                 preview: args.preview,
+                config_path: Some(args.config.clone()),
             },
             shutdown,
         )

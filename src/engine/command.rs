@@ -12,7 +12,9 @@ use tokio::sync::{broadcast, oneshot};
 use super::control::{DeviceCommand, DeviceState};
 use super::stats::FrameStats;
 use super::zone::{LightCommand, MasterState, ZoneState};
+use crate::config::RenderConfig;
 use crate::effects::ParamId;
+use crate::layout::Layout;
 
 /// Which zones a light command addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +40,11 @@ pub enum Command {
     Snapshot(oneshot::Sender<Snapshot>),
     /// Frame statistics since the last request.
     Stats(oneshot::Sender<FrameStats>),
+    /// Liveness check (the systemd watchdog): answered at once by a live render loop.
+    Ping(oneshot::Sender<()>),
+    /// Apply reloaded settings that are safe to change live (SIGHUP): render settings and the strips'
+    /// gamma and power limits (the layout itself must be unchanged).
+    Reload(Box<(RenderConfig, Layout)>),
     /// Fade out (or keep, when `fade` is `None`), then stop; answers once the last frame is on the wire.
     Shutdown {
         fade: Option<Duration>,
@@ -115,6 +122,13 @@ impl EngineHandle {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Snapshot(tx))?;
         rx.await.map_err(|_| SendError::Stopped)
+    }
+
+    /// Whether the render loop answers within `timeout`.
+    pub async fn ping(&self, timeout: std::time::Duration) -> bool {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Ping(tx)).is_ok()
+            && matches!(tokio::time::timeout(timeout, rx).await, Ok(Ok(())))
     }
 
     /// Asks for frame statistics.

@@ -94,6 +94,13 @@ impl Compositor {
         }
     }
 
+    /// Rebuilds the output pipelines (gamma, power limit) from a reloaded layout of the same shape.
+    pub fn reload_output(&mut self, layout: &Layout, easing: Easing) {
+        self.pipelines = layout.strips.iter().map(StripPipeline::new).collect();
+        self.easing = easing;
+        self.layout = layout.clone();
+    }
+
     pub fn layout(&self) -> &Layout {
         &self.layout
     }

@@ -106,11 +106,11 @@ impl RenderLoop {
     }
 
     fn run(mut self) {
-        let interval = Duration::from_secs_f64(1.0 / self.cfg.fps as f64);
         let mut next = Instant::now();
         let mut last_out = Instant::now();
         let mut was_animating = false;
         loop {
+            let interval = Duration::from_secs_f64(1.0 / self.cfg.fps as f64);
             let now = Instant::now();
             let animating = self.animating(now);
             if animating && !was_animating && next < now {
@@ -237,6 +237,9 @@ impl RenderLoop {
                 Command::Shutdown { done, .. } => {
                     let _ = done.send(());
                 }
+                Command::Ping(tx) => {
+                    let _ = tx.send(());
+                }
                 _ => {}
             }
             return;
@@ -275,6 +278,15 @@ impl RenderLoop {
             Command::Device(cmd) => self.device(&cmd, now),
             Command::Snapshot(tx) => {
                 let _ = tx.send(self.snapshot());
+            }
+            Command::Ping(tx) => {
+                let _ = tx.send(());
+            }
+            Command::Reload(reload) => {
+                let (render, layout) = *reload;
+                self.cfg = render;
+                self.compositor.reload_output(&layout, self.cfg.easing);
+                self.need_frame = true;
             }
             Command::Stats(tx) => {
                 let window = now - self.stats_since;

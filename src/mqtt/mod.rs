@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::effects::ParamId;
 use crate::engine::{Command, EngineHandle, Event, SendError, Snapshot, Target, ZoneState};
+use crate::supervisor::Restarts;
 use connection::Notification;
 use health::BridgeCounters;
 use light::CommandError;
@@ -48,10 +49,22 @@ pub struct MqttBridge {
     discovery_topics: HashSet<String>,
     connected: bool,
     started: Instant,
+    restarts: Restarts,
+}
+
+/// Why the bridge stopped (the supervisor restarts it).
+#[derive(Debug, thiserror::Error)]
+pub enum MqttError {
+    #[error(transparent)]
+    Setup(#[from] connection::SetupError),
+    #[error("the MQTT event loop ended")]
+    EventLoopEnded,
+    #[error("the render loop has stopped")]
+    EngineGone,
 }
 
 impl MqttBridge {
-    pub fn new(config: &Config, engine: EngineHandle) -> Self {
+    pub fn new(config: &Config, engine: EngineHandle, restarts: Restarts) -> Self {
         let topics = Topics::new(
             &config.mqtt.base_topic,
             &config.device_id,
@@ -71,19 +84,13 @@ impl MqttBridge {
             discovery_topics,
             connected: false,
             started: Instant::now(),
+            restarts,
         }
     }
 
     /// Runs until `stop` is cancelled, then publishes `offline` and disconnects.
-    pub async fn run(mut self, stop: CancellationToken) {
-        let opts = match connection::options(&self.config.mqtt, &self.topics.availability) {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::error!(error = %e, "MQTT disabled: cannot configure the connection");
-                stop.cancelled().await;
-                return;
-            }
-        };
+    pub async fn run(mut self, stop: CancellationToken) -> Result<(), MqttError> {
+        let opts = connection::options(&self.config.mqtt, &self.topics.availability)?;
         tracing::info!(host = %self.config.mqtt.host, port = self.config.mqtt.port, base = %self.topics.base, "MQTT connecting");
         let (client, mut notes) = connection::start(opts, self.config.mqtt.reconnect_max);
         let mut events = self.engine.subscribe();
@@ -93,9 +100,9 @@ impl MqttBridge {
         let rediscover = tokio::time::sleep(far);
         tokio::pin!(rediscover);
         let mut last_error: Option<String> = None;
-        loop {
+        let result = loop {
             tokio::select! {
-                _ = stop.cancelled() => break,
+                _ = stop.cancelled() => break Ok(()),
                 note = notes.recv() => match note {
                     Some(Notification::Event(MqttEvent::Incoming(Packet::ConnAck(_)))) => {
                         if last_error.take().is_some() {
@@ -121,7 +128,7 @@ impl MqttBridge {
                             last_error = Some(text);
                         }
                     }
-                    None => break,
+                    None => break Err(MqttError::EventLoopEnded),
                 },
                 ev = events.recv() => match ev {
                     Ok(ev) => self.on_event(&client, ev),
@@ -129,7 +136,7 @@ impl MqttBridge {
                         tracing::warn!(missed = n, "MQTT bridge fell behind the event bus; republishing all state");
                         self.publish_all_state(&client).await;
                     }
-                    Err(RecvError::Closed) => break,
+                    Err(RecvError::Closed) => break Err(MqttError::EngineGone),
                 },
                 _ = health.tick() => self.publish_health(&client).await,
                 _ = &mut rediscover => {
@@ -143,8 +150,9 @@ impl MqttBridge {
                     }
                 }
             }
-        }
+        };
         self.goodbye(&client, &mut notes).await;
+        result
     }
 
     /// Publishes `offline`, disconnects and waits (bounded) for both to leave.
@@ -237,7 +245,9 @@ impl MqttBridge {
             return;
         }
         if let Ok(stats) = self.engine.stats().await {
-            let h = health::health_json(&stats, &self.counters, self.started).to_string();
+            let mut h = health::health_json(&stats, &self.counters, self.started);
+            h["task_restarts"] = json!(self.restarts.snapshot());
+            let h = h.to_string();
             let _ = client.try_publish(&self.topics.health, QoS::AtMostOnce, true, h);
         }
     }

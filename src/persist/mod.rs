@@ -1,0 +1,127 @@
+//! Persistence: restores state at boot and is the single writer of the state file afterwards.
+//!
+//! The writer listens to the event bus; after the last change it waits `state.debounce` (~0.5 s, but
+//! never more than [`MAX_DELAY`] while changes keep coming), takes one consistent snapshot from the render
+//! loop and writes it atomically off the async threads. Being the only writer, it cannot lose an update
+//! to a race; a final flush runs on shutdown. A missing or corrupt file never stops the daemon.
+
+pub mod file;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{DeviceState, EngineHandle, Event, MasterState, ZoneState};
+use crate::layout::Layout;
+use file::{LoadError, StateFile};
+
+/// Longest a change waits to be written while changes keep arriving (e.g. a knob being turned).
+pub const MAX_DELAY: Duration = Duration::from_secs(2);
+
+/// A failure of the writer task (it is restarted by the supervisor).
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    #[error("the render loop has stopped")]
+    EngineGone,
+}
+
+/// Restores what the state file holds onto the config defaults. Never fails: problems are logged.
+pub fn restore(
+    path: &std::path::Path,
+    layout: &Layout,
+    zones: &mut [ZoneState],
+    master: &mut MasterState,
+    device: &mut DeviceState,
+) {
+    match file::load(path) {
+        Ok(f) => {
+            f.restore(layout, zones, master, device);
+            tracing::info!(path = %path.display(), zones = f.zones.len(), "state restored");
+        }
+        Err(LoadError::Missing) => {
+            tracing::info!(path = %path.display(), "no state file yet: starting from the config")
+        }
+        Err(e @ LoadError::Corrupt { .. }) => {
+            tracing::error!(error = %e, "state file corrupt: starting from the config")
+        }
+        Err(e) => tracing::error!(error = %e, "state file unreadable: starting from the config"),
+    }
+}
+
+/// The state file writer.
+pub struct Persister {
+    pub path: PathBuf,
+    pub debounce: Duration,
+    pub layout: Layout,
+    pub engine: EngineHandle,
+}
+
+impl Persister {
+    /// Writes after changes until `stop`, then flushes once more.
+    pub async fn run(self, stop: CancellationToken) -> Result<(), PersistError> {
+        let mut events = self.engine.subscribe();
+        let mut first_change: Option<Instant> = None;
+        let mut last_change = Instant::now();
+        let mut failing = false;
+        loop {
+            let due =
+                first_change.map(|first| (last_change + self.debounce).min(first + MAX_DELAY));
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                ev = events.recv() => match ev {
+                    Ok(Event::Zone { .. } | Event::Master { .. } | Event::Device { .. }) | Err(RecvError::Lagged(_)) => {
+                        last_change = Instant::now();
+                        first_change.get_or_insert(last_change);
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Closed) => return Err(PersistError::EngineGone),
+                },
+                _ = tokio::time::sleep_until(due.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))), if due.is_some() => {
+                    match self.write().await {
+                        Ok(()) => {
+                            if failing {
+                                tracing::info!(path = %self.path.display(), "state file writable again");
+                            }
+                            failing = false;
+                            first_change = None;
+                        }
+                        Err(e) => {
+                            if !failing {
+                                tracing::error!(path = %self.path.display(), error = %e, "cannot write the state file; retrying");
+                            }
+                            failing = true;
+                            // Retry after a pause rather than in a tight loop.
+                            last_change = Instant::now() + Duration::from_secs(5);
+                            first_change = Some(last_change);
+                        }
+                    }
+                }
+            }
+        }
+        if first_change.is_some() || !self.path.exists() {
+            match self.write().await {
+                Ok(()) => tracing::info!(path = %self.path.display(), "state flushed"),
+                Err(e) => {
+                    tracing::error!(path = %self.path.display(), error = %e, "final state flush failed")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn write(&self) -> std::io::Result<()> {
+        let snap = self
+            .engine
+            .snapshot()
+            .await
+            .map_err(std::io::Error::other)?;
+        let state = StateFile::from_snapshot(&snap, &self.layout);
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || file::save(&path, &state))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+}
