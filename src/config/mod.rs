@@ -129,7 +129,8 @@ impl Config {
                 config::Environment::with_prefix("DIUNA")
                     .prefix_separator("_")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .source(Some(env_overrides(std::env::vars()))),
             )
             .build()
             .map_err(load_err)?
@@ -321,6 +322,21 @@ impl Config {
             zone_init,
         })
     }
+}
+
+/// The `DIUNA_…` variables that address config keys (`DIUNA_FPS`, `DIUNA_MQTT__HOST`). Others that
+/// merely share the prefix (`DIUNA_MQTT_PASSWORD` for `password_env`, test hooks) are left alone
+/// instead of failing the load as unknown keys.
+pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
+    const SCALARS: [&str; 5] = ["device_id", "name", "suggested_area", "fps", "log_level"];
+    const SECTIONS: [&str; 5] = ["render__", "mqtt__", "state__", "shutdown__", "lamp__"];
+    vars.filter(|(k, _)| {
+        k.strip_prefix("DIUNA_").is_some_and(|rest| {
+            let rest = rest.to_ascii_lowercase();
+            SCALARS.contains(&rest.as_str()) || SECTIONS.iter().any(|s| rest.starts_with(s))
+        })
+    })
+    .collect()
 }
 
 /// A lower-case slug: what topics and unique ids are made of.

@@ -236,3 +236,19 @@ fn shipped_example_config_is_valid() {
     assert_eq!(c.layout.strips.len(), 2);
     assert!(c.layout.zones.len() >= 5);
 }
+
+#[test]
+fn only_config_keys_are_taken_from_the_environment() {
+    let vars = [
+        ("DIUNA_MQTT__HOST", "broker"),
+        ("DIUNA_FPS", "30"),
+        ("DIUNA_MQTT_PASSWORD", "secret"),
+        ("DIUNA_FAIL_ONCE", "mqtt"),
+        ("PATH", "/bin"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let m = env_overrides(vars.into_iter());
+    let mut keys: Vec<_> = m.keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, ["DIUNA_FPS", "DIUNA_MQTT__HOST"]);
+}

@@ -24,8 +24,9 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct StateFile {
     #[serde(default)]
     pub version: u32,
+    /// Zone id → [`ZoneRecord`], kept as JSON so one malformed entry cannot spoil the others.
     #[serde(default)]
-    pub zones: BTreeMap<String, ZoneRecord>,
+    pub zones: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub master: Option<MasterState>,
     #[serde(default)]
@@ -102,7 +103,10 @@ impl StateFile {
                     last_effect: name(z.last_effect),
                     params,
                 };
-                (spec.id.clone(), rec)
+                (
+                    spec.id.clone(),
+                    serde_json::to_value(rec).unwrap_or_default(),
+                )
             })
             .collect();
         StateFile {
@@ -131,8 +135,15 @@ impl StateFile {
         device: &mut DeviceState,
     ) {
         for (spec, z) in layout.zones.iter().zip(zones.iter_mut()) {
-            let Some(r) = self.zones.get(&spec.id) else {
+            let Some(v) = self.zones.get(&spec.id) else {
                 continue;
+            };
+            let r: ZoneRecord = match serde_json::from_value(v.clone()) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(zone = %spec.id, error = %e, "ignoring a malformed zone entry in the state file");
+                    continue;
+                }
             };
             z.on = r.on;
             z.brightness = r.brightness.max(1);

@@ -5,3 +5,4 @@ mod support;
 
 mod lifecycle;
 mod mqtt;
+mod persistence;

@@ -344,6 +344,11 @@ impl Daemon {
     }
 
     pub fn start_in(dir: tempfile::TempDir, toml: &str) -> Daemon {
+        Self::start_with(dir, toml, &[])
+    }
+
+    /// Like [`Daemon::start_in`] with extra environment variables.
+    pub fn start_with(dir: tempfile::TempDir, toml: &str, env: &[(&str, &str)]) -> Daemon {
         let config = dir.path().join("diuna.toml");
         std::fs::write(
             &config,
@@ -354,6 +359,7 @@ impl Daemon {
             .arg("--config")
             .arg(&config)
             .env("RUST_LOG", "info,diuna=debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -1,0 +1,215 @@
+//! Nothing lost, nothing stuck: state survives restarts and SIGKILL, bad state files never stop the
+//! daemon, failed tasks are restarted, and SIGTERM stops in order.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Broker, Capture, Daemon, TestClient, wait_for};
+
+fn config(port: u16) -> String {
+    format!(
+        r#"
+device_id = "pt"
+[render]
+fade_in = "0s"
+fade_out = "400ms"
+transition = "0s"
+[mqtt]
+host = "127.0.0.1"
+port = {port}
+reconnect_max = "1s"
+[state]
+path = "{{dir}}/state.json"
+debounce = "200ms"
+[[strips]]
+id = "a"
+gpio = 18
+dma = 10
+color_order = "RGB"
+gamma = 1.0
+capture = "{{dir}}/a.jsonl"
+[[zones]]
+id = "one"
+strip = "a"
+pixels = 3
+color = [255, 0, 0]
+brightness = 255
+[[zones]]
+id = "two"
+strip = "a"
+pixels = 3
+color = [0, 0, 255]
+brightness = 255
+"#
+    )
+}
+
+const B: &str = "diuna/pt";
+
+fn read_state(d: &Daemon) -> Option<Value> {
+    let text = std::fs::read(d.path("state.json")).ok()?;
+    Some(serde_json::from_slice(&text).expect("state file is always valid JSON"))
+}
+
+#[test]
+fn state_survives_a_restart() {
+    let broker = Broker::start();
+    let d = Daemon::start(&config(broker.port));
+    let mut c = TestClient::connect(broker.port, "p-1", &[&format!("{B}/#")]);
+    c.wait_topic(&format!("{B}/availability"), |m| m.text() == "online");
+    c.publish(
+        &format!("{B}/one/set"),
+        r#"{"color":{"r":10,"g":20,"b":30},"brightness":255}"#,
+    );
+    c.publish(&format!("{B}/two/set"), r#"{"effect":"snake"}"#);
+    c.publish(&format!("{B}/two/speed/set"), "90");
+    c.wait_topic(&format!("{B}/two/speed/state"), |m| m.text() == "90");
+    let (status, _, dir) = d.stop();
+    assert!(status.success());
+    // Restart on the same directory.
+    let d = Daemon::start_in(dir, &config(broker.port));
+    let mut cap = Capture::new(&d.path("a.jsonl"));
+    cap.wait_frame("a", "restored colour", |f| f.pixel(0) == [10, 20, 30]);
+    let mut c = TestClient::connect(broker.port, "p-2", &[&format!("{B}/#")]);
+    c.wait_topic(&format!("{B}/two/state"), |m| m.json()["effect"] == "snake");
+    c.wait_topic(&format!("{B}/two/speed/state"), |m| m.text() == "90");
+}
+
+#[test]
+fn sigkill_in_a_burst_leaves_a_valid_file_with_an_acknowledged_state() {
+    let broker = Broker::start();
+    let mut d = Daemon::start(&config(broker.port));
+    let mut c = TestClient::connect(broker.port, "p-k", &[&format!("{B}/one/state")]);
+    c.wait_topic(&format!("{B}/one/state"), |_| true);
+    // First burst; its last value is acknowledged (published) and, after the debounce, persisted.
+    for r in 1..=50u8 {
+        c.publish(
+            &format!("{B}/one/set"),
+            format!(r#"{{"color":{{"r":{r},"g":0,"b":0}}}}"#),
+        );
+    }
+    c.wait_topic(&format!("{B}/one/state"), |m| m.json()["color"]["r"] == 50);
+    wait_for(
+        Duration::from_secs(5),
+        "state file has the last acknowledged colour",
+        || read_state(&d).filter(|s| s["zones"]["one"]["color"][0] == 50),
+    );
+    // Second burst, killed in the middle.
+    for r in 101..=150u8 {
+        c.publish(
+            &format!("{B}/one/set"),
+            format!(r#"{{"color":{{"r":{r},"g":0,"b":0}}}}"#),
+        );
+        if r == 125 {
+            d.signal("KILL");
+        }
+    }
+    d.wait_exit(Duration::from_secs(5));
+    let state = read_state(&d).expect("state file present");
+    let r = state["zones"]["one"]["color"][0].as_u64().unwrap();
+    assert!(
+        r == 50 || (101..=125).contains(&r),
+        "restored r={r} was never acknowledged"
+    );
+    assert!(!d.path("state.json.bad").exists());
+    // And it comes back with exactly that.
+    let dir = std::mem::replace(&mut d.dir, tempfile::tempdir().unwrap());
+    drop(d);
+    let d = Daemon::start_in(dir, &config(broker.port));
+    let mut cap = Capture::new(&d.path("a.jsonl"));
+    cap.wait_frame("a", "restored after SIGKILL", |f| {
+        f.pixel(0) == [r as u8, 0, 0]
+    });
+}
+
+#[test]
+fn corrupt_and_foreign_state_files_never_stop_the_daemon() {
+    let broker = Broker::start();
+    for (content, bad) in [
+        (&b"{\"zones\": {\"one\": {\"on\": tr"[..], true),
+        (b"\x00\xff\xfe garbage", true),
+        (
+            br#"{"version": 99, "gadgets": [1,2], "zones": {"ghost": {"x": 1}}}"#,
+            false,
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("state.json"), content).unwrap();
+        let d = Daemon::start_in(dir, &config(broker.port));
+        let mut cap = Capture::new(&d.path("a.jsonl"));
+        cap.wait_frame("a", "defaults from the config", |f| {
+            f.pixel(0) == [255, 0, 0] && f.pixel(3) == [0, 0, 255]
+        });
+        assert_eq!(
+            d.path("state.json.bad").exists(),
+            bad,
+            "{:?}",
+            String::from_utf8_lossy(content)
+        );
+        if bad {
+            assert!(d.log().contains("corrupt"), "corruption logged");
+        }
+        let (status, _, dir) = d.stop();
+        assert!(status.success());
+        // A corrupt file was replaced by a valid one at the shutdown flush; a foreign one is left as is.
+        let text = std::fs::read(dir.path().join("state.json")).unwrap();
+        let v: Value = serde_json::from_slice(&text).unwrap();
+        if bad {
+            assert_eq!(v["zones"]["one"]["color"][0], 255);
+        }
+    }
+}
+
+#[test]
+fn a_failed_task_is_restarted_and_shows_in_health() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start_with(dir, &config(broker.port), &[("DIUNA_FAIL_ONCE", "mqtt")]);
+    let mut c = TestClient::connect(broker.port, "p-f", &[&format!("{B}/health")]);
+    let h = c
+        .wait_msg(Duration::from_secs(15), "health after the restart", |m| {
+            m.topic.ends_with("/health")
+        })
+        .json();
+    assert_eq!(h["task_restarts"]["mqtt"], 1, "{h}");
+    assert!(d.log().contains("task failed; restarting"));
+}
+
+#[test]
+fn sigterm_stops_in_order() {
+    let broker = Broker::start();
+    let d = Daemon::start(&config(broker.port));
+    let mut cap = Capture::new(&d.path("a.jsonl"));
+    let mut c = TestClient::connect(
+        broker.port,
+        "p-t",
+        &[&format!("{B}/availability"), &format!("{B}/one/state")],
+    );
+    c.wait_topic(&format!("{B}/availability"), |m| m.text() == "online");
+    // A change right before the stop must be flushed even though the debounce has not elapsed.
+    c.publish(
+        &format!("{B}/one/set"),
+        r#"{"color":{"r":0,"g":250,"b":0}}"#,
+    );
+    c.wait_topic(&format!("{B}/one/state"), |m| m.json()["color"]["g"] == 250);
+    cap.wait_frame("a", "green", |f| f.pixel(0) == [0, 250, 0]);
+    let seen = cap.frames.len();
+    let (status, took, dir) = d.stop();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Fade-out frames: decreasing to black.
+    cap.poll();
+    let fade: Vec<u8> = cap.frames[seen..].iter().map(|f| f.pixel(0)[1]).collect();
+    assert!(fade.len() >= 5, "fade-out frames captured: {fade:?}");
+    assert!(
+        fade.windows(2).all(|w| w[0] >= w[1]),
+        "monotonic fade {fade:?}"
+    );
+    assert_eq!(*fade.last().unwrap(), 0);
+    // offline published, state flushed.
+    c.wait_topic(&format!("{B}/availability"), |m| m.text() == "offline");
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap()).unwrap();
+    assert_eq!(v["zones"]["one"]["color"], serde_json::json!([0, 250, 0]));
+}
