@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use rumqttc::{
-    AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Packet, QoS, Transport,
+    AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, NetworkOptions, Packet,
+    QoS, Transport,
 };
 use tokio::sync::mpsc;
 
@@ -105,7 +106,11 @@ pub fn start(
     opts: MqttOptions,
     reconnect_max: Duration,
 ) -> (AsyncClient, mpsc::Receiver<Notification>) {
-    let (client, eventloop) = AsyncClient::new(opts, REQUEST_QUEUE);
+    let (client, mut eventloop) = AsyncClient::new(opts, REQUEST_QUEUE);
+    // Commands and state are tiny messages: do not let Nagle's algorithm hold them back.
+    let mut net = NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    eventloop.set_network_options(net);
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(poll(eventloop, tx, reconnect_max));
     (client, rx)

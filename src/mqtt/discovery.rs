@@ -93,20 +93,20 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
         );
         for p in ParamId::ALL {
             let spec = p.global();
-            push(
-                "number",
-                &format!("{}_{}", zone.id, p.name()),
-                json!({
-                    "name": format!("{} {}", zone.name, p.label().to_lowercase()),
-                    "command_topic": t.param_set(z, p),
-                    "state_topic": t.param_state(z, p),
-                    "min": spec.min,
-                    "max": spec.max,
-                    "step": 1,
-                    "mode": "slider",
-                    "entity_category": "config",
-                }),
-            );
+            let mut number = json!({
+                "name": format!("{} {}", zone.name, p.label().to_lowercase()),
+                "command_topic": t.param_set(z, p),
+                "state_topic": t.param_state(z, p),
+                "min": spec.min,
+                "max": spec.max,
+                "step": 1,
+                "mode": "slider",
+                "entity_category": "config",
+            });
+            if !spec.unit.is_empty() {
+                number["unit_of_measurement"] = json!(spec.unit);
+            }
+            push("number", &format!("{}_{}", zone.id, p.name()), number);
         }
     }
     push(
@@ -123,6 +123,9 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
             "payload_off": format!("{{\"{key}\":false}}"),
             "state_topic": t.device_state,
             "value_template": format!("{{{{ 'ON' if value_json.{key} else 'OFF' }}}}"),
+            // The template renders ON/OFF; without these Home Assistant compares it to payload_on/off.
+            "state_on": "ON",
+            "state_off": "OFF",
             "entity_category": "config",
         })
     };
@@ -253,6 +256,11 @@ mod tests {
         assert_eq!(light.payload["schema"], "json");
         assert_eq!(light.payload["command_topic"], "diuna/dev/floor/set");
         assert_eq!(light.payload["effect_list"][0], "off");
+        let switch = all.iter().find(|d| d.topic.contains("/switch/")).unwrap();
+        assert_eq!(
+            switch.payload["state_on"], "ON",
+            "switch state must match its template"
+        );
         // 1 light + 5 numbers per zone, master, 2 switches, 2 selects, 5 sensors, event, button.
         assert_eq!(all.len(), 6 + 1 + 2 + 2 + 5 + 1 + 1);
     }

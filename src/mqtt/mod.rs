@@ -316,6 +316,11 @@ impl MqttBridge {
             }
             _ => {}
         }
+        if p.payload.is_empty() {
+            // Clearing a retained command (`mosquitto_pub -r -n`) is housekeeping, not a command.
+            tracing::debug!(topic = %p.topic, "ignoring an empty command");
+            return false;
+        }
         if p.retain {
             // A stale retained command must never switch lights by itself after a restart.
             tracing::info!(topic = %p.topic, "ignoring a retained command");

@@ -67,7 +67,7 @@ impl Broker {
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_packet_size 1048576\n"),
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_packet_size 1048576\nset_tcp_nodelay true\n"),
         )
         .unwrap();
         let child = Command::new(mosquitto_bin())
@@ -132,6 +132,9 @@ impl TestClient {
         opts.set_keep_alive(Duration::from_secs(5));
         opts.set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut conn) = Client::new(opts, 1000);
+        let mut net = rumqttc::NetworkOptions::new();
+        net.set_tcp_nodelay(true);
+        conn.eventloop.set_network_options(net);
         for t in subscribe {
             client.subscribe(*t, QoS::AtLeastOnce).unwrap();
         }
