@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
     let mut frame = OutFrame::new(&cfg.layout);
     group.bench_function("static", |b| {
         b.iter(|| {
-            comp.render(start, black_box(&statics), &master);
+            comp.render(start, start, black_box(&statics), &master);
             black_box(comp.encode(&mut frame, true));
         })
     });
@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("animated", |b| {
         b.iter(|| {
             t += Duration::from_micros(16_667);
-            comp.render(t, black_box(&animated), &master);
+            comp.render(t, t, black_box(&animated), &master);
             black_box(comp.encode(&mut frame, false));
         })
     });
@@ -71,7 +71,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("effect/{}", fx.name()), |b| {
             b.iter(|| {
                 t += Duration::from_micros(16_667);
-                comp.render(t, black_box(&zones), &master);
+                comp.render(t, t, black_box(&zones), &master);
                 black_box(comp.encode(&mut frame, false));
             })
         });

@@ -97,7 +97,9 @@ fn run(animated: bool) -> Vec<f64> {
         // Let that frame (and any frame of the busy strip) latch before the next command, so each
         // sample measures the command path, not a queue behind the previous command's wire time.
         // A pseudo-random extra 0–16.7 ms puts commands at every phase of the 60 FPS schedule.
-        std::thread::sleep(Duration::from_millis(12) + Duration::from_micros((i as u64 * 7919) % 16_667));
+        std::thread::sleep(
+            Duration::from_millis(12) + Duration::from_micros((i as u64 * 7919) % 16_667),
+        );
         if i >= 20 {
             // The first 20 warm up the connection.
             lat.push(t.saturating_sub(sent) as f64 / 1000.0);

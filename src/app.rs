@@ -115,6 +115,8 @@ pub async fn run(
     let mut mqtt_stop = CancellationToken::new();
     spawn_mqtt(&sup, &config, &engine, mqtt_stop.clone());
     spawn_watchdog(&sup, &engine, shutdown.clone());
+    let input_stop = CancellationToken::new();
+    let _gpio = spawn_inputs(&sup, &config, &engine, input_stop.clone(), shutdown.clone());
 
     // READY once the first frame is out (MQTT has been started by then).
     let ready = async {
@@ -175,6 +177,7 @@ pub async fn run(
             done: done_tx,
         })
         .is_ok();
+    input_stop.cancel();
     // 2. Flush the state while the render loop still answers.
     state_stop.cancel();
     // 3. Let the fade finish.
@@ -213,6 +216,68 @@ fn spawn_mqtt(sup: &Supervisor, config: &Config, engine: &EngineHandle, stop: Ca
     sup.spawn("mqtt", Policy::Restart, stop, move |stop| {
         mqtt::MqttBridge::new(&config, engine.clone(), restarts.clone()).run(stop)
     });
+}
+
+/// Starts the input hub and every configured source. The returned value holds the GPIO pins.
+fn spawn_inputs(
+    sup: &Supervisor,
+    config: &Config,
+    engine: &EngineHandle,
+    stop: CancellationToken,
+    quit: CancellationToken,
+) -> Option<Box<dyn std::any::Any + Send>> {
+    use crate::input::{KeyboardSource, hub, keyboard, sim};
+    let cfg = config.input.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel(hub::RAW_QUEUE);
+    #[cfg(feature = "hardware")]
+    let keep: Option<Box<dyn std::any::Any + Send>> = match crate::input::gpio::start(
+        &cfg,
+        tx.clone(),
+    ) {
+        Ok(pins) => pins.map(|p| Box::new(p) as Box<dyn std::any::Any + Send>),
+        Err(e) => {
+            tracing::error!(error = %e, "GPIO inputs unavailable; continuing without the knobs");
+            None
+        }
+    };
+    #[cfg(not(feature = "hardware"))]
+    let keep: Option<Box<dyn std::any::Any + Send>> = {
+        if !cfg.pins().is_empty() {
+            tracing::warn!(
+                "input pins are configured but this build has no GPIO support (feature `hardware`)"
+            );
+        }
+        None
+    };
+    if keyboard::wants_terminal(&cfg.keyboard) {
+        if let Err(e) = keyboard::spawn_terminal(cfg.keys.clone(), tx.clone(), stop.clone(), quit) {
+            tracing::warn!(error = %e, "terminal keyboard unavailable");
+        }
+    } else if let KeyboardSource::Evdev(path) = &cfg.keyboard
+        && let Err(e) = keyboard::spawn_evdev(path, cfg.keys.clone(), tx.clone())
+    {
+        tracing::error!(device = %path.display(), error = %e, "cannot open the keyboard device");
+    }
+    if let Some(path) = cfg.sim_socket.clone() {
+        let (cfg, tx) = (cfg.clone(), tx.clone());
+        sup.spawn("input-sim", Policy::Restart, stop.clone(), move |stop| {
+            sim::run(path.clone(), cfg.clone(), tx.clone(), stop)
+        });
+    }
+    drop(tx);
+    let rx = std::sync::Arc::new(tokio::sync::Mutex::new(Some(rx)));
+    let engine = engine.clone();
+    // The hub fails only when the render loop is gone, so there is nothing to restart it for.
+    sup.spawn("input", Policy::Critical, stop, move |stop| {
+        let (rx, engine, cfg) = (rx.clone(), engine.clone(), cfg.clone());
+        async move {
+            let Some(r) = rx.lock().await.take() else {
+                return Err(crate::engine::SendError::Stopped);
+            };
+            hub::run(cfg, engine, r, stop).await
+        }
+    });
+    keep
 }
 
 /// Pings systemd's watchdog only while the render loop answers.

@@ -8,6 +8,7 @@ pub mod color;
 pub mod config;
 pub mod effects;
 pub mod engine;
+pub mod input;
 pub mod layout;
 pub mod mqtt;
 pub mod output;

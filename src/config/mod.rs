@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::color::Rgb;
 use crate::effects;
+use crate::input::{self, EncoderPins, InputConfig, KeyboardSource};
 use crate::layout::{ColorOrder, Driver, Layout, LedType, StripSpec, ZoneSpec};
 use raw::RawConfig;
 
@@ -114,6 +115,7 @@ pub struct Config {
     pub lamp_color: Rgb,
     pub layout: Layout,
     pub zone_init: Vec<ZoneInit>,
+    pub input: InputConfig,
 }
 
 impl Config {
@@ -295,6 +297,7 @@ impl Config {
             found
         });
 
+        let input = build_input(&raw.input, &layout, &mut errs);
         if !errs.is_empty() {
             return Err(ConfigError::Invalid(errs));
         }
@@ -320,6 +323,7 @@ impl Config {
                 .unwrap_or(Rgb::new(255, 200, 150)),
             layout,
             zone_init,
+            input,
         })
     }
 }
@@ -361,6 +365,71 @@ pub fn host_slug() -> String {
     } else {
         slug
     }
+}
+
+fn build_input(raw: &raw::RawInput, layout: &Layout, errs: &mut Vec<String>) -> InputConfig {
+    let mut cfg = InputConfig::default();
+    let dur = |key: &str, v: &Option<String>, default: Duration, errs: &mut Vec<String>| match v {
+        None => default,
+        Some(t) => humantime::parse_duration(t).unwrap_or_else(|e| {
+            errs.push(format!("{key}: \"{t}\" is not a duration ({e})"));
+            default
+        }),
+    };
+    cfg.long_press = dur("input.long_press", &raw.long_press, cfg.long_press, errs);
+    cfg.debounce = dur("input.debounce", &raw.debounce, cfg.debounce, errs);
+    cfg.acceleration = raw.acceleration.unwrap_or(true);
+    let enc = |e: &Option<raw::RawEncoder>| {
+        e.as_ref().map(|e| EncoderPins {
+            a: e.a,
+            b: e.b,
+            button: e.button,
+        })
+    };
+    cfg.selector = enc(&raw.selector);
+    cfg.modulator = enc(&raw.modulator);
+    cfg.buttons = raw.buttons.clone().unwrap_or_default();
+    if cfg.buttons.len() > 4 {
+        errs.push(format!(
+            "input.buttons: {} pins given, at most 4 (BTN1..BTN4)",
+            cfg.buttons.len()
+        ));
+    }
+    let mut seen = HashSet::new();
+    for s in &layout.strips {
+        seen.insert(s.gpio);
+    }
+    for pin in cfg.pins() {
+        if pin > 27 {
+            errs.push(format!("input: GPIO {pin} does not exist (BCM 0–27)"));
+        } else if !seen.insert(pin) {
+            errs.push(format!(
+                "input: GPIO {pin} is used twice (by a strip or another input)"
+            ));
+        }
+    }
+    cfg.keyboard = match raw.keyboard.as_deref().unwrap_or("auto") {
+        "auto" => KeyboardSource::Auto,
+        "terminal" => KeyboardSource::Terminal,
+        "none" => KeyboardSource::None,
+        path if path.starts_with('/') => KeyboardSource::Evdev(path.into()),
+        other => {
+            errs.push(format!(
+                "input.keyboard: \"{other}\" is not \"auto\", \"terminal\", \"none\" or a /dev/input path"
+            ));
+            KeyboardSource::None
+        }
+    };
+    cfg.sim_socket = raw.sim_socket.as_ref().map(PathBuf::from);
+    for (key, action) in raw.keys.iter().flatten() {
+        match input::parse_action(action) {
+            Some(a) => {
+                cfg.keys.insert(key.to_ascii_lowercase(), a);
+            }
+            None => errs.push(format!("input.keys.{key}: unknown action \"{action}\"")),
+        }
+    }
+    cfg
 }
 
 fn build_layout(raw: &RawConfig, errs: &mut Vec<String>) -> Layout {

@@ -24,6 +24,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub lamp: RawLamp,
     #[serde(default)]
+    pub input: RawInput,
+    #[serde(default)]
     pub strips: Vec<RawStrip>,
     #[serde(default)]
     pub zones: Vec<RawZone>,
@@ -111,4 +113,30 @@ pub struct RawZone {
     pub brightness: Option<u8>,
     pub on: Option<bool>,
     pub effect: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInput {
+    pub selector: Option<RawEncoder>,
+    pub modulator: Option<RawEncoder>,
+    /// GPIO pins (BCM) of BTN1..BTN4.
+    pub buttons: Option<Vec<u8>>,
+    pub long_press: Option<String>,
+    pub debounce: Option<String>,
+    pub acceleration: Option<bool>,
+    /// "auto" (the terminal when interactive), "terminal", "none", or an evdev device path.
+    pub keyboard: Option<String>,
+    /// Unix socket for the simulated input source (tests, scripts).
+    pub sim_socket: Option<String>,
+    /// Key name → action overrides, e.g. `e = "edit_mode"`.
+    pub keys: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEncoder {
+    pub a: u8,
+    pub b: u8,
+    pub button: Option<u8>,
 }

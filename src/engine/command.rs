@@ -14,6 +14,7 @@ use super::stats::FrameStats;
 use super::zone::{LightCommand, MasterState, ZoneState};
 use crate::config::RenderConfig;
 use crate::effects::ParamId;
+use crate::input::InputEvent;
 use crate::layout::Layout;
 
 /// Which zones a light command addresses.
@@ -36,6 +37,8 @@ pub enum Command {
     },
     /// A device command (`B/set`).
     Device(DeviceCommand),
+    /// A local input (encoder, button, key).
+    Input(InputEvent),
     /// A copy of every zone and the master.
     Snapshot(oneshot::Sender<Snapshot>),
     /// Frame statistics since the last request.

@@ -1,8 +1,8 @@
 //! The compositor: turns zone state into one frame of wire bytes per strip.
 //!
 //! Per zone it draws the base layer (static colour 10, or the running effect 20) at zone × master
-//! brightness, then the overlays above it in priority order — transition 40 (a cross-fade from what was
-//! last shown), flash 45 — and places the result on the zone's strip pixels (honouring `reversed`).
+//! brightness, then the overlays above it in priority order — the edit-mode indicator 30, transition 40
+//! (a cross-fade from what was last shown), flash 45 — and places the result on the zone's strip pixels (honouring `reversed`).
 //! Per strip it then runs the output pipeline (gamma → power limit → colour order). Every buffer is
 //! allocated once at start; [`Compositor::render`] and [`Compositor::encode`] allocate nothing.
 //! An overlay that ends simply stops being applied, so the zone is back on its base output at once.
@@ -60,7 +60,15 @@ pub struct Compositor {
     pub current_ma: Vec<f32>,
     /// Forces every zone dark (shutdown fade-out) without touching zone state.
     pub blackout: bool,
+    /// The zone showing the edit-mode indicator, and since when.
+    indicator: Option<(usize, Instant)>,
 }
+
+/// Indicator timings (SPEC §5).
+const PULSE_PERIOD: f32 = 0.5;
+const EFFECT_BLINK_PERIOD: f32 = 0.35;
+const EFFECT_BLINK_ON: f32 = 0.07;
+const OFF_BLINK_PERIOD: f32 = 0.25;
 
 impl Compositor {
     pub fn new(layout: &Layout, easing: Easing, now: Instant) -> Self {
@@ -91,6 +99,7 @@ impl Compositor {
             layout: layout.clone(),
             easing,
             blackout: false,
+            indicator: None,
         }
     }
 
@@ -132,16 +141,31 @@ impl Compositor {
         });
     }
 
-    /// Whether any transition or flash is still running at `now`.
-    pub fn overlays_active(&self, now: Instant) -> bool {
-        self.zones.iter().any(|z| {
-            z.transition.is_some_and(|f| f.progress(now) < 1.0)
-                || z.flash.is_some_and(|f| f.progress(now) < 1.0)
-        })
+    /// Shows the edit-mode indicator on zone `z` (or nowhere). Moving it restarts its cycle.
+    pub fn set_indicator(&mut self, z: Option<usize>, now: Instant) {
+        if self.indicator.map(|(i, _)| i) != z {
+            self.indicator = z.map(|z| (z, now));
+        }
     }
 
-    /// Composes every zone at `now` onto the strip pixel buffers.
-    pub fn render(&mut self, now: Instant, states: &[ZoneState], master: &MasterState) {
+    /// Whether any indicator, transition or flash is still running at `now`.
+    pub fn overlays_active(&self, now: Instant) -> bool {
+        self.indicator.is_some()
+            || self.zones.iter().any(|z| {
+                z.transition.is_some_and(|f| f.progress(now) < 1.0)
+                    || z.flash.is_some_and(|f| f.progress(now) < 1.0)
+            })
+    }
+
+    /// Composes every zone at real time `now` onto the strip pixel buffers; effects are drawn at
+    /// `effect_now` (the frame-step clock, equal to `now` unless paused).
+    pub fn render(
+        &mut self,
+        now: Instant,
+        effect_now: Instant,
+        states: &[ZoneState],
+        master: &MasterState,
+    ) {
         for (zi, (rt, st)) in self.zones.iter_mut().zip(states).enumerate() {
             let spec = &self.layout.zones[zi];
             // Base layer at zone × master brightness.
@@ -150,7 +174,7 @@ impl Compositor {
                 rt.base.fill(Rgb::BLACK);
             } else if let Some(e) = st.effect {
                 let ctx = EffectCtx {
-                    t: now.saturating_duration_since(rt.epoch).as_secs_f64(),
+                    t: effect_now.saturating_duration_since(rt.epoch).as_secs_f64(),
                     color: st.color,
                     params: &st.params[e],
                     seed: rt.seed,
@@ -163,6 +187,13 @@ impl Compositor {
                 }
             } else {
                 rt.base.fill(st.color.scale8(level));
+            }
+            // Edit-mode indicator (30).
+            if let Some((iz, since)) = self.indicator
+                && iz == zi
+            {
+                let t = now.saturating_duration_since(since).as_secs_f32();
+                indicate(st, t, &mut rt.base);
             }
             // Transition overlay (40): cross-fade from the snapshot.
             match rt.transition.map(|f| f.progress(now)) {
@@ -219,6 +250,25 @@ impl Compositor {
     /// Pixels of strip `s` after composition, before the output pipeline (tests, benches).
     pub fn strip_pixels(&self, s: usize) -> &[Rgb] {
         &self.strip_px[s]
+    }
+}
+
+/// Draws the indicator over a zone's base layer: a static zone pulses 15→100 % every 0.5 s, an effect
+/// zone blinks white briefly every 0.35 s, an off zone blinks blue every 0.25 s.
+fn indicate(st: &ZoneState, t: f32, base: &mut [Rgb]) {
+    if !st.on {
+        let lit = (t % OFF_BLINK_PERIOD) < OFF_BLINK_PERIOD / 2.0;
+        base.fill(if lit { Rgb::new(0, 0, 160) } else { Rgb::BLACK });
+    } else if st.effect.is_some() {
+        if (t % EFFECT_BLINK_PERIOD) < EFFECT_BLINK_ON {
+            base.fill(Rgb::new(200, 200, 200));
+        }
+    } else {
+        let phase = (1.0 - (std::f32::consts::TAU * t / PULSE_PERIOD).cos()) / 2.0;
+        let level = 0.15 + 0.85 * phase;
+        for p in base.iter_mut() {
+            *p = p.scale(level);
+        }
     }
 }
 

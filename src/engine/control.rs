@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::zone::{ColorMode, ZoneState};
-use crate::color::{DEFAULT_PRESETS, Rgb, nearest_preset};
+use crate::color::{DEFAULT_PRESETS, Rgb, hsv, nearest_preset};
+use crate::effects::{self, ParamId};
+use crate::input::{ButtonAction, InputEvent};
 
 /// Power toggle fades (SPEC §5).
 pub const POWER_OFF_FADE: Duration = Duration::from_millis(800);
@@ -24,6 +26,8 @@ pub enum EditTarget {
     Hue,
     Preset,
     Brightness,
+    /// An effect parameter of an effect zone.
+    Param(ParamId),
 }
 
 impl EditTarget {
@@ -32,6 +36,17 @@ impl EditTarget {
             EditTarget::Hue => "hue",
             EditTarget::Preset => "preset",
             EditTarget::Brightness => "brightness",
+            EditTarget::Param(p) => p.name(),
+        }
+    }
+
+    /// Parses what `name` returns.
+    pub fn parse(s: &str) -> Option<EditTarget> {
+        match s {
+            "hue" => Some(EditTarget::Hue),
+            "preset" => Some(EditTarget::Preset),
+            "brightness" => Some(EditTarget::Brightness),
+            other => ParamId::parse(other).map(EditTarget::Param),
         }
     }
 }
@@ -58,6 +73,23 @@ pub struct DeviceCommand {
     pub preset: Option<usize>,
     pub zone: Option<usize>,
     pub identify: bool,
+    /// Pause (true) or resume (false) the effect clock.
+    pub frame_step: Option<bool>,
+    /// Step the paused clock by this many frames (negative = back).
+    pub step: Option<i32>,
+}
+
+/// What an input did beyond zone changes, for the render loop to carry out.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InputOutcome {
+    /// Zones changed, with the fade each gets.
+    pub changed: Vec<(usize, Duration)>,
+    /// Zones whose effect was switched (their effect clock restarts).
+    pub restarted: Vec<usize>,
+    /// Toggle frame-step mode.
+    pub toggle_frame_step: bool,
+    /// Frames to step.
+    pub step: i32,
 }
 
 /// Device state plus what it needs to restore (lamp, power).
@@ -86,6 +118,132 @@ impl Control {
             .map(|z| z.color)
             .unwrap_or_default();
         DEFAULT_PRESETS[nearest_preset(c)].0
+    }
+
+    /// Carries out a local input (SPEC §5). Encoders act on zones only in edit mode.
+    pub fn on_input(&mut self, ev: InputEvent, zones: &mut [ZoneState]) -> InputOutcome {
+        let mut out = InputOutcome::default();
+        let sel = self.state.selected_zone.min(zones.len().saturating_sub(1));
+        match ev {
+            InputEvent::Button(1, ButtonAction::Press) => {
+                self.state.edit_mode = !self.state.edit_mode
+            }
+            InputEvent::Button(2, ButtonAction::Press) => {
+                let cmd = DeviceCommand {
+                    lamp: Some(!self.state.lamp),
+                    ..Default::default()
+                };
+                out.changed = self.apply(&cmd, zones);
+            }
+            InputEvent::Button(3, ButtonAction::Press) => {
+                let any_on = zones.iter().any(|z| z.on);
+                out.changed = self.apply(
+                    &DeviceCommand {
+                        power: Some(!any_on),
+                        ..Default::default()
+                    },
+                    zones,
+                );
+            }
+            InputEvent::Button(4, ButtonAction::Press) => {
+                let to_effect = zones[sel].effect.is_none();
+                self.set_effect_mode(sel, to_effect, zones, &mut out);
+            }
+            InputEvent::Static => self.set_effect_mode(sel, false, zones, &mut out),
+            InputEvent::Effect => self.set_effect_mode(sel, true, zones, &mut out),
+            InputEvent::FrameStep => out.toggle_frame_step = true,
+            InputEvent::Step(n) => out.step = n,
+            InputEvent::Button(..) => {}
+            _ if !self.state.edit_mode => {}
+            InputEvent::Selector(d) => {
+                let n = zones.len() as i32;
+                self.state.selected_zone = (sel as i32 + d).rem_euclid(n.max(1)) as usize;
+                self.state.edit_target = default_target(&zones[self.state.selected_zone]);
+            }
+            InputEvent::SelectorClick => {
+                if let Some(e) = zones[sel].effect {
+                    let next = (e + 1) % effects::count();
+                    zones[sel].effect = Some(next);
+                    zones[sel].last_effect = next;
+                    self.state.edit_target = default_target(&zones[sel]);
+                    out.changed.push((sel, Duration::from_millis(300)));
+                    out.restarted.push(sel);
+                }
+            }
+            InputEvent::ModulatorClick => {
+                self.state.edit_target = next_target(self.state.edit_target, &zones[sel])
+            }
+            InputEvent::Modulator(d) => {
+                if self.modulate(sel, d, zones) {
+                    out.changed.push((sel, Duration::ZERO));
+                }
+            }
+        }
+        out
+    }
+
+    fn set_effect_mode(
+        &mut self,
+        z: usize,
+        effect: bool,
+        zones: &mut [ZoneState],
+        out: &mut InputOutcome,
+    ) {
+        let zone = &mut zones[z];
+        let want = effect.then_some(zone.last_effect);
+        if zone.effect != want {
+            zone.effect = want;
+            zone.on = true;
+            out.changed.push((z, Duration::from_millis(500)));
+            if effect {
+                out.restarted.push(z);
+            }
+            self.state.edit_target = default_target(zone);
+        }
+    }
+
+    /// Turns the modulator `d` detents on zone `z`; returns whether the zone changed.
+    fn modulate(&mut self, z: usize, d: i32, zones: &mut [ZoneState]) -> bool {
+        let zone = &mut zones[z];
+        if !zone.on {
+            return false; // an off zone is left alone (its indicator says so)
+        }
+        let target = match (zone.effect, self.state.edit_target) {
+            (Some(_), EditTarget::Param(p)) => EditTarget::Param(p),
+            (Some(_), _) => default_target(zone),
+            (None, EditTarget::Param(_)) => EditTarget::Hue,
+            (None, t) => t,
+        };
+        self.state.edit_target = target;
+        match target {
+            EditTarget::Hue => {
+                let (h, s, _) = zone.color.to_hsv();
+                let s = if s < 0.2 { 1.0 } else { s };
+                let h = (h + 10.0 * d as f32).rem_euclid(360.0);
+                zone.color = hsv(h, s, 1.0);
+                zone.color_mode = ColorMode::Hs {
+                    h: h.round(),
+                    s: (s * 100.0).round(),
+                };
+            }
+            EditTarget::Preset => {
+                let n = DEFAULT_PRESETS.len() as i32;
+                let i = (nearest_preset(zone.color) as i32 + d).rem_euclid(n) as usize;
+                zone.color = DEFAULT_PRESETS[i].1;
+                zone.color_mode = ColorMode::Rgb;
+            }
+            EditTarget::Brightness => {
+                let pct = (zone.brightness as f32 * 100.0 / 255.0).round() as i32 + d;
+                zone.brightness = ((pct.clamp(1, 100) as f32) * 2.55).round().max(1.0) as u8;
+            }
+            EditTarget::Param(p) => {
+                let e = zone.effect.unwrap_or(zone.last_effect);
+                let spec = effects::param_spec(e, p).unwrap_or_else(|| p.global());
+                let v = zone.params[e].get(p) + spec.step * d as f32;
+                zone.params[e].set(p, spec.clamp(v));
+            }
+        }
+        true
     }
 
     /// Applies `cmd`; returns the zones it changed with the fade each should get.
@@ -155,6 +313,37 @@ impl Control {
             }
         }
         changed
+    }
+}
+
+/// The first edit target for a zone: hue on a static zone, the first parameter of its effect otherwise.
+fn default_target(z: &ZoneState) -> EditTarget {
+    match z.effect {
+        Some(e) => effects::REGISTRY[e]
+            .params()
+            .first()
+            .map(|p| EditTarget::Param(p.id))
+            .unwrap_or(EditTarget::Hue),
+        None => EditTarget::Hue,
+    }
+}
+
+/// Modulator click: hue → preset → brightness on a static zone; the effect's parameters in turn otherwise.
+fn next_target(t: EditTarget, z: &ZoneState) -> EditTarget {
+    match z.effect {
+        None => match t {
+            EditTarget::Hue => EditTarget::Preset,
+            EditTarget::Preset => EditTarget::Brightness,
+            _ => EditTarget::Hue,
+        },
+        Some(e) => {
+            let params = effects::REGISTRY[e].params();
+            let i = params.iter().position(|p| EditTarget::Param(p.id) == t);
+            match i {
+                Some(i) => EditTarget::Param(params[(i + 1) % params.len()].id),
+                None => default_target(z),
+            }
+        }
     }
 }
 

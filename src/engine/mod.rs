@@ -4,6 +4,7 @@
 //! out). The render loop runs on its own OS thread and never touches tokio's runtime; the output thread
 //! behind it does the blocking wire writes.
 
+pub mod clock;
 pub mod command;
 pub mod compositor;
 pub mod control;

@@ -13,13 +13,15 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, oneshot};
 
+use super::clock::Clock;
 use super::command::{Command, EngineHandle, Event, Snapshot, Target};
 use super::compositor::Compositor;
-use super::control::{Control, DeviceCommand};
+use super::control::{Control, DeviceCommand, DeviceState};
 use super::stats::StatsRecorder;
 use super::zone::{EffectChoice, LightCommand, MasterState, ZoneState};
 use crate::config::RenderConfig;
 use crate::effects::{self, ParamId};
+use crate::input::InputEvent;
 use crate::layout::Layout;
 use crate::output::{Output, OutputDevice};
 
@@ -62,6 +64,7 @@ struct RenderLoop {
     zones: Vec<ZoneState>,
     master: MasterState,
     control: Control,
+    clock: Clock,
     events: broadcast::Sender<Event>,
     rx: Receiver<Command>,
     output: Output,
@@ -85,12 +88,15 @@ impl RenderLoop {
         for z in 0..init.zones.len() {
             compositor.begin_transition(z, init.render.fade_in, now);
         }
+        let edit = init.control.state.edit_mode;
+        compositor.set_indicator(edit.then_some(init.control.state.selected_zone), now);
         RenderLoop {
             cfg: init.render,
             compositor,
             zones: init.zones,
             master: init.master,
             control: init.control,
+            clock: Clock::default(),
             events,
             rx,
             output,
@@ -102,7 +108,12 @@ impl RenderLoop {
     }
 
     fn animating(&self, now: Instant) -> bool {
-        self.zones.iter().any(ZoneState::animates) || self.compositor.overlays_active(now)
+        (!self.clock.paused() && self.zones.iter().any(ZoneState::animates))
+            || self.compositor.overlays_active(now)
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / self.cfg.fps as f64)
     }
 
     fn run(mut self) {
@@ -110,7 +121,7 @@ impl RenderLoop {
         let mut last_out = Instant::now();
         let mut was_animating = false;
         loop {
-            let interval = Duration::from_secs_f64(1.0 / self.cfg.fps as f64);
+            let interval = self.interval();
             let now = Instant::now();
             let animating = self.animating(now);
             if animating && !was_animating && next < now {
@@ -170,7 +181,8 @@ impl RenderLoop {
     /// Composes and hands one frame to the output thread.
     fn frame(&mut self, now: Instant, force: bool, late: bool) {
         let t0 = Instant::now();
-        self.compositor.render(now, &self.zones, &self.master);
+        self.compositor
+            .render(now, self.clock.now(now), &self.zones, &self.master);
         let Some(mut buf) = self.output.acquire() else {
             return;
         };
@@ -209,7 +221,7 @@ impl RenderLoop {
         let old_effect = self.zones[z].effect;
         if self.zones[z].apply(cmd) {
             if self.zones[z].effect != old_effect && self.zones[z].effect.is_some() {
-                self.compositor.restart_effect(z, now);
+                self.compositor.restart_effect(z, self.clock.now(now));
             }
             let t = self.transition_of(cmd);
             self.compositor.begin_transition(z, t, now);
@@ -276,6 +288,7 @@ impl RenderLoop {
             }
             Command::Param { .. } => {}
             Command::Device(cmd) => self.device(&cmd, now),
+            Command::Input(ev) => self.input(ev, now),
             Command::Snapshot(tx) => {
                 let _ = tx.send(self.snapshot());
             }
@@ -327,6 +340,65 @@ impl RenderLoop {
             self.emit_zone(z);
             self.need_frame = true;
         }
+    }
+
+    fn input(&mut self, ev: InputEvent, now: Instant) {
+        let zone = self
+            .compositor
+            .layout()
+            .zones
+            .get(self.control.state.selected_zone)
+            .map(|z| z.id.as_str());
+        let json = match ev {
+            InputEvent::Selector(d) | InputEvent::Modulator(d) => {
+                serde_json::json!({"event_type": ev.event_type(), "detents": d.abs(), "zone": zone})
+            }
+            InputEvent::Button(n, _) => {
+                serde_json::json!({"event_type": ev.event_type(), "button": n, "zone": zone})
+            }
+            _ => serde_json::json!({"event_type": ev.event_type(), "zone": zone}),
+        };
+        let _ = self.events.send(Event::Input(json.to_string()));
+        let before = (
+            self.control.state.clone(),
+            self.control.preset_name(&self.zones),
+        );
+        let out = self.control.on_input(ev, &mut self.zones);
+        for &(z, fade) in &out.changed {
+            self.compositor.begin_transition(z, fade, now);
+        }
+        for &z in &out.restarted {
+            self.compositor.restart_effect(z, self.clock.now(now));
+        }
+        let mut changed: Vec<usize> = out.changed.iter().map(|&(z, _)| z).collect();
+        changed.dedup();
+        for z in changed {
+            self.emit_zone(z);
+        }
+        if out.toggle_frame_step {
+            self.clock.toggle(now);
+        }
+        self.clock.step(out.step, self.interval());
+        self.after_control_change(before, now);
+    }
+
+    /// Keeps the indicator and frame-step flag in line with the control state; announces changes.
+    fn after_control_change(&mut self, before: (DeviceState, &'static str), now: Instant) {
+        self.control.state.frame_step = self.clock.paused();
+        let sel = self
+            .control
+            .state
+            .edit_mode
+            .then_some(self.control.state.selected_zone);
+        self.compositor.set_indicator(sel, now);
+        if (
+            self.control.state.clone(),
+            self.control.preset_name(&self.zones),
+        ) != before
+        {
+            self.emit_device();
+        }
+        self.need_frame = true;
     }
 
     fn device(&mut self, cmd: &DeviceCommand, now: Instant) {

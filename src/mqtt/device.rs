@@ -54,17 +54,14 @@ pub fn parse_device(
         cmd.selected_zone = Some(zone(v, "selected_zone", zone_ids)?);
     }
     if let Some(v) = m.get("edit_target") {
-        cmd.edit_target = Some(match v.as_str() {
-            Some("hue") => EditTarget::Hue,
-            Some("preset") => EditTarget::Preset,
-            Some("brightness") => EditTarget::Brightness,
-            _ => {
-                return Err(bad(
-                    "edit_target",
-                    format!("expected \"hue\", \"preset\" or \"brightness\", got {v}"),
-                ));
-            }
-        });
+        cmd.edit_target = Some(v.as_str().and_then(EditTarget::parse).ok_or_else(|| {
+            bad(
+                "edit_target",
+                format!(
+                    "expected \"hue\", \"preset\", \"brightness\" or a parameter name, got {v}"
+                ),
+            )
+        })?);
     }
     if let Some(v) = m.get("lamp") {
         if !lamp_configured {
@@ -99,6 +96,18 @@ pub fn parse_device(
     }
     if let Some(v) = m.get("zone") {
         cmd.zone = Some(zone(v, "zone", zone_ids)?);
+    }
+    if let Some(v) = m.get("frame_step") {
+        cmd.frame_step = Some(boolean(v, "frame_step")?);
+    }
+    if let Some(v) = m.get("step") {
+        let n = v.as_i64().filter(|n| (-1000..=1000).contains(n) && *n != 0);
+        cmd.step = Some(n.ok_or_else(|| {
+            bad(
+                "step",
+                format!("expected a non-zero whole number of frames, got {v}"),
+            )
+        })? as i32);
     }
     if let Some(v) = m.get("identify") {
         cmd.identify = boolean(v, "identify")?;
@@ -143,7 +152,8 @@ mod tests {
             (br#"{"preset":"beige"}"#, "unknown preset"),
             (br#"{"lamp":true}"#, "no lamp zone"),
             (br#"{"edit_mode":3}"#, "edit_mode"),
-            (br#"{"edit_target":"speed"}"#, "edit_target"),
+            (br#"{"edit_target":"warp"}"#, "edit_target"),
+            (br#"{"step":0}"#, "step"),
         ] {
             let e = parse_device(p, &ids(), false).unwrap_err().to_string();
             assert!(e.contains(needle), "{e}");

@@ -46,7 +46,7 @@ fn setup() -> (Layout, Compositor, Vec<ZoneState>, Instant) {
 #[test]
 fn zones_land_on_their_strips() {
     let (layout, mut c, zones, now) = setup();
-    c.render(now, &zones, &MasterState::default());
+    c.render(now, now, &zones, &MasterState::default());
     assert_eq!(c.strip_pixels(0)[..3], [Rgb::new(255, 0, 0); 3]);
     assert_eq!(c.strip_pixels(0)[3..], [Rgb::new(0, 255, 0); 2]);
     assert_eq!(c.strip_pixels(1), [Rgb::new(0, 0, 255); 4]);
@@ -64,7 +64,7 @@ fn reversed_zone_runs_backwards() {
     let snake = effects::find("snake").unwrap();
     zones[1].effect = Some(snake);
     zones[1].params[snake].set(effects::ParamId::Length, 1.0);
-    c.render(now, &zones, &MasterState::default());
+    c.render(now, now, &zones, &MasterState::default());
     assert_eq!(c.strip_pixels(0)[4], Rgb::new(0, 255, 0));
     assert_eq!(c.strip_pixels(0)[3], Rgb::BLACK);
 }
@@ -73,32 +73,26 @@ fn reversed_zone_runs_backwards() {
 fn brightness_is_zone_times_master() {
     let (_, mut c, mut zones, now) = setup();
     zones[0].brightness = 128;
-    c.render(now, &zones, &MasterState { brightness: 128 });
+    c.render(now, now, &zones, &MasterState { brightness: 128 });
     // 128 * 128 / 255 = 64 → 255 * 64 / 255 = 64
     assert_eq!(c.strip_pixels(0)[0], Rgb::new(64, 0, 0));
     zones[0].on = false;
-    c.render(now, &zones, &MasterState::default());
+    c.render(now, now, &zones, &MasterState::default());
     assert_eq!(c.strip_pixels(0)[0], Rgb::BLACK);
 }
 
 #[test]
 fn transition_cross_fades_then_releases() {
     let (_, mut c, mut zones, now) = setup();
-    c.render(now, &zones, &MasterState::default());
+    c.render(now, now, &zones, &MasterState::default());
     c.begin_transition(0, Duration::from_secs(1), now);
     zones[0].color = Rgb::new(0, 0, 255);
-    c.render(
-        now + Duration::from_millis(500),
-        &zones,
-        &MasterState::default(),
-    );
+    let t = now + Duration::from_millis(500);
+    c.render(t, t, &zones, &MasterState::default());
     assert_eq!(c.strip_pixels(0)[0], Rgb::new(128, 0, 128));
     assert!(c.overlays_active(now + Duration::from_millis(500)));
-    c.render(
-        now + Duration::from_millis(1001),
-        &zones,
-        &MasterState::default(),
-    );
+    let t = now + Duration::from_millis(1001);
+    c.render(t, t, &zones, &MasterState::default());
     assert_eq!(c.strip_pixels(0)[0], Rgb::new(0, 0, 255));
     assert!(!c.overlays_active(now + Duration::from_millis(1001)));
 }
@@ -108,11 +102,11 @@ fn flash_blinks_and_restores() {
     let (_, mut c, zones, now) = setup();
     c.flash(2, Duration::from_secs(2), now);
     let at = |ms| now + Duration::from_millis(ms);
-    c.render(at(100), &zones, &MasterState::default());
+    c.render(at(100), at(100), &zones, &MasterState::default());
     assert_eq!(c.strip_pixels(1)[0], Rgb::new(0, 0, 255));
-    c.render(at(600), &zones, &MasterState::default());
+    c.render(at(600), at(600), &zones, &MasterState::default());
     assert_eq!(c.strip_pixels(1)[0], Rgb::BLACK);
-    c.render(at(2100), &zones, &MasterState::default());
+    c.render(at(2100), at(2100), &zones, &MasterState::default());
     assert_eq!(
         c.strip_pixels(1)[0],
         Rgb::new(0, 0, 255),
@@ -124,13 +118,13 @@ fn flash_blinks_and_restores() {
 fn unchanged_strips_are_not_dirty_unless_forced() {
     let (layout, mut c, mut zones, now) = setup();
     let mut f = OutFrame::new(&layout);
-    c.render(now, &zones, &MasterState::default());
+    c.render(now, now, &zones, &MasterState::default());
     assert!(c.encode(&mut f, false));
-    c.render(now, &zones, &MasterState::default());
+    c.render(now, now, &zones, &MasterState::default());
     assert!(!c.encode(&mut f, false));
     assert!(c.encode(&mut f, true), "refresh forces a resend");
     zones[2].color = Rgb::WHITE;
-    c.render(now, &zones, &MasterState::default());
+    c.render(now, now, &zones, &MasterState::default());
     assert!(c.encode(&mut f, false));
     assert_eq!(f.dirty, [false, true]);
 }
@@ -139,7 +133,34 @@ fn unchanged_strips_are_not_dirty_unless_forced() {
 fn blackout_darkens_without_touching_state() {
     let (_, mut c, zones, now) = setup();
     c.blackout = true;
-    c.render(now, &zones, &MasterState::default());
+    c.render(now, now, &zones, &MasterState::default());
     assert!(c.strip_pixels(0).iter().all(|p| *p == Rgb::BLACK));
     assert!(zones[0].on);
+}
+
+#[test]
+fn indicator_pulses_blinks_and_releases_exactly() {
+    let (_, mut c, mut zones, now) = setup();
+    let at = |ms| now + Duration::from_millis(ms);
+    c.render(now, now, &zones, &MasterState::default());
+    let before: Vec<Rgb> = c.strip_pixels(0).to_vec();
+    // Static zone: 15 % at the start of the pulse, 100 % half-way.
+    c.set_indicator(Some(0), now);
+    c.render(now, now, &zones, &MasterState::default());
+    assert_eq!(c.strip_pixels(0)[0], Rgb::new(255, 0, 0).scale(0.15));
+    c.render(at(250), at(250), &zones, &MasterState::default());
+    assert_eq!(c.strip_pixels(0)[0], Rgb::new(255, 0, 0));
+    assert!(c.overlays_active(at(250)));
+    // Off zone: blue blink every 0.25 s.
+    zones[0].on = false;
+    c.render(at(1000), at(1000), &zones, &MasterState::default());
+    assert_eq!(c.strip_pixels(0)[0], Rgb::new(0, 0, 160));
+    c.render(at(1130), at(1130), &zones, &MasterState::default());
+    assert_eq!(c.strip_pixels(0)[0], Rgb::BLACK);
+    // Leaving edit mode restores the zone exactly.
+    zones[0].on = true;
+    c.set_indicator(None, at(1200));
+    c.render(at(1200), at(1200), &zones, &MasterState::default());
+    assert_eq!(c.strip_pixels(0), &before[..]);
+    assert!(!c.overlays_active(at(1200)));
 }

@@ -1,0 +1,223 @@
+//! The local control surface's inputs: rotary encoders and buttons (GPIO), keyboards (terminal, evdev)
+//! and a simulated source for tests and scripts, all turned into typed [`InputEvent`]s for the render
+//! loop, which owns the behaviour (`engine/control.rs`).
+//!
+//! Raw edges from GPIO or the simulator go through the same [`encoder::Quadrature`] decoder and
+//! [`button::Button`] debouncer in the [`hub`], so the simulator exercises exactly the code the knob on
+//! the wall does.
+
+pub mod button;
+pub mod encoder;
+#[cfg(feature = "hardware")]
+pub mod gpio;
+pub mod hub;
+pub mod keyboard;
+pub mod sim;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use button::ButtonAction;
+
+/// One input, as the render loop sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputEvent {
+    /// Selector turned by this many detents (positive = clockwise).
+    Selector(i32),
+    /// Modulator turned by this many detents.
+    Modulator(i32),
+    SelectorClick,
+    ModulatorClick,
+    /// BTN1..BTN4.
+    Button(u8, ButtonAction),
+    /// Keyboard: the selected zone to its static colour / its effect.
+    Static,
+    Effect,
+    /// Keyboard or `B/set`: toggle frame-step mode.
+    FrameStep,
+    /// Step the paused clock by this many frames.
+    Step(i32),
+}
+
+impl InputEvent {
+    /// The `event_type` published on `B/event` (one of the discovery's `event_types`).
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            InputEvent::Selector(d) if *d >= 0 => "selector_cw",
+            InputEvent::Selector(_) => "selector_ccw",
+            InputEvent::Modulator(d) if *d >= 0 => "modulator_cw",
+            InputEvent::Modulator(_) => "modulator_ccw",
+            InputEvent::SelectorClick => "selector_click",
+            InputEvent::ModulatorClick => "modulator_click",
+            InputEvent::Button(_, ButtonAction::Press) => "button_press",
+            InputEvent::Button(_, ButtonAction::LongPress) => "button_long_press",
+            InputEvent::Button(_, ButtonAction::Release) => "button_release",
+            InputEvent::Static
+            | InputEvent::Effect
+            | InputEvent::FrameStep
+            | InputEvent::Step(_) => "key",
+        }
+    }
+}
+
+/// What a key does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Input(InputEvent),
+    Quit,
+}
+
+/// Parses an action name from the config's key map.
+pub fn parse_action(name: &str) -> Option<Action> {
+    use ButtonAction::Press;
+    Some(Action::Input(match name {
+        "selector_cw" => InputEvent::Selector(1),
+        "selector_ccw" => InputEvent::Selector(-1),
+        "selector_click" => InputEvent::SelectorClick,
+        "modulator_cw" => InputEvent::Modulator(1),
+        "modulator_ccw" => InputEvent::Modulator(-1),
+        "modulator_click" => InputEvent::ModulatorClick,
+        "edit_mode" | "btn1" => InputEvent::Button(1, Press),
+        "lamp" | "btn2" => InputEvent::Button(2, Press),
+        "power" | "btn3" => InputEvent::Button(3, Press),
+        "toggle_effect" | "btn4" => InputEvent::Button(4, Press),
+        "static" => InputEvent::Static,
+        "effect" => InputEvent::Effect,
+        "frame_step" => InputEvent::FrameStep,
+        "step" => InputEvent::Step(1),
+        "step_back" => InputEvent::Step(-1),
+        "quit" => return Some(Action::Quit),
+        _ => return None,
+    }))
+}
+
+/// The default key map (key names as `keyboard.rs` spells them).
+pub fn default_keys() -> BTreeMap<String, Action> {
+    [
+        ("left", "selector_ccw"),
+        ("right", "selector_cw"),
+        ("tab", "selector_click"),
+        ("down", "modulator_ccw"),
+        ("up", "modulator_cw"),
+        ("enter", "modulator_click"),
+        ("e", "edit_mode"),
+        ("l", "lamp"),
+        ("p", "power"),
+        ("t", "toggle_effect"),
+        ("z", "static"),
+        ("x", "effect"),
+        ("f", "frame_step"),
+        ("space", "step"),
+        ("backspace", "step_back"),
+        ("q", "quit"),
+    ]
+    .into_iter()
+    .filter_map(|(k, a)| Some((k.to_string(), parse_action(a)?)))
+    .collect()
+}
+
+/// Pins of one encoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncoderPins {
+    pub a: u8,
+    pub b: u8,
+    pub button: Option<u8>,
+}
+
+/// Which keyboard to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyboardSource {
+    /// The terminal when stdin is interactive, else nothing.
+    Auto,
+    Terminal,
+    None,
+    /// A Linux input device (a USB keypad).
+    Evdev(std::path::PathBuf),
+}
+
+/// Validated input configuration.
+#[derive(Clone, Debug)]
+pub struct InputConfig {
+    pub selector: Option<EncoderPins>,
+    pub modulator: Option<EncoderPins>,
+    pub buttons: Vec<u8>,
+    pub long_press: Duration,
+    pub debounce: Duration,
+    pub acceleration: bool,
+    pub keyboard: KeyboardSource,
+    pub sim_socket: Option<std::path::PathBuf>,
+    pub keys: BTreeMap<String, Action>,
+}
+
+impl Default for InputConfig {
+    fn default() -> Self {
+        InputConfig {
+            selector: None,
+            modulator: None,
+            buttons: Vec::new(),
+            long_press: Duration::from_secs(1),
+            debounce: button::DEBOUNCE,
+            acceleration: true,
+            keyboard: KeyboardSource::Auto,
+            sim_socket: None,
+            keys: default_keys(),
+        }
+    }
+}
+
+impl InputConfig {
+    /// Every GPIO pin the inputs use.
+    pub fn pins(&self) -> Vec<u8> {
+        let enc = |e: &Option<EncoderPins>| {
+            e.map(|e| [Some(e.a), Some(e.b), e.button])
+                .unwrap_or_default()
+        };
+        enc(&self.selector)
+            .into_iter()
+            .chain(enc(&self.modulator))
+            .flatten()
+            .chain(self.buttons.iter().copied())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_keys_cover_the_spec() {
+        let k = default_keys();
+        assert_eq!(k["right"], Action::Input(InputEvent::Selector(1)));
+        assert_eq!(k["enter"], Action::Input(InputEvent::ModulatorClick));
+        assert_eq!(
+            k["e"],
+            Action::Input(InputEvent::Button(1, ButtonAction::Press))
+        );
+        assert_eq!(k["q"], Action::Quit);
+        assert_eq!(k["space"], Action::Input(InputEvent::Step(1)));
+        assert_eq!(parse_action("warp"), None);
+    }
+
+    #[test]
+    fn event_types_are_announced_in_discovery() {
+        let all = [
+            InputEvent::Selector(2),
+            InputEvent::Selector(-1),
+            InputEvent::Modulator(1),
+            InputEvent::Modulator(-3),
+            InputEvent::SelectorClick,
+            InputEvent::ModulatorClick,
+            InputEvent::Button(1, ButtonAction::Press),
+            InputEvent::Button(1, ButtonAction::LongPress),
+            InputEvent::Button(1, ButtonAction::Release),
+            InputEvent::Static,
+        ];
+        for e in all {
+            assert!(
+                crate::mqtt::discovery::EVENT_TYPES.contains(&e.event_type()),
+                "{e:?}"
+            );
+        }
+    }
+}
