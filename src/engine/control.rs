@@ -430,4 +430,98 @@ mod tests {
         assert!(zs[1].on);
         assert_eq!(c.preset_name(&zs), "red");
     }
+
+    fn press(n: u8) -> InputEvent {
+        InputEvent::Button(n, ButtonAction::Press)
+    }
+
+    #[test]
+    fn encoders_act_only_in_edit_mode() {
+        let mut zs = zones();
+        let before = zs.clone();
+        let mut c = Control::default();
+        c.on_input(InputEvent::Selector(1), &mut zs);
+        c.on_input(InputEvent::Modulator(3), &mut zs);
+        assert_eq!((c.state.selected_zone, &zs), (0, &before));
+        c.on_input(press(1), &mut zs);
+        assert!(c.state.edit_mode);
+        c.on_input(InputEvent::Selector(-1), &mut zs);
+        assert_eq!(c.state.selected_zone, 2, "selection wraps backwards");
+        c.on_input(InputEvent::Selector(2), &mut zs);
+        assert_eq!(c.state.selected_zone, 1, "and forwards");
+    }
+
+    #[test]
+    fn static_zone_edit_session() {
+        let mut zs = zones();
+        let mut c = Control::default();
+        c.on_input(press(1), &mut zs);
+        c.on_input(InputEvent::Selector(2), &mut zs); // zone 2: green, static, on
+        assert_eq!(c.state.edit_target, EditTarget::Hue);
+        let out = c.on_input(InputEvent::Modulator(3), &mut zs);
+        assert_eq!(out.changed, vec![(2, Duration::ZERO)]);
+        assert_eq!(zs[2].color_mode, ColorMode::Hs { h: 150.0, s: 100.0 });
+        c.on_input(InputEvent::Modulator(-22), &mut zs);
+        assert_eq!(
+            zs[2].color_mode,
+            ColorMode::Hs { h: 290.0, s: 100.0 },
+            "hue wraps below 0"
+        );
+        c.on_input(InputEvent::ModulatorClick, &mut zs);
+        assert_eq!(c.state.edit_target, EditTarget::Preset);
+        zs[2].color = Rgb::new(255, 0, 0);
+        c.on_input(InputEvent::Modulator(1), &mut zs);
+        assert_eq!(zs[2].color, DEFAULT_PRESETS[1].1, "red → orange");
+        c.on_input(InputEvent::Modulator(-2), &mut zs);
+        assert_eq!(
+            zs[2].color, DEFAULT_PRESETS[19].1,
+            "wraps to the last preset"
+        );
+        c.on_input(InputEvent::ModulatorClick, &mut zs);
+        assert_eq!(c.state.edit_target, EditTarget::Brightness);
+        c.on_input(InputEvent::Modulator(-10), &mut zs); // 70 ≈ 27 % → 17 %
+        assert_eq!(zs[2].brightness, 43);
+        c.on_input(InputEvent::Modulator(-100), &mut zs);
+        assert_eq!(zs[2].brightness, 3, "never below 1 %");
+        c.on_input(InputEvent::ModulatorClick, &mut zs);
+        assert_eq!(c.state.edit_target, EditTarget::Hue);
+    }
+
+    #[test]
+    fn effect_zone_edit_session_and_off_zone_respected() {
+        let mut zs = zones();
+        let mut c = Control::default();
+        c.on_input(press(1), &mut zs);
+        // Zone 0 runs effect 1 (color_fade: speed only).
+        let first = effects::REGISTRY[1].params()[0].id;
+        c.on_input(InputEvent::Modulator(2), &mut zs);
+        assert_eq!(c.state.edit_target, EditTarget::Param(first));
+        let spec = effects::param_spec(1, first).unwrap();
+        assert_eq!(
+            zs[0].params[1].get(first),
+            spec.clamp(spec.default + 2.0 * spec.step)
+        );
+        let out = c.on_input(InputEvent::SelectorClick, &mut zs);
+        assert_eq!(zs[0].effect, Some(2), "selector click: next effect");
+        assert_eq!(out.restarted, vec![0]);
+        c.on_input(InputEvent::ModulatorClick, &mut zs);
+        assert_eq!(
+            c.state.edit_target,
+            EditTarget::Param(effects::REGISTRY[2].params()[1].id)
+        );
+        // Zone 1 is off: the modulator leaves it alone.
+        c.on_input(InputEvent::Selector(1), &mut zs);
+        let before = zs[1].clone();
+        assert!(
+            c.on_input(InputEvent::Modulator(5), &mut zs)
+                .changed
+                .is_empty()
+        );
+        assert_eq!(zs[1], before);
+        // BTN4 toggles static ↔ effect on the selected zone and turns it on.
+        c.on_input(press(4), &mut zs);
+        assert_eq!((zs[1].effect, zs[1].on), (Some(zs[1].last_effect), true));
+        c.on_input(press(4), &mut zs);
+        assert_eq!(zs[1].effect, None);
+    }
 }

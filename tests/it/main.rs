@@ -3,6 +3,7 @@
 
 mod support;
 
+mod input;
 mod lifecycle;
 mod mqtt;
 mod persistence;
