@@ -5,7 +5,8 @@
 //! wake). Deadlines advance by exactly one interval (`next = previous + 1/fps`), so the rate never drifts;
 //! a frame that misses its deadline is counted late and the schedule re-anchors instead of bursting.
 //! Commands are applied as they arrive; while idle the changed frame goes out at once, while animating it
-//! goes out at the next deadline.
+//! goes out at the next deadline — except a local input (knob, button, key), which is shown at once with
+//! an extra frame between two deadlines, leaving the schedule untouched.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
@@ -72,6 +73,8 @@ struct RenderLoop {
     stats_since: Instant,
     /// Something changed that the strips do not show yet.
     need_frame: bool,
+    /// The change came from a local input: show it without waiting for the next deadline.
+    urgent: bool,
     shutdown: Option<(Instant, oneshot::Sender<()>)>,
 }
 
@@ -103,6 +106,7 @@ impl RenderLoop {
             stats: StatsRecorder::default(),
             stats_since: now,
             need_frame: true,
+            urgent: false,
             shutdown: None,
         }
     }
@@ -142,6 +146,14 @@ impl RenderLoop {
                     while let Ok(cmd) = self.rx.try_recv() {
                         self.handle(cmd);
                     }
+                    if animating && std::mem::take(&mut self.urgent) && self.need_frame {
+                        // A local input while animating: show it now, between two scheduled frames,
+                        // without moving the schedule (the knob must feel instant).
+                        let now = Instant::now();
+                        self.frame(now, false, false);
+                        last_out = now;
+                        continue;
+                    }
                     if animating || !self.need_frame {
                         continue;
                     }
@@ -149,6 +161,7 @@ impl RenderLoop {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+            self.urgent = false;
             let now = Instant::now();
             let refresh = now >= last_out + self.cfg.refresh;
             if animating && now < next {
@@ -288,7 +301,10 @@ impl RenderLoop {
             }
             Command::Param { .. } => {}
             Command::Device(cmd) => self.device(&cmd, now),
-            Command::Input(ev) => self.input(ev, now),
+            Command::Input(ev) => {
+                self.input(ev, now);
+                self.urgent = true;
+            }
             Command::Snapshot(tx) => {
                 let _ = tx.send(self.snapshot());
             }
