@@ -431,14 +431,13 @@ impl RenderLoop {
             self.compositor.begin_transition(z, fade, now);
             self.emit_zone(z);
         }
-        if (
-            self.control.state.clone(),
-            self.control.preset_name(&self.zones),
-        ) != before
-        {
-            self.emit_device();
+        if cmd.frame_step.is_some_and(|on| on != self.clock.paused()) {
+            self.clock.toggle(now);
         }
-        self.need_frame = true;
+        if let Some(n) = cmd.step {
+            self.clock.step(n, self.interval());
+        }
+        self.after_control_change(before, now);
     }
 
     fn emit_device(&self) {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod effects;
 mod input;
 mod lifecycle;
 mod mqtt;

@@ -306,14 +306,14 @@ impl Capture {
         n
     }
 
-    /// Waits for a frame of `strip` satisfying `f`, returning it.
+    /// Waits for a frame of `strip` satisfying `f` among the frames not read yet, returning it.
     pub fn wait_frame(
         &mut self,
         strip: &str,
         what: &str,
         f: impl Fn(&CapturedFrame) -> bool,
     ) -> CapturedFrame {
-        let mut checked = 0;
+        let mut checked = self.frames.len();
         wait_for(Duration::from_secs(10), what, || {
             self.poll();
             let hit = self.frames[checked..]
