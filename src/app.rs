@@ -201,6 +201,7 @@ pub async fn run(
     // 5. Join the render loop and output thread.
     drop(engine);
     let _ = tokio::time::timeout(FADE_OUT_BUDGET, render_done).await;
+    crate::input::keyboard::restore_terminal();
     tracing::info!("stopped");
     match failure {
         Some(e) => Err(e),

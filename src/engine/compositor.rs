@@ -148,6 +148,13 @@ impl Compositor {
         }
     }
 
+    /// Whether a transition (e.g. the shutdown fade-out) is still running at `now`.
+    pub fn transitions_active(&self, now: Instant) -> bool {
+        self.zones
+            .iter()
+            .any(|z| z.transition.is_some_and(|f| f.progress(now) < 1.0))
+    }
+
     /// Whether any indicator, transition or flash is still running at `now`.
     pub fn overlays_active(&self, now: Instant) -> bool {
         self.indicator.is_some()
@@ -191,6 +198,7 @@ impl Compositor {
             // Edit-mode indicator (30).
             if let Some((iz, since)) = self.indicator
                 && iz == zi
+                && !self.blackout
             {
                 let t = now.saturating_duration_since(since).as_secs_f32();
                 indicate(st, t, &mut rt.base);

@@ -180,7 +180,7 @@ impl RenderLoop {
             }
             if let Some((until, _)) = &self.shutdown
                 && now >= *until
-                && !self.compositor.overlays_active(now)
+                && !self.compositor.transitions_active(now)
             {
                 let (_, done) = self.shutdown.take().expect("checked above");
                 drop(self.output.drain());

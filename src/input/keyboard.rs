@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
 use tokio::sync::mpsc;
@@ -23,12 +24,22 @@ pub fn wants_terminal(src: &KeyboardSource) -> bool {
     }
 }
 
+/// Whether this process put the terminal in raw mode.
+static RAW_MODE: AtomicBool = AtomicBool::new(false);
+
+/// Leaves raw mode if we entered it; called on every exit path (the reader thread may not get to).
+pub fn restore_terminal() {
+    if RAW_MODE.swap(false, Ordering::SeqCst) {
+        let _ = crossterm::terminal::disable_raw_mode();
+    }
+}
+
 /// Restores the terminal when dropped (and from the panic hook).
 struct RawModeGuard;
 
 impl Drop for RawModeGuard {
     fn drop(&mut self) {
-        let _ = crossterm::terminal::disable_raw_mode();
+        restore_terminal();
     }
 }
 
@@ -37,7 +48,7 @@ fn install_panic_restore() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let _ = crossterm::terminal::disable_raw_mode();
+            restore_terminal();
             previous(info);
         }));
     });
@@ -52,6 +63,7 @@ pub fn spawn_terminal(
 ) -> std::io::Result<()> {
     install_panic_restore();
     crossterm::terminal::enable_raw_mode()?;
+    RAW_MODE.store(true, Ordering::SeqCst);
     std::thread::Builder::new()
         .name("diuna-keys".into())
         .spawn(move || {

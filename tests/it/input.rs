@@ -192,4 +192,11 @@ fn a_full_edit_session_from_the_knobs() {
         m.topic.ends_with("/event") && m.json()["event_type"] == "button_long_press"
     });
     k.send("button 4 up");
+
+    // Stopping while in edit mode (the indicator keeps animating) still fades out and exits promptly.
+    k.send("press 1");
+    c.wait_topic(&format!("{B}/state"), |m| m.json()["edit_mode"] == true);
+    let (status, took, _) = d.stop();
+    assert!(status.success());
+    assert!(took < Duration::from_secs(2), "stop took {took:?}");
 }
