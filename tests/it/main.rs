@@ -8,3 +8,4 @@ mod input;
 mod lifecycle;
 mod mqtt;
 mod persistence;
+mod security;

@@ -64,12 +64,17 @@ impl Broker {
     }
 
     fn start_in(dir: tempfile::TempDir, port: u16) -> Broker {
+        let conf = format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_packet_size 1048576\nset_tcp_nodelay true\n"
+        );
+        Self::start_conf(dir, port, &conf)
+    }
+
+    /// Starts a broker with a full configuration text; `port` must be one of its listeners (the one
+    /// waited for).
+    pub fn start_conf(dir: tempfile::TempDir, port: u16, conf_text: &str) -> Broker {
         let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_packet_size 1048576\nset_tcp_nodelay true\n"),
-        )
-        .unwrap();
+        std::fs::write(&conf, conf_text).unwrap();
         let child = Command::new(mosquitto_bin())
             .arg("-c")
             .arg(&conf)

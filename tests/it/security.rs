@@ -1,0 +1,164 @@
+//! MQTT credentials and TLS against a real Mosquitto: the password comes from a file or an environment
+//! variable and is never logged; TLS verifies the broker with a CA file; a refused login leaves the
+//! daemon working locally.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::support::{Broker, Capture, Daemon, TestClient, free_port};
+
+const PASSWORD: &str = "s3cret-Pa55word";
+
+fn daemon_config(port: u16, mqtt_extra: &str) -> String {
+    format!(
+        r#"
+device_id = "sec"
+[render]
+fade_in = "0s"
+[mqtt]
+host = "127.0.0.1"
+port = {port}
+reconnect_max = "1s"
+{mqtt_extra}
+[state]
+path = "{{dir}}/state.json"
+[[strips]]
+id = "s"
+gpio = 18
+dma = 10
+color_order = "RGB"
+gamma = 1.0
+capture = "{{dir}}/s.jsonl"
+[[zones]]
+id = "z"
+strip = "s"
+pixels = 2
+color = [7, 8, 9]
+brightness = 255
+"#
+    )
+}
+
+/// A broker with an open listener for the test client and a second one that needs a login.
+fn auth_broker() -> (Broker, u16) {
+    let dir = tempfile::tempdir().unwrap();
+    let pwfile = dir.path().join("passwd");
+    let ok = Command::new("mosquitto_passwd")
+        .args(["-c", "-b"])
+        .arg(&pwfile)
+        .args(["diuna", PASSWORD])
+        .status()
+        .expect("mosquitto_passwd")
+        .success();
+    assert!(ok);
+    let (open, secure) = (free_port(), free_port());
+    let conf = format!(
+        "per_listener_settings true\npersistence false\n\
+         listener {open} 127.0.0.1\nallow_anonymous true\n\
+         listener {secure} 127.0.0.1\nallow_anonymous false\npassword_file {}\n",
+        pwfile.display()
+    );
+    (Broker::start_conf(dir, open, &conf), secure)
+}
+
+#[test]
+fn password_from_file_or_env_connects_and_is_never_logged() {
+    let (broker, secure) = auth_broker();
+    let mut c = TestClient::connect(broker.port, "s-1", &["diuna/sec/#"]);
+    // From a file.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
+    let d = Daemon::start_in(
+        dir,
+        &daemon_config(secure, "username = \"diuna\"\npassword_file = \"{dir}/pw\""),
+    );
+    c.wait_topic("diuna/sec/availability", |m| m.text() == "online");
+    let (status, _, _) = {
+        let log = d.log();
+        assert!(!log.contains(PASSWORD), "password leaked into the log");
+        d.stop()
+    };
+    assert!(status.success());
+    c.wait_topic("diuna/sec/availability", |m| m.text() == "offline");
+    // From an environment variable.
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start_with(
+        dir,
+        &daemon_config(
+            secure,
+            "username = \"diuna\"\npassword_env = \"DIUNA_TEST_PW\"",
+        ),
+        &[("DIUNA_TEST_PW", PASSWORD)],
+    );
+    c.wait_topic("diuna/sec/availability", |m| m.text() == "online");
+    assert!(!d.log().contains(PASSWORD));
+}
+
+#[test]
+fn a_refused_login_keeps_the_lights_working() {
+    let (broker, secure) = auth_broker();
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start_in(
+        dir,
+        &daemon_config(secure, "username = \"diuna\"\npassword = \"wrong\""),
+    );
+    let mut cap = Capture::new(&d.path("s.jsonl"));
+    cap.wait_frame("s", "lights on without MQTT", |f| f.pixel(0) == [7, 8, 9]);
+    crate::support::wait_for(Duration::from_secs(10), "refusal logged", || {
+        d.log()
+            .contains("MQTT connection lost or refused")
+            .then_some(())
+    });
+    assert!(!d.log().contains("wrong\""), "password not logged");
+    drop(broker);
+    let (status, took, _) = d.stop();
+    assert!(status.success() && took < Duration::from_secs(5));
+}
+
+#[test]
+fn tls_with_a_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    let sh = format!(
+        "set -e\n\
+         openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=diuna-test-ca -keyout {ca_key} -out {ca} 2>/dev/null\n\
+         openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout {key} -out {csr} 2>/dev/null\n\
+         printf 'subjectAltName=IP:127.0.0.1\\n' > {ext}\n\
+         openssl x509 -req -in {csr} -CA {ca} -CAkey {ca_key} -CAcreateserial -days 2 -extfile {ext} -out {crt} 2>/dev/null\n\
+         # mosquitto started as root drops to its own user before reading these\n\
+         chmod 755 {dir}\nchmod 644 {key} {crt} {ca}\n",
+        dir = dir.path().display(),
+        ca_key = p("ca.key"),
+        ca = p("ca.crt"),
+        key = p("server.key"),
+        csr = p("server.csr"),
+        ext = p("ext.cnf"),
+        crt = p("server.crt"),
+    );
+    assert!(
+        Command::new("sh")
+            .arg("-c")
+            .arg(&sh)
+            .status()
+            .unwrap()
+            .success(),
+        "openssl"
+    );
+    let (open, tls) = (free_port(), free_port());
+    let conf = format!(
+        "per_listener_settings true\npersistence false\n\
+         listener {open} 127.0.0.1\nallow_anonymous true\n\
+         listener {tls} 127.0.0.1\nallow_anonymous true\ncafile {}\ncertfile {}\nkeyfile {}\n",
+        p("ca.crt"),
+        p("server.crt"),
+        p("server.key")
+    );
+    let ca = p("ca.crt");
+    let broker = Broker::start_conf(dir, open, &conf);
+    let mut c = TestClient::connect(broker.port, "s-tls", &["diuna/sec/#"]);
+    let d = Daemon::start(&daemon_config(tls, &format!("tls_ca = \"{ca}\"")));
+    c.wait_topic("diuna/sec/availability", |m| m.text() == "online");
+    c.publish("diuna/sec/z/set", r#"{"color":{"r":1,"g":2,"b":3}}"#);
+    let mut cap = Capture::new(&d.path("s.jsonl"));
+    cap.wait_frame("s", "command over TLS", |f| f.pixel(0) == [1, 2, 3]);
+}
