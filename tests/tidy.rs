@@ -30,3 +30,24 @@ fn every_source_file_has_a_module_doc() {
         "files without a //! header: {missing:?}"
     );
 }
+
+#[test]
+fn every_effect_and_parameter_is_documented() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/EFFECTS.md"))
+            .unwrap();
+    for fx in diuna::effects::REGISTRY {
+        assert!(
+            doc.contains(&format!("`{}`", fx.name())),
+            "docs/EFFECTS.md lacks {}",
+            fx.name()
+        );
+    }
+    for p in diuna::effects::ParamId::ALL {
+        assert!(
+            doc.contains(p.name()),
+            "docs/EFFECTS.md never mentions the parameter {}",
+            p.name()
+        );
+    }
+}
