@@ -69,14 +69,12 @@ pub fn spawn_terminal(
         .spawn(move || {
             let _guard = RawModeGuard;
             while !stop.is_cancelled() {
-                // Poll with a timeout so the thread notices `stop` (only while a terminal is attached).
-                match event::poll(std::time::Duration::from_millis(250)) {
-                    Ok(true) => {}
-                    Ok(false) => continue,
+                // Blocks in `read` (no polling: an idle daemon must not wake); at exit the process
+                // ends this thread and `restore_terminal` runs on the way out.
+                let k = match event::read() {
+                    Ok(TermEvent::Key(k)) => k,
+                    Ok(_) => continue,
                     Err(_) => break,
-                }
-                let Ok(TermEvent::Key(k)) = event::read() else {
-                    continue;
                 };
                 if k.kind == KeyEventKind::Release {
                     continue;
