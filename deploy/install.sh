@@ -6,10 +6,11 @@
 #   sudo deploy/install.sh path/to/diuna    # a binary built elsewhere (deploy/cross-build.sh)
 #   sudo deploy/install.sh --no-start ...   # install and enable, but do not (re)start now
 #
-# It installs the binary as /usr/bin/diuna, creates /etc/diuna/diuna.toml from config/diuna.toml only if
-# there is none yet (with driver = "ws281x", the state in /var/lib/diuna and no sim capture files),
-# creates /var/lib/diuna, installs deploy/diuna.service, checks the config with `diuna --check-config`
-# and then enables and (re)starts the service. An existing /etc/diuna/diuna.toml is never changed.
+# It installs the binary as /usr/bin/diuna, creates /etc/diuna/diuna.toml only if there is none yet (from
+# deploy/diuna.toml, the Pi default; without it from config/diuna.toml with driver = "ws281x", the state in
+# /var/lib/diuna and no sim capture files), creates /var/lib/diuna, installs deploy/diuna.service, checks
+# the config with `diuna --check-config` and then enables and (re)starts the service. An existing
+# /etc/diuna/diuna.toml is never changed.
 set -euo pipefail
 
 CONFIG_DIR=/etc/diuna
@@ -29,7 +30,7 @@ binary=
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-start) start=no ;;
-        -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) die "unknown option $1 (try --help)" ;;
         *) [[ -z $binary ]] || die "only one binary, please"; binary=$1 ;;
     esac
@@ -71,19 +72,29 @@ install -d -m 0755 "$CONFIG_DIR"
 if [[ -e $CONFIG ]]; then
     echo "install: keeping the existing $CONFIG"
 else
+    # deploy/diuna.toml is the Pi default (the same file the Debian package installs); older trees only
+    # have the laptop example, which is adapted on the fly.
+    pi_default=$src/deploy/diuna.toml
     example=$src/config/diuna.toml
-    [[ -f $example ]] || die "$CONFIG does not exist and there is no $example to create it from"
     tmp=$(mktemp "$CONFIG_DIR/.diuna.toml.XXXXXX")
     trap 'rm -f "$tmp"' EXIT
-    {
-        echo "# Created by deploy/install.sh from config/diuna.toml on $(date -u +%Y-%m-%d)."
-        # Real strips; the state in the service's state directory; no sim capture files (active or
-        # commented).
-        sed -e 's/^\([[:space:]]*driver[[:space:]]*=[[:space:]]*\)"sim"/\1"ws281x"/' \
-            -e '/^\[state\]/,/^\[/ s|^\([[:space:]]*path[[:space:]]*=[[:space:]]*\)"[^"]*".*$|\1"/var/lib/diuna/state.json"|' \
-            -e '/^[[:space:]]*#\{0,1\}[[:space:]]*capture[[:space:]]*=/d' \
-            "$example"
-    } >"$tmp"
+    if [[ -f $pi_default ]]; then
+        {
+            echo "# Created by deploy/install.sh from deploy/diuna.toml on $(date -u +%Y-%m-%d)."
+            cat "$pi_default"
+        } >"$tmp"
+    else
+        [[ -f $example ]] || die "$CONFIG does not exist and there is no $pi_default or $example to create it from"
+        {
+            echo "# Created by deploy/install.sh from config/diuna.toml on $(date -u +%Y-%m-%d)."
+            # Real strips; the state in the service's state directory; no sim capture files (active or
+            # commented).
+            sed -e 's/^\([[:space:]]*driver[[:space:]]*=[[:space:]]*\)"sim"/\1"ws281x"/' \
+                -e '/^\[state\]/,/^\[/ s|^\([[:space:]]*path[[:space:]]*=[[:space:]]*\)"[^"]*".*$|\1"/var/lib/diuna/state.json"|' \
+                -e '/^[[:space:]]*#\{0,1\}[[:space:]]*capture[[:space:]]*=/d' \
+                "$example"
+        } >"$tmp"
+    fi
     chmod 0640 "$tmp"
     mv "$tmp" "$CONFIG"
     trap - EXIT
