@@ -13,5 +13,6 @@ pub mod layout;
 pub mod mqtt;
 pub mod output;
 pub mod persist;
+pub mod realtime;
 pub mod supervisor;
 pub mod systemd;

@@ -36,14 +36,18 @@ fn main() -> ExitCode {
     if let Some(path) = &args.check_config {
         return match Config::load(path) {
             Ok(c) => {
-                println!("{}: valid", path.display());
-                println!(
+                // A closed pipe (`| head`) is not an error worth a panic.
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}: valid", path.display());
+                let _ = writeln!(
+                    out,
                     "device_id {}, {} FPS (wire limit {:.0})",
                     c.device_id,
                     c.render.fps,
                     c.layout.max_fps()
                 );
-                print!("{}", c.layout.describe());
+                let _ = write!(out, "{}", c.layout.describe());
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -55,7 +55,10 @@ pub fn spawn(
     )?;
     let join = std::thread::Builder::new()
         .name("diuna-render".into())
-        .spawn(move || RenderLoop::new(init, output, events, rx).run())?;
+        .spawn(move || {
+            crate::realtime::promote_current_thread("render");
+            RenderLoop::new(init, output, events, rx).run()
+        })?;
     Ok((handle, join))
 }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::layout::Layout;
 
@@ -47,9 +47,8 @@ pub enum OutputError {
 
 /// Something that puts frames on wires: the simulator or the WS281x driver.
 pub trait OutputDevice: Send {
-    /// Shows the dirty strips of `frame`, returning once they have latched. `start` is when the frame
-    /// began going out on the wire.
-    fn show(&mut self, frame: &OutFrame, start: SystemTime) -> Result<(), OutputError>;
+    /// Shows the dirty strips of `frame`, returning once they have latched.
+    fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError>;
 
     /// Time until the device wants [`OutputDevice::tick`] (e.g. a rate-limited preview redraw), if ever.
     fn pending(&self) -> Option<Duration> {
@@ -64,8 +63,8 @@ pub trait OutputDevice: Send {
 pub struct Combined(pub Vec<Box<dyn OutputDevice>>);
 
 impl OutputDevice for Combined {
-    fn show(&mut self, frame: &OutFrame, start: SystemTime) -> Result<(), OutputError> {
-        self.0.iter_mut().try_for_each(|d| d.show(frame, start))
+    fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError> {
+        self.0.iter_mut().try_for_each(|d| d.show(frame))
     }
 }
 
@@ -108,6 +107,7 @@ impl Output {
         let join = std::thread::Builder::new()
             .name("diuna-output".into())
             .spawn(move || {
+                crate::realtime::promote_current_thread("output");
                 let mut on_first = Some(on_first);
                 let mut failing = false;
                 loop {
@@ -125,7 +125,7 @@ impl Output {
                             Err(RecvTimeoutError::Disconnected) => break,
                         },
                     };
-                    match device.show(&frame, SystemTime::now()) {
+                    match device.show(&frame) {
                         Ok(()) => {
                             if failing {
                                 tracing::info!("output recovered");

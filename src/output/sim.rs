@@ -25,7 +25,14 @@ pub struct SimOutput {
     strips: Vec<Option<SimStrip>>,
     line: String,
     preview: Option<Preview>,
+    /// When the simulated wire finished (or finishes) latching the last frame.
+    free_at: Option<Instant>,
+    /// One instant and the wall-clock time it corresponds to.
+    anchor: (Instant, SystemTime),
 }
+
+/// A frame picked up within this of the wire going free was queued behind the previous one.
+const BACK_TO_BACK: Duration = Duration::from_millis(1);
 
 impl SimOutput {
     /// Opens capture files (append). `preview` draws the strips in the terminal.
@@ -59,14 +66,24 @@ impl SimOutput {
             strips,
             line: String::with_capacity(64 + max_len * 6),
             preview: preview.then(|| Preview::new(layout)),
+            free_at: None,
+            anchor: (Instant::now(), SystemTime::now()),
         })
     }
 }
 
 impl OutputDevice for SimOutput {
-    fn show(&mut self, frame: &OutFrame, start: SystemTime) -> Result<(), OutputError> {
-        let began = Instant::now();
-        let t_us = start
+    fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError> {
+        // A frame that was waiting for the wire starts the moment the previous one has latched, not
+        // when this thread woke up (sleeps overshoot by tens of µs; back to back that would add up).
+        let now = Instant::now();
+        let began = match self.free_at {
+            Some(free) if now.saturating_duration_since(free) < BACK_TO_BACK => free,
+            _ => now,
+        };
+        // Wall-clock time from one fixed anchor, so intervals between captured frames are exact.
+        let (anchor, anchor_wall) = self.anchor;
+        let t_us = (anchor_wall + began.saturating_duration_since(anchor))
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_micros();
@@ -101,7 +118,9 @@ impl OutputDevice for SimOutput {
             p.update(frame);
         }
         // The simulated wire is busy until the longest changed strip has latched.
-        if let Some(rest) = busy.checked_sub(began.elapsed()) {
+        let free = began + busy;
+        self.free_at = Some(free);
+        if let Some(rest) = free.checked_duration_since(Instant::now()) {
             std::thread::sleep(rest);
         }
         Ok(())

@@ -4,8 +4,6 @@
 //! using the first strip's `dma`). Colour order is done by our pipeline, so the library is told the
 //! strips are plain RGB and gets the wire bytes as they are. It runs only on the output thread.
 
-use std::time::SystemTime;
-
 use rs_ws281x::{ChannelBuilder, Controller, ControllerBuilder, StripType, WS2811Error};
 
 use super::{OutFrame, OutputDevice, OutputError};
@@ -95,7 +93,7 @@ impl Ws281xOutput {
 }
 
 impl OutputDevice for Ws281xOutput {
-    fn show(&mut self, frame: &OutFrame, _start: SystemTime) -> Result<(), OutputError> {
+    fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError> {
         let mut any = false;
         for &(strip, ch) in &self.channels {
             if !frame.dirty[strip] {
