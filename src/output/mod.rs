@@ -8,6 +8,7 @@
 //! LEDs are left as the last frame made them (the render loop fades them out first when configured).
 
 pub mod pipeline;
+pub mod preflight;
 pub mod preview;
 pub mod sim;
 #[cfg(feature = "hardware")]

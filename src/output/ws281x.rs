@@ -55,6 +55,10 @@ fn explain(e: WS2811Error) -> String {
 
 impl Ws281xOutput {
     pub fn open(layout: &Layout) -> Result<Ws281xOutput, OutputError> {
+        let problems = super::preflight::check(layout, &super::preflight::System::probe());
+        if !problems.is_empty() {
+            return Err(OutputError::Open(problems.join("; ")));
+        }
         let hw: Vec<usize> = (0..layout.strips.len())
             .filter(|&i| layout.strips[i].driver == Driver::Ws281x)
             .collect();
