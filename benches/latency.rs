@@ -5,114 +5,29 @@
 #[path = "../tests/it/support.rs"]
 mod support;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod common;
 
+use std::time::{Duration, Instant};
+
+use common::{latency_config, now_us, publish_latency};
 use support::{Broker, Capture, Daemon, TestClient};
 
 const COMMANDS: usize = 600;
 
-fn config(port: u16, animated: bool) -> String {
-    let effect = if animated { "effect = \"rainbow\"" } else { "" };
-    format!(
-        r#"
-device_id = "bench"
-fps = 60
-[render]
-fade_in = "0s"
-transition = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-[state]
-path = "{{dir}}/state.json"
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-color_order = "RGB"
-gamma = 1.0
-capture = "{{dir}}/a.jsonl"
-[[zones]]
-id = "target"
-strip = "a"
-pixels = 10
-color = [0, 0, 0]
-brightness = 255
-[[strips]]
-id = "b"
-gpio = 19
-dma = 11
-gamma = 1.0
-[[zones]]
-id = "busy"
-strip = "b"
-pixels = 290
-color = [255, 0, 0]
-{effect}
-"#
-    )
-}
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as u64
-}
-
 fn run(animated: bool) -> Vec<f64> {
     let broker = Broker::start();
-    let d = Daemon::start(&config(broker.port, animated));
+    let d = Daemon::start(&latency_config(broker.port, animated));
     let mut cap = Capture::new(&d.path("a.jsonl"));
     let mut c = TestClient::connect(broker.port, "bench", &["diuna/bench/availability"]);
     c.wait_topic("diuna/bench/availability", |m| m.text() == "online");
-    let mut lat = Vec::with_capacity(COMMANDS);
-    for i in 0..COMMANDS + 20 {
-        // A colour the target zone has not shown last: r cycles 1..=250, g marks the round.
-        let r = (i % 250) as u8 + 1;
-        let g = (i / 250) as u8 + 1;
-        let sent = now_us();
-        c.publish(
-            "diuna/bench/target/set",
-            format!(r#"{{"color":{{"r":{r},"g":{g},"b":0}}}}"#),
-        );
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let t = loop {
-            cap.poll();
-            if let Some(f) = cap
-                .frames
-                .iter()
-                .rev()
-                .take(8)
-                .find(|f| f.pixel(0) == [r, g, 0])
-            {
-                break f.t_us;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "command {i} never reached the strip"
-            );
-            std::thread::sleep(Duration::from_micros(200));
-        };
-        // Let that frame (and any frame of the busy strip) latch before the next command, so each
-        // sample measures the command path, not a queue behind the previous command's wire time.
-        // A pseudo-random extra 0–16.7 ms puts commands at every phase of the 60 FPS schedule.
-        std::thread::sleep(
-            Duration::from_millis(12) + Duration::from_micros((i as u64 * 7919) % 16_667),
-        );
-        if i >= 20 {
-            // The first 20 warm up the connection.
-            lat.push(t.saturating_sub(sent) as f64 / 1000.0);
-        }
-    }
-    lat
+    publish_latency(&c, &mut cap, COMMANDS, || d.log())
 }
 
 /// Input → LED: a modulator detent on the simulated knob (edit mode, hue target) → the changed frame.
 fn run_input() -> Vec<f64> {
     use std::io::{BufRead, BufReader, Write};
     let broker = Broker::start();
-    let toml = config(broker.port, false).replacen(
+    let toml = latency_config(broker.port, false).replacen(
         "[[strips]]",
         "[input]\nsim_socket = \"{dir}/input.sock\"\nkeyboard = \"none\"\nacceleration = false\n[[strips]]",
         1,

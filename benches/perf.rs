@@ -20,13 +20,16 @@
 #[path = "../tests/it/support.rs"]
 mod support;
 
+mod common;
+
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use common::{latency_config, now_us, publish_latency};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use support::{Broker, Capture, TestClient};
 
@@ -146,14 +149,6 @@ impl Table {
 // Helpers: clock, percentiles, the daemon process, /proc readings, capture files
 // ---------------------------------------------------------------------------------------------------
 
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as u64
-}
-
-/// Nearest-rank percentile of a sorted slice.
 fn pct(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() as f64 * q).ceil() as usize)
         .saturating_sub(1)
@@ -451,50 +446,6 @@ max_current_ma = 8000
     s
 }
 
-/// Latency layout (as benches/latency.rs): a 10-pixel static target zone on captured strip `a`, and a
-/// 290-pixel zone on strip `b` that animates when `animated`.
-fn latency_config(port: u16, animated: bool) -> String {
-    let effect = if animated { "effect = \"rainbow\"" } else { "" };
-    format!(
-        r#"
-device_id = "bench"
-fps = 60
-[render]
-fade_in = "0s"
-transition = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-[state]
-path = "{{dir}}/state.json"
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-color_order = "RGB"
-gamma = 1.0
-capture = "{{dir}}/a.jsonl"
-[[zones]]
-id = "target"
-strip = "a"
-pixels = 10
-color = [0, 0, 0]
-brightness = 255
-[[strips]]
-id = "b"
-gpio = 19
-dma = 11
-gamma = 1.0
-[[zones]]
-id = "busy"
-strip = "b"
-pixels = 290
-color = [255, 0, 0]
-{effect}
-"#
-    )
-}
-
 // ---------------------------------------------------------------------------------------------------
 // 1. Compositor
 // ---------------------------------------------------------------------------------------------------
@@ -675,48 +626,7 @@ fn latency_run(commands: usize, animated: bool, hwm: &mut Vec<(String, u64)>) ->
     let mut cap = Capture::new(&d.path("a.jsonl"));
     let mut c = TestClient::connect(broker.port, "bench", &["diuna/bench/availability"]);
     wait_online(&mut c, "diuna/bench/availability");
-    let warmup = 20;
-    let mut lat = Vec::with_capacity(commands);
-    for i in 0..commands + warmup {
-        // A colour the target zone has not shown last: r cycles 1..=250, g marks the round.
-        let r = (i % 250) as u8 + 1;
-        let g = (i / 250) as u8 + 1;
-        let sent = now_us();
-        c.publish(
-            "diuna/bench/target/set",
-            format!(r#"{{"color":{{"r":{r},"g":{g},"b":0}}}}"#),
-        );
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let t = loop {
-            cap.poll();
-            if let Some(f) = cap
-                .frames
-                .iter()
-                .rev()
-                .take(8)
-                .find(|f| f.pixel(0) == [r, g, 0])
-            {
-                break f.t_us;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "command {i} never reached the strip; daemon log:\n{}",
-                d.log()
-            );
-            std::thread::sleep(Duration::from_micros(200));
-        };
-        // Let the frame latch, then a pseudo-random 0–16.7 ms so commands land at every phase of the
-        // 60 FPS schedule.
-        std::thread::sleep(
-            Duration::from_millis(12) + Duration::from_micros((i as u64 * 7919) % 16_667),
-        );
-        if i >= warmup {
-            lat.push(t.saturating_sub(sent) as f64 / 1000.0);
-        }
-        if cap.frames.len() > 4096 {
-            cap.frames.drain(..4000);
-        }
-    }
+    let lat = publish_latency(&c, &mut cap, commands, || d.log());
     hwm.push((
         format!("latency {}", if animated { "animating" } else { "idle" }),
         d.vm_hwm_kib(),

@@ -159,26 +159,20 @@ impl Config {
     /// Validates every field, collecting all errors.
     pub fn from_raw(raw: RawConfig) -> Result<Config, ConfigError> {
         let mut errs = Vec::new();
-        let mut dur = |key: &str, v: &Option<String>, default: &str| -> Duration {
-            let text = v.as_deref().unwrap_or(default);
-            humantime::parse_duration(text).unwrap_or_else(|e| {
-                errs.push(format!(
-                    "{key}: \"{text}\" is not a duration ({e}); write e.g. \"500ms\" or \"2s\""
-                ));
-                humantime::parse_duration(default).unwrap_or_default()
-            })
+        let mut dur = |key: &str, v: &Option<String>, default_ms: u64| {
+            duration(key, v, Duration::from_millis(default_ms), &mut errs)
         };
         let render = RenderConfig {
             fps: raw.fps.unwrap_or(60),
-            refresh: dur("render.refresh", &raw.render.refresh, "5s"),
-            transition: dur("render.transition", &raw.render.transition, "500ms"),
-            fade_in: dur("render.fade_in", &raw.render.fade_in, "1500ms"),
-            fade_out: dur("render.fade_out", &raw.render.fade_out, "600ms"),
+            refresh: dur("render.refresh", &raw.render.refresh, 5000),
+            transition: dur("render.transition", &raw.render.transition, 500),
+            fade_in: dur("render.fade_in", &raw.render.fade_in, 1500),
+            fade_out: dur("render.fade_out", &raw.render.fade_out, 600),
             easing: Easing::Linear,
         };
-        let keep_alive = dur("mqtt.keep_alive", &raw.mqtt.keep_alive, "30s");
-        let reconnect_max = dur("mqtt.reconnect_max", &raw.mqtt.reconnect_max, "30s");
-        let state_debounce = dur("state.debounce", &raw.state.debounce, "500ms");
+        let keep_alive = dur("mqtt.keep_alive", &raw.mqtt.keep_alive, 30_000);
+        let reconnect_max = dur("mqtt.reconnect_max", &raw.mqtt.reconnect_max, 30_000);
+        let state_debounce = dur("state.debounce", &raw.state.debounce, 500);
         let mut render = render;
         render.easing = match raw.render.easing.as_deref().unwrap_or("in_out") {
             "linear" => Easing::Linear,
@@ -327,6 +321,25 @@ impl Config {
             zone_init,
             input,
         })
+    }
+}
+
+/// A duration written the human way (`"500ms"`, `"2s"`), or `default` when absent; a bad one is
+/// reported under `key` and replaced by `default`.
+pub(crate) fn duration(
+    key: &str,
+    v: &Option<String>,
+    default: Duration,
+    errs: &mut Vec<String>,
+) -> Duration {
+    match v {
+        None => default,
+        Some(t) => humantime::parse_duration(t).unwrap_or_else(|e| {
+            errs.push(format!(
+                "{key}: \"{t}\" is not a duration ({e}); write e.g. \"500ms\" or \"2s\""
+            ));
+            default
+        }),
     }
 }
 

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::is_slug;
 use super::raw::{self, RawConfig};
+use super::{duration, is_slug};
 use crate::input::{self, EncoderPins, InputConfig, KeyboardSource};
 use crate::layout::{ColorOrder, Driver, Layout, LedType, StripSpec, ZoneSpec};
 
@@ -16,15 +16,8 @@ pub(super) fn build_input(
     errs: &mut Vec<String>,
 ) -> InputConfig {
     let mut cfg = InputConfig::default();
-    let dur = |key: &str, v: &Option<String>, default: Duration, errs: &mut Vec<String>| match v {
-        None => default,
-        Some(t) => humantime::parse_duration(t).unwrap_or_else(|e| {
-            errs.push(format!("{key}: \"{t}\" is not a duration ({e})"));
-            default
-        }),
-    };
-    cfg.long_press = dur("input.long_press", &raw.long_press, cfg.long_press, errs);
-    cfg.debounce = dur("input.debounce", &raw.debounce, cfg.debounce, errs);
+    cfg.long_press = duration("input.long_press", &raw.long_press, cfg.long_press, errs);
+    cfg.debounce = duration("input.debounce", &raw.debounce, cfg.debounce, errs);
     cfg.acceleration = raw.acceleration.unwrap_or(true);
     let enc = |e: &Option<raw::RawEncoder>| {
         e.as_ref().map(|e| EncoderPins {
