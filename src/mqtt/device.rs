@@ -1,6 +1,8 @@
 //! Parsing `B/set` device commands: `{"edit_mode":true}`, `{"selected_zone":"floor"}`,
 //! `{"edit_target":"hue"}`, `{"lamp":false}`, `{"power":"OFF"}`, `{"preset":"red","zone":"desk"}`,
-//! `{"identify":true}` — any subset, validated all-or-nothing like light commands.
+//! `{"identify":true}` — any subset, validated all-or-nothing like light commands. Unlike a light
+//! command (whose keys Home Assistant extends over time), `B/set` is our own protocol: an unknown key is
+//! a mistake worth reporting, and so is a payload with no command in it.
 
 use serde_json::{Value, json};
 
@@ -39,6 +41,20 @@ fn zone(v: &Value, field: &'static str, zone_ids: &[String]) -> Result<usize, Co
     })
 }
 
+/// Every key `B/set` understands.
+pub const KEYS: &[&str] = &[
+    "edit_mode",
+    "selected_zone",
+    "edit_target",
+    "lamp",
+    "power",
+    "preset",
+    "zone",
+    "frame_step",
+    "step",
+    "identify",
+];
+
 /// Parses a device command; `lamp_configured` says whether lamp mode exists.
 pub fn parse_device(
     payload: &[u8],
@@ -46,6 +62,27 @@ pub fn parse_device(
     lamp_configured: bool,
 ) -> Result<DeviceCommand, CommandError> {
     let m = parse_object(payload)?;
+    let unknown: Vec<&str> = m
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !KEYS.contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(bad(
+            "B/set",
+            format!(
+                "unknown key(s) {}; known: {}",
+                unknown.join(", "),
+                KEYS.join(", ")
+            ),
+        ));
+    }
+    if m.is_empty() {
+        return Err(bad(
+            "B/set",
+            format!("no device command in {{}}; known keys: {}", KEYS.join(", ")),
+        ));
+    }
     let mut cmd = DeviceCommand::default();
     if let Some(v) = m.get("edit_mode") {
         cmd.edit_mode = Some(boolean(v, "edit_mode")?);
@@ -154,6 +191,8 @@ mod tests {
             (br#"{"edit_mode":3}"#, "edit_mode"),
             (br#"{"edit_target":"warp"}"#, "edit_target"),
             (br#"{"step":0}"#, "step"),
+            (br#"{"edit_mdoe":true}"#, "unknown key(s) edit_mdoe"),
+            (br#"{}"#, "no device command"),
         ] {
             let e = parse_device(p, &ids(), false).unwrap_err().to_string();
             assert!(e.contains(needle), "{e}");
