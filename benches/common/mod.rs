@@ -92,6 +92,10 @@ pub struct Outcome {
     pub shown: usize,
 }
 
+/// One frame interval at 60 FPS plus 2 ms: a command not visible by then left a frame period showing
+/// an older command than the latest.
+pub const FRAME_PLUS_2_MS: f64 = 1000.0 / 60.0 + 2.0;
+
 impl Outcome {
     pub fn pct(&self, q: f64) -> f64 {
         let v = &self.latency;
@@ -104,15 +108,23 @@ impl Outcome {
         self.latency.last().copied().unwrap_or(f64::NAN)
     }
 
+    /// Commands not visible within one frame + 2 ms.
+    pub fn late(&self) -> usize {
+        self.latency
+            .iter()
+            .filter(|&&v| v > FRAME_PLUS_2_MS)
+            .count()
+    }
+
     pub fn summary(&self) -> String {
         format!(
-            "p50 {:.2} p99 {:.2} max {:.2} ms, n={}, shown {}/{}",
+            "p50 {:.2} p99 {:.2} max {:.2} ms, n={}, shown {}, late {}",
             self.pct(0.5),
             self.pct(0.99),
             self.max(),
             self.latency.len(),
             self.shown,
-            self.latency.len()
+            self.late()
         )
     }
 }

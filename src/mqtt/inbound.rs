@@ -132,24 +132,13 @@ impl MqttBridge {
         cmd.map_err(|e| e.to_string())
     }
 
-    /// A presence announcement: our probe coming back, or a sign of a duplicate daemon.
+    /// A presence announcement of another daemon with our `device_id`: a duplicate.
     fn on_instance(&mut self, out: &Outbox, payload: &[u8]) {
-        let now = Instant::now();
-        let heard = self.presence.heard(payload, now);
-        tracing::debug!(?heard, "presence");
-        match heard {
-            Heard::Echo => {
-                self.heartbeat.beat();
-                self.schedule_cleanup(now);
+        if let Heard::Other { who, greeted } = self.presence.heard(payload) {
+            if greeted {
+                out.control(self.instance_item(self.presence.announce(false)));
             }
-            Heard::Other { who, greeted } => {
-                if greeted {
-                    let answer = self.presence.announce(now, false);
-                    out.control(self.instance_item(answer));
-                }
-                self.duplicate(out, Sign::Announced(who), now);
-            }
-            Heard::Noise => {}
+            self.duplicate(out, Sign::Announced(who), Instant::now());
         }
     }
 

@@ -7,8 +7,13 @@
 //! engine commands in `inbound.rs` and nowhere else; bad input is answered on `B/error` and in the log,
 //! escaped and rate-limited (`report.rs`), and never reaches the engine. Outgoing state is published
 //! retained, only when its payload changed (`publish.rs`). On every (re)connection: subscribe, `online`,
-//! discovery, then every current state. `presence.rs` probes the connection and finds a second daemon
-//! with our `device_id`; the bridge beats its supervisor [`Heartbeat`] only while the probe works.
+//! discovery, then every current state. `presence.rs` finds a second daemon with our `device_id`.
+//!
+//! The bridge beats its supervisor [`Heartbeat`] only while the connection shows progress both ways:
+//! something arrives from the broker at least every keep-alive (rumqttc's PINGRESP if nothing else), and
+//! the outbox never waits long for rumqttc to take a message. A client wedged inside rumqttc (the
+//! failure of issue 11: queue full, packet-id collision) fails one of the two, the heartbeat stops, and
+//! the supervisor restarts the bridge with a fresh client.
 
 pub mod connection;
 pub mod device;
@@ -49,10 +54,13 @@ pub const MAX_PAYLOAD: usize = 16 * 1024;
 const HEALTH_EVERY: Duration = Duration::from_secs(30);
 /// Housekeeping period: probe, heartbeat, summaries. Slow enough not to wake an idle daemon often.
 const TICK: Duration = Duration::from_secs(5);
-/// How long the supervisor lets the bridge go without a heartbeat before restarting it: a few probes.
+/// How long the supervisor lets the bridge go without a heartbeat before restarting it.
 pub const STALL_LIMIT: Duration = Duration::from_secs(60);
-/// After our own announcement came back, how long to wait for another daemon to answer before
-/// removing entities that look stale.
+/// The outbox may wait this long for rumqttc to take one message before the connection counts as
+/// wedged.
+const OUTGOING_STALL: Duration = Duration::from_secs(20);
+/// After our subscriptions are confirmed (the retained discovery configs follow at once), how long to
+/// wait for another daemon to answer our greeting before removing entities that look stale.
 const CLEANUP_GRACE: Duration = Duration::from_secs(3);
 
 /// The bridge's configuration and state; consumed by [`MqttBridge::run`].
@@ -68,10 +76,12 @@ pub struct MqttBridge {
     discovery_topics: HashSet<String>,
     /// Retained discovery messages of entities we no longer have, with the state topics they used.
     stale: Vec<publish::Stale>,
-    /// The cleanup waits for our first probe of a connection to come back, then for [`CLEANUP_GRACE`].
+    /// The cleanup waits for the connection's SUBACK, then for [`CLEANUP_GRACE`].
     cleanup_armed: bool,
     cleanup_at: Option<Instant>,
     connected: Option<Instant>,
+    /// When the broker last sent us anything (liveness of the incoming side).
+    last_incoming: Instant,
     started: Instant,
     last_health: Option<Instant>,
     restarts: Restarts,
@@ -123,6 +133,7 @@ impl MqttBridge {
             cleanup_armed: false,
             cleanup_at: None,
             connected: None,
+            last_incoming: Instant::now(),
             started: Instant::now(),
             last_health: None,
             restarts,
@@ -194,7 +205,14 @@ impl MqttBridge {
         note: Notification,
         stop: &CancellationToken,
     ) -> bool {
+        if let Notification::Event(MqttEvent::Incoming(_)) = &note {
+            self.last_incoming = Instant::now();
+        }
         match note {
+            Notification::Event(MqttEvent::Incoming(Packet::SubAck(_))) => {
+                self.schedule_cleanup(Instant::now());
+                false
+            }
             Notification::Event(MqttEvent::Incoming(Packet::ConnAck(ack))) => {
                 self.on_connect(out, ack.session_present).await;
                 false
@@ -219,7 +237,6 @@ impl MqttBridge {
             tracing::info!(session_present, "MQTT connected");
         }
         self.connected = Some(now);
-        self.presence.connected();
         self.stale.clear();
         self.cleanup_armed = true;
         self.cleanup_at = None;
@@ -231,7 +248,7 @@ impl MqttBridge {
             qos: QoS::AtLeastOnce,
             retain: true,
         });
-        self.announce(out, now);
+        out.control(self.instance_item(self.presence.announce(true)));
         // The broker may keep retained state from before, but it may be stale: publish all of it.
         self.published.clear();
         self.publish_discovery(out);
@@ -270,13 +287,6 @@ impl MqttBridge {
         }
     }
 
-    /// Publishes our presence announcement if one is due.
-    fn announce(&mut self, out: &Outbox, now: Instant) {
-        if let Some(payload) = self.presence.due(now) {
-            out.control(self.instance_item(payload));
-        }
-    }
-
     fn instance_item(&self, payload: String) -> Item {
         Item::Publish {
             topic: self.topics.instance.clone(),
@@ -286,18 +296,34 @@ impl MqttBridge {
         }
     }
 
-    /// Periodic work: the probe and heartbeat, health, summaries.
-    async fn housekeeping(&mut self, out: &Outbox) {
-        let now = Instant::now();
-        if self.connected.is_none() || self.presence.round_trip_ok(now) {
-            self.heartbeat.beat();
-        } else {
+    /// Whether the connection shows progress both ways (or is honestly down and being retried).
+    fn healthy(&self, out: &Outbox, now: Instant) -> bool {
+        if self.connected.is_none() {
+            return true;
+        }
+        let progress = Progress {
+            keep_alive: self.settings.mqtt.keep_alive,
+            since_incoming: now.duration_since(self.last_incoming),
+            outbox_stuck: out.stuck_for(),
+        };
+        let (incoming, outgoing) = progress.both_ways();
+        if !(incoming && outgoing) {
             tracing::warn!(
-                "MQTT probe did not come back through the broker; the connection may be wedged"
+                incoming,
+                outgoing,
+                "MQTT connection makes no progress; it may be wedged"
             );
         }
+        incoming && outgoing
+    }
+
+    /// Periodic work: the heartbeat, health, summaries.
+    async fn housekeeping(&mut self, out: &Outbox) {
+        let now = Instant::now();
+        if self.healthy(out, now) {
+            self.heartbeat.beat();
+        }
         if self.connected.is_some() {
-            self.announce(out, now);
             if self
                 .last_health
                 .is_none_or(|t| now.duration_since(t) >= HEALTH_EVERY)
@@ -347,6 +373,26 @@ impl MqttBridge {
     }
 }
 
+/// What a live connection shows: something from the broker at least every keep-alive (rumqttc pings
+/// then, and the broker answers), and an outbox that is never kept waiting long.
+struct Progress {
+    keep_alive: Duration,
+    since_incoming: Duration,
+    outbox_stuck: Duration,
+}
+
+impl Progress {
+    /// (incoming side alive, outgoing side alive).
+    fn both_ways(&self) -> (bool, bool) {
+        let keep_alive = self.keep_alive.max(Duration::from_secs(5));
+        let quiet_limit = keep_alive * 2 + Duration::from_secs(10);
+        (
+            self.since_incoming < quiet_limit,
+            self.outbox_stuck < OUTGOING_STALL,
+        )
+    }
+}
+
 /// Resolves at `at`; never when `None`.
 async fn until(at: Option<Instant>) {
     match at {
@@ -370,4 +416,34 @@ async fn wait_for(
         false
     };
     tokio::time::timeout(limit, wait).await.unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_is_alive_only_while_both_directions_make_progress() {
+        let s = Duration::from_secs;
+        let cases = [
+            // keep-alive, since the broker last sent anything, outbox waiting → (in, out)
+            (s(30), s(29), s(0), (true, true)),
+            (s(30), s(69), s(19), (true, true)),
+            (s(30), s(70), s(0), (false, true)),
+            (s(30), s(1), s(20), (true, false)),
+            (s(1), s(19), s(0), (true, true)), // keep-alive is at least 5 s
+        ];
+        for (keep_alive, since_incoming, outbox_stuck, want) in cases {
+            let p = Progress {
+                keep_alive,
+                since_incoming,
+                outbox_stuck,
+            };
+            assert_eq!(
+                p.both_ways(),
+                want,
+                "{keep_alive:?} {since_incoming:?} {outbox_stuck:?}"
+            );
+        }
+    }
 }

@@ -56,7 +56,7 @@ pub enum Item {
 enum Msg {
     /// Latest payload of a retained topic (QoS 0).
     State(String, Vec<u8>),
-    /// A message that is not state (QoS 0, not retained): errors, events, presence.
+    /// A message that is not state (QoS 0, not retained): errors, events.
     Transient(String, Vec<u8>),
     /// Subscriptions, availability, disconnect: sent before anything else, never dropped.
     Control(Item),
@@ -149,10 +149,40 @@ fn publish(topic: String, payload: Vec<u8>, qos: QoS, retain: bool) -> Item {
     }
 }
 
+/// Since when the sender has been waiting for rumqttc to take an item (ms since `base`), or `IDLE`.
+#[derive(Clone, Debug)]
+struct Waiting {
+    base: std::time::Instant,
+    since_ms: Arc<AtomicU64>,
+}
+
+impl Waiting {
+    const IDLE: u64 = u64::MAX;
+
+    fn set(&self, waiting: bool) {
+        let v = match waiting {
+            true => self.base.elapsed().as_millis() as u64,
+            false => Self::IDLE,
+        };
+        self.since_ms.store(v, Ordering::Relaxed);
+    }
+
+    fn for_how_long(&self) -> std::time::Duration {
+        match self.since_ms.load(Ordering::Relaxed) {
+            Self::IDLE => std::time::Duration::ZERO,
+            ms => self
+                .base
+                .elapsed()
+                .saturating_sub(std::time::Duration::from_millis(ms)),
+        }
+    }
+}
+
 /// The bridge's side of the outbox. Dropping it ends the sender task.
 pub struct Outbox {
     tx: mpsc::UnboundedSender<Msg>,
     pub dropped: Dropped,
+    waiting: Waiting,
     task: JoinHandle<()>,
 }
 
@@ -170,8 +200,23 @@ impl Outbox {
         let (tx, rx) = mpsc::unbounded_channel();
         let queue = Queue::default();
         let dropped = queue.dropped.clone();
-        let task = tokio::spawn(send(client, rx, queue));
-        Outbox { tx, dropped, task }
+        let waiting = Waiting {
+            base: std::time::Instant::now(),
+            since_ms: Arc::new(AtomicU64::new(Waiting::IDLE)),
+        };
+        let task = tokio::spawn(send(client, rx, queue, waiting.clone()));
+        Outbox {
+            tx,
+            dropped,
+            waiting,
+            task,
+        }
+    }
+
+    /// How long the sender has been waiting for rumqttc to take one item (zero when it is not): the
+    /// outgoing side's proof of progress. A connection that accepts nothing for long is wedged.
+    pub fn stuck_for(&self) -> std::time::Duration {
+        self.waiting.for_how_long()
     }
 
     pub fn state(&self, topic: &str, payload: impl Into<Vec<u8>>) {
@@ -194,12 +239,18 @@ impl Outbox {
 type Sending = Pin<Box<dyn Future<Output = Result<(), ClientError>> + Send>>;
 
 /// The sender task: takes messages at once, hands one item at a time to rumqttc while connected.
-async fn send(client: AsyncClient, mut rx: mpsc::UnboundedReceiver<Msg>, mut queue: Queue) {
+async fn send(
+    client: AsyncClient,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    mut queue: Queue,
+    waiting: Waiting,
+) {
     let mut connected = false;
     let mut sending: Option<Sending> = None;
     loop {
         if sending.is_none() && connected {
             sending = queue.pop().map(|item| hand_over(client.clone(), item));
+            waiting.set(sending.is_some());
         }
         tokio::select! {
             biased;
@@ -213,11 +264,18 @@ async fn send(client: AsyncClient, mut rx: mpsc::UnboundedReceiver<Msg>, mut que
                     if !up {
                         queue.clear();
                         sending = None;
+                        waiting.set(false);
                     }
                 }
             },
-            done = async { sending.as_mut().expect("guarded").await }, if sending.is_some() => {
+            done = async {
+                match sending.as_mut() {
+                    Some(f) => f.await,
+                    None => std::future::pending().await,
+                }
+            }, if sending.is_some() => {
                 sending = None;
+                waiting.set(false);
                 if let Err(e) = done {
                     // rumqttc's event loop is gone: the bridge sees that too and stops.
                     tracing::debug!(error = %e, "MQTT request not queued");
@@ -291,6 +349,20 @@ mod tests {
         );
         q.clear();
         assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn the_outbox_is_stuck_only_while_an_item_waits() {
+        let w = Waiting {
+            base: std::time::Instant::now() - std::time::Duration::from_secs(60),
+            since_ms: Arc::new(AtomicU64::new(Waiting::IDLE)),
+        };
+        assert_eq!(w.for_how_long(), std::time::Duration::ZERO);
+        w.since_ms.store(30_000, Ordering::Relaxed); // waiting since 30 s after `base`
+        let stuck = w.for_how_long();
+        assert!(stuck >= std::time::Duration::from_secs(30), "{stuck:?}");
+        w.set(false);
+        assert_eq!(w.for_how_long(), std::time::Duration::ZERO);
     }
 
     #[test]

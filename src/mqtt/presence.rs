@@ -1,26 +1,24 @@
-//! Presence on `B/instance`: each daemon announces a random per-run token there (not retained) when
-//! it connects and every [`ANNOUNCE_EVERY`], and listens to the topic itself. That one message does two
-//! jobs:
+//! Finding a second daemon with our `device_id` (the default is the host name, and every fresh Pi OS is
+//! called `raspberrypi`). Two signs:
 //!
-//! - **Probe.** Our own announcement coming back proves the whole round trip works (our outgoing queue
-//!   moves, the broker forwards, our subscription and poll loop deliver). A connection that stays up but
-//!   does not bring it back within [`PROBE_TIMEOUT`] is wedged; the bridge then stops beating its
-//!   heartbeat and the supervisor restarts it.
-//! - **Duplicates.** A token that is not ours means a second daemon with the same `device_id` (the
-//!   default is the host name, and every fresh Pi OS is called `raspberrypi`). A greeting (`hello`) is
-//!   answered at once, so a newcomer learns of an existing daemon within one round trip. The other sign
-//!   of a duplicate is the broker closing our connection with "session taken over" (the same client id
-//!   too). Either one logs one clear error and, while it lasts, stops the stale-entity cleanup (the
-//!   other daemon's entities are not stale).
+//! - **An announcement that is not ours.** Each daemon greets `B/instance` (not retained) with a random
+//!   per-run token when it connects, and answers any other daemon's greeting at once; it subscribes
+//!   with MQTT 5 "no local", so it never hears itself. A newcomer and an existing daemon with different
+//!   client ids (two machines) learn of each other within one round trip.
+//! - **The broker handing our session to another client** with our client id (the same machine or a
+//!   cloned SD card): see `connection.rs`.
+//!
+//! Either one logs one clear error per episode and, while suspicion lasts ([`SUSPICION`]), stops the
+//! stale-entity cleanup (the other daemon's entities are not stale).
+//!
+//! Nothing here is periodic: a message from the broker that we do not answer costs the next command up
+//! to 40 ms on a stock broker (see `outbox.rs`), so the bridge proves its connection with traffic that
+//! flows anyway (rumqttc's keep-alive and the outbox's progress) instead of a probe of its own.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-/// How often we announce ourselves (and so probe the connection).
-pub const ANNOUNCE_EVERY: Duration = Duration::from_secs(30);
-/// Our announcement must be back within this long.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 /// A duplicate is suspected for this long after the last sign of it.
 pub const SUSPICION: Duration = Duration::from_secs(3600);
 
@@ -34,11 +32,9 @@ pub struct Other {
 /// What an incoming message on `B/instance` means.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Heard {
-    /// Our own announcement came back.
-    Echo,
     /// Another daemon; `greeted` when it asked for an answer.
     Other { who: Other, greeted: bool },
-    /// Not a presence message.
+    /// Not a presence message of another daemon.
     Noise,
 }
 
@@ -49,15 +45,12 @@ pub enum Sign {
     SessionTakenOver,
 }
 
-/// Our token and what we know about the round trip and other daemons.
+/// Our token, and what we know about other daemons.
 #[derive(Debug)]
 pub struct Presence {
     token: String,
     host: String,
     client_id: String,
-    sent: Option<Instant>,
-    awaiting: Option<Instant>,
-    echoed: Option<Instant>,
     suspected: Option<(Instant, Sign)>,
 }
 
@@ -67,60 +60,31 @@ impl Presence {
             token,
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             client_id: client_id.into(),
-            sent: None,
-            awaiting: None,
-            echoed: None,
             suspected: None,
         }
     }
 
-    /// A new connection: the next announcement is a greeting and nothing is outstanding.
-    pub fn connected(&mut self) {
-        self.sent = None;
-        self.awaiting = None;
-        self.echoed = None;
-    }
-
-    /// The announcement to publish now, if one is due (`hello` on the first one of a connection).
-    pub fn due(&mut self, now: Instant) -> Option<String> {
-        if self
-            .sent
-            .is_some_and(|t| now.duration_since(t) < ANNOUNCE_EVERY)
-        {
-            return None;
-        }
-        let hello = self.sent.is_none();
-        Some(self.announce(now, hello))
-    }
-
-    /// An announcement, sent now (also as the answer to another daemon's greeting).
-    pub fn announce(&mut self, now: Instant, hello: bool) -> String {
-        self.sent = Some(now);
-        self.awaiting.get_or_insert(now);
+    /// Our announcement: a greeting (`hello`) when we connect, an answer to another's greeting.
+    pub fn announce(&self, hello: bool) -> String {
         json!({"token": self.token, "host": self.host, "client_id": self.client_id, "hello": hello})
             .to_string()
     }
 
     /// Interprets a message on `B/instance` (the caller records a duplicate with [`Presence::suspect`]).
-    pub fn heard(&mut self, payload: &[u8], now: Instant) -> Heard {
+    pub fn heard(&self, payload: &[u8]) -> Heard {
         let Ok(v) = serde_json::from_slice::<Value>(payload) else {
             return Heard::Noise;
         };
-        let Some(token) = v["token"].as_str() else {
-            return Heard::Noise;
-        };
-        if token == self.token {
-            self.awaiting = None;
-            self.echoed = Some(now);
-            return Heard::Echo;
+        match v["token"].as_str() {
+            Some(token) if token != self.token => {}
+            _ => return Heard::Noise,
         }
         let text = |k: &str| super::report::escape(v[k].as_str().unwrap_or("?"), 64);
-        let who = Other {
-            host: text("host"),
-            client_id: text("client_id"),
-        };
         Heard::Other {
-            who,
+            who: Other {
+                host: text("host"),
+                client_id: text("client_id"),
+            },
             greeted: v["hello"] == true,
         }
     }
@@ -136,17 +100,6 @@ impl Presence {
         self.suspected
             .as_ref()
             .is_some_and(|(t, _)| now.duration_since(*t) < SUSPICION)
-    }
-
-    /// Whether our announcement has come back since this connection began.
-    pub fn echoed(&self) -> bool {
-        self.echoed.is_some()
-    }
-
-    /// False when an announcement has been out longer than [`PROBE_TIMEOUT`] (a wedged connection).
-    pub fn round_trip_ok(&self, now: Instant) -> bool {
-        self.awaiting
-            .is_none_or(|t| now.duration_since(t) < PROBE_TIMEOUT)
     }
 }
 
@@ -177,36 +130,17 @@ pub fn duplicate_message(sign: &Sign, device_id: &str, client_id: &str) -> Strin
 mod tests {
     use super::*;
 
-    fn at(t0: Instant, s: u64) -> Instant {
-        t0 + Duration::from_secs(s)
-    }
-
     #[test]
-    fn the_first_announcement_greets_and_its_echo_closes_the_probe() {
-        let t0 = Instant::now();
-        let mut p = Presence::new("aaaa".into(), "diuna-x");
-        let hello: Value = serde_json::from_str(&p.due(t0).unwrap()).unwrap();
+    fn our_own_token_is_noise_and_another_is_a_duplicate() {
+        let p = Presence::new("aaaa".into(), "diuna-x");
+        let hello: Value = serde_json::from_str(&p.announce(true)).unwrap();
         assert_eq!(hello["hello"], true);
-        assert_eq!(p.due(at(t0, 1)), None, "not due again yet");
-        assert!(p.round_trip_ok(at(t0, 5)));
-        assert!(!p.round_trip_ok(at(t0, 21)), "no echo within the timeout");
-        assert_eq!(
-            p.heard(hello.to_string().as_bytes(), at(t0, 21)),
-            Heard::Echo
-        );
-        assert!(p.round_trip_ok(at(t0, 22)) && p.echoed());
-        let next: Value = serde_json::from_str(&p.due(at(t0, 31)).unwrap()).unwrap();
-        assert_eq!(next["hello"], false);
-        assert!(!p.duplicate_suspected(at(t0, 31)));
-    }
-
-    #[test]
-    fn another_token_is_a_duplicate_and_a_greeting_asks_for_an_answer() {
-        let t0 = Instant::now();
-        let mut p = Presence::new("aaaa".into(), "diuna-x");
+        assert_eq!(hello["client_id"], "diuna-x");
+        assert_eq!(p.heard(hello.to_string().as_bytes()), Heard::Noise);
+        assert_eq!(p.heard(b"garbage"), Heard::Noise);
         let other =
             br#"{"token":"bbbb","host":"pi\u001b[2J","client_id":"diuna-x-2","hello":true}"#;
-        match p.heard(other, t0) {
+        match p.heard(other) {
             Heard::Other { who, greeted } => {
                 assert!(greeted);
                 assert_eq!(who.client_id, "diuna-x-2");
@@ -214,22 +148,22 @@ mod tests {
             }
             h => panic!("{h:?}"),
         }
-        let who = Other {
-            host: "pi".into(),
-            client_id: "diuna-x-2".into(),
-        };
-        assert!(p.suspect(Sign::Announced(who), t0), "a new episode");
-        assert!(p.duplicate_suspected(at(t0, 10)));
+    }
+
+    #[test]
+    fn suspicion_is_one_episode_until_it_fades() {
+        let t0 = Instant::now();
+        let at = |s| t0 + Duration::from_secs(s);
+        let mut p = Presence::new("aaaa".into(), "diuna-x");
+        assert!(!p.duplicate_suspected(t0));
+        assert!(p.suspect(Sign::SessionTakenOver, t0), "a new episode");
+        assert!(p.duplicate_suspected(at(10)));
+        assert!(!p.suspect(Sign::SessionTakenOver, at(20)), "same episode");
+        assert!(!p.duplicate_suspected(at(20 + 3600)), "suspicion fades");
         assert!(
-            !p.suspect(Sign::SessionTakenOver, at(t0, 20)),
-            "same episode"
-        );
-        assert!(!p.duplicate_suspected(at(t0, 20 + 3600)), "suspicion fades");
-        assert!(
-            p.suspect(Sign::SessionTakenOver, at(t0, 20 + 3600)),
+            p.suspect(Sign::SessionTakenOver, at(20 + 3600)),
             "new episode"
         );
-        assert_eq!(p.heard(b"garbage", t0), Heard::Noise);
     }
 
     #[test]

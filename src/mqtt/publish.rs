@@ -152,8 +152,8 @@ impl MqttBridge {
         });
     }
 
-    /// Our own announcement came back on this connection: the retained configs are all in, and any
-    /// other daemon has had its chance to answer our greeting by the end of the grace period.
+    /// Our subscriptions are confirmed: the retained configs follow at once, and any other daemon has
+    /// had its chance to answer our greeting by the end of the grace period.
     pub(super) fn schedule_cleanup(&mut self, now: Instant) {
         if std::mem::take(&mut self.cleanup_armed) {
             self.cleanup_at = Some(now + super::CLEANUP_GRACE);

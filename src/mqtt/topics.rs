@@ -19,7 +19,7 @@ pub enum Inbound {
     DeviceSet,
     ParamSet(usize, ParamId),
     HaStatus,
-    /// A presence announcement (ours or another daemon's).
+    /// A presence announcement of another daemon (we do not hear our own: "no local").
     Instance,
     /// A retained discovery config under our device (to find entities of removed zones).
     Discovery,
@@ -122,15 +122,14 @@ impl Topics {
     }
 
     /// What the bridge subscribes to, and whether our own publishes on it are to be left out (MQTT 5
-    /// "no local"). Never its own state topics (no echo loops); its own presence announcements, yes
-    /// (they are the probe).
+    /// "no local"). Never its own state topics (no echo loops).
     pub fn subscriptions(&self) -> Vec<(String, bool)> {
         vec![
             (format!("{}/+/set", self.base), false),
             (format!("{}/+/+/set", self.base), false),
             (self.device_set.clone(), false),
             (self.ha_status.clone(), false),
-            (self.instance.clone(), false),
+            (self.instance.clone(), true),
             // Retained configs of our device, to find stale ones; not the echo of what we publish.
             (
                 format!("{}/+/{}/+/config", self.prefix, self.device_id),
@@ -262,6 +261,9 @@ mod tests {
             .filter(|f| f.nolocal)
             .map(|f| &f.path)
             .collect();
-        assert_eq!(no_local, ["homeassistant/+/dev/+/config"]);
+        assert_eq!(
+            no_local,
+            ["diuna/dev/instance", "homeassistant/+/dev/+/config"]
+        );
     }
 }
