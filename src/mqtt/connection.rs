@@ -33,6 +33,9 @@ pub const MAX_INCOMING: u32 = 256 * 1024;
 /// Requests rumqttc may queue. Small on purpose: the bridge's outbox coalesces state while the
 /// connection is slow, and whatever sits here at a disconnect is replayed stale on the next session.
 pub const REQUEST_QUEUE: usize = 64;
+/// Our QoS 1 publishes (availability) and subscriptions in flight at once. rumqttc allocates a slot per
+/// possible packet id up front: left at its default (65,535) that is ~13 MB of resident memory.
+pub const INFLIGHT: u16 = 20;
 /// How long the broker keeps our session (subscriptions and queued QoS 1 commands) after we go away.
 /// Ten minutes covers a broker restart, a network outage, a daemon upgrade or a Pi reboot; a command
 /// older than that is better dropped than carried out long after it was given.
@@ -147,6 +150,7 @@ impl Settings {
         o.set_session_expiry_interval(Some(SESSION_EXPIRY.as_secs() as u32));
         o.set_max_packet_size(Some(MAX_INCOMING));
         o.set_connection_timeout(5);
+        o.set_outgoing_inflight_upper_limit(INFLIGHT);
         o.set_last_will(LastWill::new(
             availability,
             "offline",
@@ -344,6 +348,19 @@ mod tests {
         assert!(!f.failed(ms(60_000)));
         f.connected(ms(61_000));
         assert!(!f.failed(ms(61_100)), "the count started again");
+    }
+
+    #[test]
+    fn options_ask_for_a_persistent_session_and_a_packet_size_limit_and_stay_small() {
+        let s = Settings::resolve(&mqtt(""), "dev").unwrap();
+        let o = s.options("diuna/dev/availability");
+        assert!(!o.clean_start(), "persistent session");
+        assert_eq!(o.session_expiry_interval(), Some(600));
+        assert_eq!(o.max_packet_size(), Some(MAX_INCOMING));
+        // rumqttc allocates a slot per packet id up to this limit (13 MiB at its default).
+        assert_eq!(o.get_outgoing_inflight_upper_limit(), Some(INFLIGHT));
+        let will = o.last_will().expect("a last will");
+        assert_eq!((&will.message[..], will.retain), (&b"offline"[..], true));
     }
 
     #[test]
