@@ -22,6 +22,8 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{DisconnectReasonCode, LastWill, Packet};
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, StateError};
 use rumqttc::{NetworkOptions, Transport};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -68,6 +70,13 @@ pub enum SetupError {
         path: String,
         #[source]
         source: std::io::Error,
+    },
+    #[error("mqtt.{key} {path}: not a PEM {what} ({reason})")]
+    TlsPem {
+        key: &'static str,
+        path: String,
+        what: &'static str,
+        reason: String,
     },
 }
 
@@ -123,9 +132,12 @@ impl Settings {
         let tls = match &cfg.tls_ca {
             None => None,
             Some(ca) => Some(TlsFiles {
-                ca: read_tls("tls_ca", ca)?,
+                ca: read_pem::<CertificateDer>("tls_ca", ca, "certificate")?,
                 client: match (&cfg.tls_cert, &cfg.tls_key) {
-                    (Some(c), Some(k)) => Some((read_tls("tls_cert", c)?, read_tls("tls_key", k)?)),
+                    (Some(c), Some(k)) => Some((
+                        read_pem::<CertificateDer>("tls_cert", c, "certificate")?,
+                        read_pem::<PrivateKeyDer>("tls_key", k, "private key")?,
+                    )),
                     _ => None,
                 },
             }),
@@ -175,12 +187,25 @@ impl Settings {
     }
 }
 
-fn read_tls(key: &'static str, path: &std::path::Path) -> Result<Vec<u8>, SetupError> {
-    std::fs::read(path).map_err(|source| SetupError::TlsFile {
+/// Reads a TLS file and checks that it holds at least one PEM item of kind `T` (what rumqttc will
+/// parse when it connects), so a wrong file is reported now rather than at every connection attempt.
+fn read_pem<T: PemObject>(
+    key: &'static str,
+    path: &std::path::Path,
+    what: &'static str,
+) -> Result<Vec<u8>, SetupError> {
+    let bytes = std::fs::read(path).map_err(|source| SetupError::TlsFile {
         key,
         path: path.display().to_string(),
         source,
-    })
+    })?;
+    T::from_pem_slice(&bytes).map_err(|e| SetupError::TlsPem {
+        key,
+        path: path.display().to_string(),
+        what,
+        reason: e.to_string(),
+    })?;
+    Ok(bytes)
 }
 
 /// What the poll task reports. (Events are the common case, and moving ~400 bytes through the channel
@@ -312,6 +337,15 @@ mod tests {
         assert!(e.contains("mqtt.password_file /nonexistent/pw"), "{e}");
         let e = Settings::resolve(&mqtt("tls_ca=\"/nonexistent/ca.pem\""), "dev").unwrap_err();
         assert!(e.to_string().contains("mqtt.tls_ca"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("ca.pem");
+        std::fs::write(&garbage, "not a certificate\n").unwrap();
+        let cfg = mqtt(&format!("tls_ca=\"{}\"", garbage.display()));
+        let e = Settings::resolve(&cfg, "dev").unwrap_err().to_string();
+        assert!(
+            e.contains("mqtt.tls_ca") && e.contains("not a PEM certificate"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -286,6 +286,13 @@ fn bad_input_is_rejected_with_a_message_and_the_daemon_keeps_serving() {
             br#"{"preset":"beige"}"#.to_vec(),
             "unknown preset",
         ),
+        (
+            format!("{B}/set"),
+            br#"{"edit_mdoe":true}"#.to_vec(),
+            "unknown key(s) edit_mdoe",
+        ),
+        (format!("{B}/set"), b"{}".to_vec(), "no device command"),
+        (format!("{B}/desk/set"), Vec::new(), "empty payload"),
     ];
     for (topic, payload, needle) in &cases {
         c.publish(topic, payload.clone());
