@@ -115,6 +115,7 @@ pub async fn run(
     let mut mqtt_stop = CancellationToken::new();
     spawn_mqtt(&sup, &config, &engine, mqtt_stop.clone());
     spawn_watchdog(&sup, &engine, shutdown.clone());
+    crate::stream::receiver::spawn(&sup, &config, &engine, shutdown.clone());
     let input_stop = CancellationToken::new();
     let _gpio = spawn_inputs(&sup, &config, &engine, input_stop.clone(), shutdown.clone());
 

@@ -14,5 +14,6 @@ pub mod mqtt;
 pub mod output;
 pub mod persist;
 pub mod realtime;
+pub mod stream;
 pub mod supervisor;
 pub mod systemd;

@@ -5,7 +5,10 @@
 //! collects *all* problems, each naming its key, so a user fixes a file in one pass.
 
 pub mod raw;
+mod realtime;
 mod sections;
+
+pub use realtime::{RealtimeConfig, StreamGamma, SyncConfig, ZoneOrigin};
 
 use sections::{build_input, build_layout};
 
@@ -118,6 +121,8 @@ pub struct Config {
     pub layout: Layout,
     pub zone_init: Vec<ZoneInit>,
     pub input: InputConfig,
+    pub realtime: RealtimeConfig,
+    pub sync: SyncConfig,
 }
 
 impl Config {
@@ -294,6 +299,8 @@ impl Config {
         });
 
         let input = build_input(&raw.input, &layout, &mut errs);
+        let realtime = realtime::build_realtime(&raw.realtime, &layout, &mut errs);
+        let sync = realtime::build_sync(&raw.sync, &device_id, &mut errs);
         if !errs.is_empty() {
             return Err(ConfigError::Invalid(errs));
         }
@@ -320,6 +327,8 @@ impl Config {
             layout,
             zone_init,
             input,
+            realtime,
+            sync,
         })
     }
 }
@@ -348,7 +357,15 @@ pub(crate) fn duration(
 /// instead of failing the load as unknown keys.
 pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
     const SCALARS: [&str; 5] = ["device_id", "name", "suggested_area", "fps", "log_level"];
-    const SECTIONS: [&str; 5] = ["render__", "mqtt__", "state__", "shutdown__", "lamp__"];
+    const SECTIONS: [&str; 7] = [
+        "render__",
+        "mqtt__",
+        "state__",
+        "shutdown__",
+        "lamp__",
+        "realtime__",
+        "sync__",
+    ];
     vars.filter(|(k, _)| {
         k.strip_prefix("DIUNA_").is_some_and(|rest| {
             let rest = rest.to_ascii_lowercase();

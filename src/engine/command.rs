@@ -11,6 +11,7 @@ use tokio::sync::{broadcast, oneshot};
 
 use super::control::{DeviceCommand, DeviceState};
 use super::stats::FrameStats;
+use super::stream_frame::{RealtimeStatus, StreamCommand};
 use super::zone::{LightCommand, MasterState, ZoneState};
 use crate::config::RenderConfig;
 use crate::effects::ParamId;
@@ -48,6 +49,8 @@ pub enum Command {
     /// Apply reloaded settings that are safe to change live (SIGHUP): render settings and the strips'
     /// gamma and power limits (the layout itself must be unchanged).
     Reload(Box<(RenderConfig, Layout)>),
+    /// Realtime input (DDP / E1.31) and its Home Assistant controls.
+    Stream(StreamCommand),
     /// Fade out (or keep, when `fade` is `None`), then stop; answers once the last frame is on the wire.
     Shutdown {
         fade: Option<Duration>,
@@ -81,6 +84,8 @@ pub enum Event {
     Input(String),
     /// The first frame has gone out (READY for systemd).
     FirstFrame,
+    /// Realtime input started, stopped, moved or was overridden.
+    Realtime(Box<RealtimeStatus>),
 }
 
 /// Why a command could not be delivered.

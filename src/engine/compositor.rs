@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::stream_layer::StreamLayer;
 use super::zone::{MasterState, ZoneState};
 use crate::color::Rgb;
 use crate::config::Easing;
@@ -62,6 +63,8 @@ pub struct Compositor {
     pub blackout: bool,
     /// The zone showing the edit-mode indicator, and since when.
     indicator: Option<(usize, Instant)>,
+    /// Realtime input (DDP / E1.31), the layer at priority 25.
+    pub stream: StreamLayer,
 }
 
 /// Indicator timings (SPEC §5).
@@ -100,6 +103,7 @@ impl Compositor {
             easing,
             blackout: false,
             indicator: None,
+            stream: StreamLayer::new(layout),
         }
     }
 
@@ -107,6 +111,7 @@ impl Compositor {
     pub fn reload_output(&mut self, layout: &Layout, easing: Easing) {
         self.pipelines = layout.strips.iter().map(StripPipeline::new).collect();
         self.easing = easing;
+        self.stream.reload(layout);
         self.layout = layout.clone();
     }
 
@@ -194,6 +199,10 @@ impl Compositor {
                 }
             } else {
                 rt.base.fill(st.color.scale8(level));
+            }
+            // Realtime stream (25).
+            if !self.blackout {
+                self.stream.draw(zi, level, &mut rt.base);
             }
             // Edit-mode indicator (30).
             if let Some((iz, since)) = self.indicator

@@ -10,6 +10,8 @@ pub mod compositor;
 pub mod control;
 pub mod render_loop;
 pub mod stats;
+pub mod stream_frame;
+pub mod stream_layer;
 pub mod zone;
 
 pub use command::{Command, EngineHandle, Event, SendError, Snapshot, Target};

@@ -8,6 +8,8 @@
 //! goes out at the next deadline — except a local input (knob, button, key), which is shown at once with
 //! an extra frame between two deadlines, leaving the schedule untouched.
 
+mod stream;
+
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -130,6 +132,7 @@ impl RenderLoop {
         loop {
             let interval = self.interval();
             let now = Instant::now();
+            self.stream_expire(now);
             let animating = self.animating(now);
             if animating && !was_animating && next < now {
                 // Waking from idle: the next possible frame is now.
@@ -142,7 +145,8 @@ impl RenderLoop {
                 Duration::ZERO
             } else {
                 (last_out + self.cfg.refresh).saturating_duration_since(now)
-            };
+            }
+            .min(self.stream_wait(now));
             match self.rx.recv_timeout(wait) {
                 Ok(cmd) => {
                     self.handle(cmd);
@@ -247,6 +251,7 @@ impl RenderLoop {
                 self.emit_device();
             }
         }
+        self.stream_user_command(z, cmd, now);
         if let Some(secs) = cmd.flash {
             self.compositor
                 .flash(z, Duration::from_secs_f32(secs.clamp(0.0, 60.0)), now);
@@ -304,6 +309,7 @@ impl RenderLoop {
             }
             Command::Param { .. } => {}
             Command::Device(cmd) => self.device(&cmd, now),
+            Command::Stream(cmd) => self.on_stream(cmd, now),
             Command::Input(ev) => {
                 self.input(ev, now);
                 self.urgent = true;
@@ -330,6 +336,12 @@ impl RenderLoop {
                     .counters
                     .errors
                     .load(std::sync::atomic::Ordering::Relaxed);
+                stats.realtime = self
+                    .compositor
+                    .stream
+                    .counters
+                    .as_ref()
+                    .map(|c| c.snapshot());
                 let _ = tx.send(stats);
             }
             Command::Shutdown { fade, done } => {
@@ -347,6 +359,7 @@ impl RenderLoop {
                 self.need_frame = true;
             }
         }
+        self.stream_reconcile(now);
     }
 
     fn set_param(&mut self, z: usize, param: ParamId, value: f32) {

@@ -289,6 +289,7 @@ impl MqttBridge {
                 }
             }
             Event::FirstFrame => {}
+            Event::Realtime(_) => {}
         }
     }
 
