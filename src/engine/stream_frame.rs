@@ -160,8 +160,11 @@ pub enum StreamCommand {
     Frame(Box<StreamFrame>),
     /// The "realtime override" select.
     Override(Override),
-    /// Effect `realtime` on a zone: let the stream back onto it.
-    Allow(usize),
+    /// Effect `realtime` on a zone: apply the rest of the light command, then let the stream back on.
+    Allow {
+        zone: usize,
+        cmd: crate::engine::zone::LightCommand,
+    },
 }
 
 /// What the receiver has counted since start (lock-free; read for `B/health`).

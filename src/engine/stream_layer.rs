@@ -53,7 +53,8 @@ pub struct StreamLayer {
     zones: Vec<ZoneFeed>,
     watch: Vec<Watched>,
     mode: Override,
-    /// When the last frame arrived (for "ignore now": the stream counts as stopped after `timeout`).
+    /// When the last frame arrived; `None` once the stream has been silent for `timeout` (then "ignore
+    /// now" ends and the source is no longer shown).
     last_frame: Option<Instant>,
     pub counters: Option<Arc<StreamCounters>>,
     announced: RealtimeStatus,
@@ -167,10 +168,13 @@ impl StreamLayer {
                 _ => {}
             }
         }
-        let stopped = self
+        if self
             .last_frame
-            .is_none_or(|t| now.saturating_duration_since(t) >= timeout);
-        if self.mode == Override::IgnoreNow && stopped {
+            .is_some_and(|t| now.saturating_duration_since(t) >= timeout)
+        {
+            self.last_frame = None;
+        }
+        if self.mode == Override::IgnoreNow && self.last_frame.is_none() {
             self.mode = Override::Allow;
         }
         fade
@@ -183,10 +187,8 @@ impl StreamLayer {
             ZoneFeed::Active { last } | ZoneFeed::Suppressed { last } => Some(*last + timeout),
             ZoneFeed::Idle => None,
         });
-        let ignore = (self.mode == Override::IgnoreNow)
-            .then(|| self.last_frame.map(|t| t + timeout))
-            .flatten();
-        zones.chain(ignore).min()
+        let stream = self.last_frame.map(|t| t + timeout);
+        zones.chain(stream).min()
     }
 
     /// Notices the user taking an active zone over (off, a colour or an effect, from any source) and
@@ -280,8 +282,8 @@ impl StreamLayer {
     /// The status as Home Assistant should see it now.
     pub fn status(&self) -> RealtimeStatus {
         let feeding: Vec<bool> = self.zones.iter().map(|s| *s != ZoneFeed::Idle).collect();
-        let any = feeding.iter().any(|&f| f) || self.mode == Override::IgnoreNow;
-        let frame = self.frame.as_ref().filter(|_| any);
+        // The source shows while a stream arrives, shown or ignored.
+        let frame = self.frame.as_ref().filter(|_| self.last_frame.is_some());
         RealtimeStatus {
             active: (0..self.zones.len()).map(|z| self.shows(z)).collect(),
             feeding,

@@ -223,6 +223,7 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
             "entity_category": "config",
         }),
     );
+    super::realtime::discovery(config, t, &mut push);
     out
 }
 

@@ -12,6 +12,7 @@ pub mod device;
 pub mod discovery;
 pub mod health;
 pub mod light;
+pub mod realtime;
 pub mod topics;
 
 use std::collections::HashMap;
@@ -50,6 +51,7 @@ pub struct MqttBridge {
     connected: bool,
     started: Instant,
     restarts: Restarts,
+    realtime: realtime::RealtimeView,
 }
 
 /// Why the bridge stopped (the supervisor restarts it).
@@ -85,6 +87,7 @@ impl MqttBridge {
             connected: false,
             started: Instant::now(),
             restarts,
+            realtime: realtime::RealtimeView::new(config),
         }
     }
 
@@ -207,7 +210,9 @@ impl MqttBridge {
     }
 
     fn publish_discovery(&mut self, client: &AsyncClient) {
-        for d in discovery::all(&self.config, &self.topics) {
+        let mut all = discovery::all(&self.config, &self.topics);
+        self.realtime.patch_discovery(&mut all, &self.topics);
+        for d in all {
             self.publish(client, &d.topic, d.payload.to_string(), true);
         }
     }
@@ -228,11 +233,13 @@ impl MqttBridge {
         self.publish(client, &self.topics.all_state.clone(), all, true);
         let dev = device::device_json(&s.device, s.preset, &self.topics.zone_ids).to_string();
         self.publish(client, &self.topics.device_state.clone(), dev, true);
+        self.publish_realtime(client);
     }
 
     fn publish_zone(&mut self, client: &AsyncClient, z: usize, st: &ZoneState) {
         let topic = self.topics.zone_state(z);
-        self.publish(client, &topic, light::state_json(st).to_string(), true);
+        let state = self.realtime.zone_state(z, st).to_string();
+        self.publish(client, &topic, state, true);
         let params = st.current_params();
         for p in ParamId::ALL {
             let topic = self.topics.param_state(z, p);
@@ -289,7 +296,7 @@ impl MqttBridge {
                 }
             }
             Event::FirstFrame => {}
-            Event::Realtime(_) => {}
+            Event::Realtime(s) => self.on_realtime(client, *s),
         }
     }
 
@@ -338,8 +345,11 @@ impl MqttBridge {
         }
         let cmd: Result<Command, CommandError> = match inbound {
             Inbound::ZoneSet(z) => {
-                light::parse_command(&p.payload).map(|c| Command::Light(Target::Zone(z), c))
+                realtime::zone_command(&p.payload, z, self.config.realtime.enabled).unwrap_or_else(
+                    || light::parse_command(&p.payload).map(|c| Command::Light(Target::Zone(z), c)),
+                )
             }
+            Inbound::RealtimeSet => realtime::parse_override(&p.payload),
             Inbound::AllSet => {
                 light::parse_command(&p.payload).map(|c| Command::Light(Target::All, c))
             }

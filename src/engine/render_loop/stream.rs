@@ -25,11 +25,12 @@ impl RenderLoop {
                 self.fade_back(&fade, now);
                 self.need_frame = true;
             }
-            StreamCommand::Allow(z) if z < self.zones.len() => {
-                self.compositor.stream.allow(z, &self.zones);
+            StreamCommand::Allow { zone, cmd } if zone < self.zones.len() => {
+                self.apply_zone(zone, &cmd, now);
+                self.compositor.stream.allow(zone, &self.zones);
                 self.need_frame = true;
             }
-            StreamCommand::Allow(_) => {}
+            StreamCommand::Allow { .. } => {}
         }
         self.announce_stream(now);
     }

@@ -46,7 +46,12 @@ fn data_activates_only_the_zones_it_reaches_and_silence_hands_back() {
     assert!(layer.expire(t0 + Duration::from_millis(999)).is_empty());
     assert_eq!(layer.expire(t0 + Duration::from_secs(1)), vec![0]);
     assert!(!layer.shows(0));
-    assert_eq!(layer.next_deadline(), None);
+    assert_eq!(layer.next_deadline(), None, "nothing left to wait for");
+    assert_eq!(
+        layer.status().source,
+        None,
+        "the source is gone with the stream"
+    );
 }
 
 #[test]
