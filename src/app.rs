@@ -85,6 +85,9 @@ pub async fn run(
     };
     let mut first_frame = events.subscribe();
     let (engine, render_join) = engine::spawn(init, output, events.clone())?;
+    if config.sync.group.is_some() {
+        let _ = engine.send(Command::Sync(engine::sync::SyncCommand::Enable));
+    }
     tracing::info!(
         zones = config.layout.zones.len(),
         strips = config.layout.strips.len(),

@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, oneshot};
 use super::control::{DeviceCommand, DeviceState};
 use super::stats::FrameStats;
 use super::stream_frame::{RealtimeStatus, StreamCommand};
+use super::sync::SyncCommand;
 use super::zone::{LightCommand, MasterState, ZoneState};
 use crate::config::RenderConfig;
 use crate::effects::ParamId;
@@ -51,6 +52,8 @@ pub enum Command {
     Reload(Box<(RenderConfig, Layout)>),
     /// Realtime input (DDP / E1.31) and its Home Assistant controls.
     Stream(StreamCommand),
+    /// A sync group: wall-clock anchoring, commands held for their moment.
+    Sync(SyncCommand),
     /// Fade out (or keep, when `fade` is `None`), then stop; answers once the last frame is on the wire.
     Shutdown {
         fade: Option<Duration>,

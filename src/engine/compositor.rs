@@ -65,6 +65,9 @@ pub struct Compositor {
     indicator: Option<(usize, Instant)>,
     /// Realtime input (DDP / E1.31), the layer at priority 25.
     pub stream: StreamLayer,
+    /// In a sync group: the effect time of this frame (wall-clock seconds since the group origin),
+    /// used for every zone instead of the time since its effect started.
+    pub sync_time: Option<f64>,
 }
 
 /// Indicator timings (SPEC §5).
@@ -104,6 +107,7 @@ impl Compositor {
             blackout: false,
             indicator: None,
             stream: StreamLayer::new(layout),
+            sync_time: None,
         }
     }
 
@@ -186,7 +190,9 @@ impl Compositor {
                 rt.base.fill(Rgb::BLACK);
             } else if let Some(e) = st.effect {
                 let ctx = EffectCtx {
-                    t: effect_now.saturating_duration_since(rt.epoch).as_secs_f64(),
+                    t: self.sync_time.unwrap_or_else(|| {
+                        effect_now.saturating_duration_since(rt.epoch).as_secs_f64()
+                    }),
                     color: st.color,
                     params: &st.params[e],
                     seed: rt.seed,

@@ -12,6 +12,7 @@ pub mod render_loop;
 pub mod stats;
 pub mod stream_frame;
 pub mod stream_layer;
+pub mod sync;
 pub mod zone;
 
 pub use command::{Command, EngineHandle, Event, SendError, Snapshot, Target};

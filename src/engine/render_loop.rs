@@ -9,6 +9,7 @@
 //! an extra frame between two deadlines, leaving the schedule untouched.
 
 mod stream;
+mod sync;
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
@@ -21,6 +22,7 @@ use super::command::{Command, EngineHandle, Event, Snapshot, Target};
 use super::compositor::Compositor;
 use super::control::{Control, DeviceCommand, DeviceState};
 use super::stats::StatsRecorder;
+use super::sync::SyncState;
 use super::zone::{EffectChoice, LightCommand, MasterState, ZoneState};
 use crate::config::RenderConfig;
 use crate::effects::{self, ParamId};
@@ -81,6 +83,7 @@ struct RenderLoop {
     /// The change came from a local input: show it without waiting for the next deadline.
     urgent: bool,
     shutdown: Option<(Instant, oneshot::Sender<()>)>,
+    sync: SyncState,
 }
 
 impl RenderLoop {
@@ -113,6 +116,7 @@ impl RenderLoop {
             need_frame: true,
             urgent: false,
             shutdown: None,
+            sync: SyncState::default(),
         }
     }
 
@@ -133,10 +137,11 @@ impl RenderLoop {
             let interval = self.interval();
             let now = Instant::now();
             self.stream_expire(now);
+            self.sync_due(now);
             let animating = self.animating(now);
             if animating && !was_animating && next < now {
-                // Waking from idle: the next possible frame is now.
-                next = now;
+                // Waking from idle: the next possible frame is now (in a group: the next grid point).
+                next = self.sync_first(now);
             }
             was_animating = animating;
             let wait = if animating {
@@ -146,7 +151,8 @@ impl RenderLoop {
             } else {
                 (last_out + self.cfg.refresh).saturating_duration_since(now)
             }
-            .min(self.stream_wait(now));
+            .min(self.stream_wait(now))
+            .min(self.sync_wait(now));
             match self.rx.recv_timeout(wait) {
                 Ok(cmd) => {
                     self.handle(cmd);
@@ -182,6 +188,7 @@ impl RenderLoop {
                 if next <= now {
                     next = now + interval;
                 }
+                next = self.sync_align(next);
             } else {
                 next = now + interval;
             }
@@ -201,6 +208,7 @@ impl RenderLoop {
     /// Composes and hands one frame to the output thread.
     fn frame(&mut self, now: Instant, force: bool, late: bool) {
         let t0 = Instant::now();
+        self.compositor.sync_time = self.sync_effect_time(now);
         self.compositor
             .render(now, self.clock.now(now), &self.zones, &self.master);
         let Some(mut buf) = self.output.acquire() else {
@@ -310,6 +318,7 @@ impl RenderLoop {
             Command::Param { .. } => {}
             Command::Device(cmd) => self.device(&cmd, now),
             Command::Stream(cmd) => self.on_stream(cmd, now),
+            Command::Sync(cmd) => self.on_sync(cmd),
             Command::Input(ev) => {
                 self.input(ev, now);
                 self.urgent = true;

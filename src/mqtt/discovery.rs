@@ -224,6 +224,7 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
         }),
     );
     super::realtime::discovery(config, t, &mut push);
+    out.extend(super::group::discovery(config, &t.prefix));
     out
 }
 

@@ -10,6 +10,7 @@
 pub mod connection;
 pub mod device;
 pub mod discovery;
+pub mod group;
 pub mod health;
 pub mod light;
 pub mod realtime;
@@ -52,6 +53,7 @@ pub struct MqttBridge {
     started: Instant,
     restarts: Restarts,
     realtime: realtime::RealtimeView,
+    group: group::GroupView,
 }
 
 /// Why the bridge stopped (the supervisor restarts it).
@@ -88,6 +90,7 @@ impl MqttBridge {
             started: Instant::now(),
             restarts,
             realtime: realtime::RealtimeView::new(config),
+            group: group::GroupView::new(config),
         }
     }
 
@@ -196,6 +199,7 @@ impl MqttBridge {
                 tracing::error!(topic = %t, error = %e, "cannot queue subscription");
             }
         }
+        self.subscribe_group(client);
         // A clean session: nothing we published before survives in our cache's sense.
         self.published.clear();
         self.publish(
@@ -229,6 +233,7 @@ impl MqttBridge {
             self.publish_zone(client, z, st);
         }
         let any_on = s.zones.iter().any(|z| z.on);
+        self.group.on_master(s.master, any_on);
         let all = light::master_json(s.master.brightness, any_on).to_string();
         self.publish(client, &self.topics.all_state.clone(), all, true);
         let dev = device::device_json(&s.device, s.preset, &self.topics.zone_ids).to_string();
@@ -240,6 +245,8 @@ impl MqttBridge {
         let topic = self.topics.zone_state(z);
         let state = self.realtime.zone_state(z, st).to_string();
         self.publish(client, &topic, state, true);
+        self.group.on_zone(z, st);
+        self.publish_group(client);
         let params = st.current_params();
         for p in ParamId::ALL {
             let topic = self.topics.param_state(z, p);
@@ -283,6 +290,8 @@ impl MqttBridge {
         match ev {
             Event::Zone { zone, state } => self.publish_zone(client, zone, &state),
             Event::Master { state, any_on } => {
+                self.group.on_master(state, any_on);
+                self.publish_group(client);
                 let all = light::master_json(state.brightness, any_on).to_string();
                 self.publish(client, &self.topics.all_state.clone(), all, true);
             }
@@ -302,6 +311,10 @@ impl MqttBridge {
 
     /// Handles one incoming message; returns true when Home Assistant announced it is online.
     fn on_publish(&mut self, client: &AsyncClient, p: &Publish) -> bool {
+        if self.group.is_set_topic(&p.topic) {
+            self.on_group(client, p);
+            return false;
+        }
         let inbound = match self.topics.parse(&p.topic) {
             Ok(i) => i,
             Err(e) => {

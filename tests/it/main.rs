@@ -10,3 +10,4 @@ mod mqtt;
 mod persistence;
 mod realtime;
 mod security;
+mod sync;
