@@ -393,4 +393,6 @@ impl Receiver {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
