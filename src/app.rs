@@ -318,7 +318,7 @@ struct Reloaded {
 
 /// Re-reads the config on SIGHUP and applies what is safe; logs what it cannot.
 fn reload(path: &std::path::Path, current: &Config, engine: &EngineHandle) -> Option<Reloaded> {
-    let next = match Config::load(path) {
+    let mut next = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "SIGHUP: config not reloaded, keeping the running one");
@@ -339,6 +339,13 @@ fn reload(path: &std::path::Path, current: &Config, engine: &EngineHandle) -> Op
         return None;
     }
     let mqtt_changed = format!("{:?}", current.mqtt) != format!("{:?}", next.mqtt);
+    if format!("{:?}{:?}", current.realtime, current.sync)
+        != format!("{:?}{:?}", next.realtime, next.sync)
+    {
+        tracing::warn!("SIGHUP: [realtime] and [sync] changes take effect at the next restart");
+        next.realtime = current.realtime.clone();
+        next.sync = current.sync.clone();
+    }
     tracing::info!(
         mqtt_changed,
         "SIGHUP: reloaded render settings, gamma and power limits"

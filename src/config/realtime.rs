@@ -205,3 +205,101 @@ pub(super) fn build_sync(raw: &RawSync, device_id: &str, errs: &mut Vec<String>)
     }
     SyncConfig { group, lead }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, ConfigError, StreamGamma, ZoneOrigin};
+    use std::time::Duration;
+
+    const LAYOUT: &str = "[[strips]]\nid=\"a\"\n[[zones]]\nid=\"floor\"\nstrip=\"a\"\npixels=3\n";
+
+    fn errors(text: &str) -> Vec<String> {
+        match Config::from_toml(&format!("{text}\n{LAYOUT}")) {
+            Err(ConfigError::Invalid(e)) => e,
+            other => panic!("accepted or failed to load: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_off_and_standard() {
+        let c = Config::from_toml(LAYOUT).unwrap();
+        let r = &c.realtime;
+        assert!(!r.enabled);
+        assert_eq!(
+            (r.ddp_port, r.e131_port, r.e131_universe, r.e131_address),
+            (4048, 5568, 1, 1)
+        );
+        assert_eq!(
+            (r.timeout, r.fade_back),
+            (Duration::from_millis(2500), Duration::from_secs(1))
+        );
+        assert!(r.brightness && r.multicast && !r.per_zone());
+        assert_eq!(r.gamma, StreamGamma::Sender);
+        assert_eq!(c.sync.group, None);
+        assert_eq!(c.sync.lead, Duration::from_millis(300));
+    }
+
+    #[test]
+    fn zone_origins() {
+        let c = Config::from_toml(&format!(
+            "[realtime.zones.floor]\nuniverse = 4\naddress = 10\n{LAYOUT}"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.realtime.zones,
+            vec![Some(ZoneOrigin::Universe {
+                universe: 4,
+                address: 10
+            })]
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases = [
+            ("[realtime]\nbind = \"everywhere\"", "realtime.bind"),
+            ("[realtime]\ne131_universe = 0", "realtime.e131_universe"),
+            ("[realtime]\ne131_address = 513", "realtime.e131_address"),
+            (
+                "[realtime]\nddp_port = 5000\ne131_port = 5000",
+                "realtime.e131_port",
+            ),
+            ("[realtime]\ntimeout = \"soon\"", "realtime.timeout"),
+            (
+                "[realtime]\nenabled = true\ntimeout = \"10ms\"",
+                "realtime.timeout",
+            ),
+            ("[realtime]\ngamma = \"linear\"", "realtime.gamma"),
+            ("[realtime.zones.attic]\nstart = 0", "realtime.zones.attic"),
+            (
+                "[realtime.zones.floor]\nstart = 0\nuniverse = 2",
+                "realtime.zones.floor",
+            ),
+            (
+                "[realtime]\ne131_universe = 3\n[realtime.zones.floor]\nuniverse = 2",
+                "realtime.zones.floor.universe",
+            ),
+            (
+                "[realtime]\ne131_address = 9\n[realtime.zones.floor]\nuniverse = 1\naddress = 4",
+                "realtime.zones.floor.address",
+            ),
+            ("[sync]\ngroup = \"Party Room\"", "sync.group"),
+            ("[sync]\ngroup = \"a\"\nlead = \"9s\"", "sync.lead"),
+            ("device_id = \"group\"\n[sync]\ngroup = \"a\"", "device_id"),
+        ];
+        for (text, key) in cases {
+            let e = errors(text);
+            assert!(e.iter().any(|m| m.starts_with(key)), "{text}: {e:?}");
+        }
+        let e = match Config::from_toml(
+            "[[strips]]\nid=\"a\"\n[[zones]]\nid=\"realtime\"\nstrip=\"a\"\npixels=3\n",
+        ) {
+            Err(ConfigError::Invalid(e)) => e,
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            e[0].contains("realtime"),
+            "a zone may not take the realtime topic: {e:?}"
+        );
+    }
+}

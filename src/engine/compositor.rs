@@ -1,7 +1,8 @@
 //! The compositor: turns zone state into one frame of wire bytes per strip.
 //!
 //! Per zone it draws the base layer (static colour 10, or the running effect 20) at zone × master
-//! brightness, then the overlays above it in priority order — the edit-mode indicator 30, transition 40
+//! brightness, the realtime stream 25 when one shows there (`stream_layer.rs`; in a sync group effects
+//! read `sync_time`), then the overlays above it in priority order — the edit-mode indicator 30, transition 40
 //! (a cross-fade from what was last shown), flash 45 — and places the result on the zone's strip pixels (honouring `reversed`).
 //! Per strip it then runs the output pipeline (gamma → power limit → colour order). Every buffer is
 //! allocated once at start; [`Compositor::render`] and [`Compositor::encode`] allocate nothing.

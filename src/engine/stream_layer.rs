@@ -293,20 +293,25 @@ impl StreamLayer {
         }
     }
 
-    /// The status, when it differs from the one announced last (FPS alone at most every 5 s).
+    /// The status, when it differs from the one announced last (FPS alone at most every 5 s). Checking
+    /// allocates nothing (it runs every frame); only a change builds a new status.
     pub fn announce(&mut self, now: Instant) -> Option<RealtimeStatus> {
-        let s = self.status();
-        let same = RealtimeStatus {
-            fps: self.announced.fps,
-            ..s.clone()
-        } == self.announced;
-        let fps_moved = (s.fps.round() - self.announced.fps.round()).abs() >= 1.0;
+        let a = &self.announced;
+        let zones_same = self.zones.iter().enumerate().all(|(z, s)| {
+            a.active[z] == matches!(s, ZoneFeed::Active { .. })
+                && a.feeding[z] == (*s != ZoneFeed::Idle)
+        });
+        let frame = self.frame.as_ref().filter(|_| self.last_frame.is_some());
+        let (source, fps) = (frame.and_then(|f| f.source), frame.map_or(0.0, |f| f.fps));
+        let same = zones_same && a.mode == self.mode && a.source == source;
+        let fps_moved = (fps.round() - a.fps.round()).abs() >= 1.0;
         let fps_due = self
             .announced_at
             .is_none_or(|t| now.saturating_duration_since(t) >= FPS_ANNOUNCE);
         if same && !(fps_moved && fps_due) {
             return None;
         }
+        let s = self.status();
         self.announced = s.clone();
         self.announced_at = Some(now);
         Some(s)

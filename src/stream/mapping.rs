@@ -24,6 +24,38 @@ pub fn universe_channels(layout: &Layout) -> usize {
     }
 }
 
+/// The realtime and sync settings as `--check-config` prints them (empty when both are off).
+pub fn describe(config: &crate::config::Config) -> String {
+    let mut out = String::new();
+    let rt = &config.realtime;
+    if rt.enabled {
+        let m = Mapping::new(&config.layout, rt);
+        let pixels: usize = m.windows.iter().map(|w| w.pixels).sum();
+        let universes = m.universes(MAX_UNIVERSES_SHOWN);
+        out.push_str(&format!(
+            "realtime on {}: DDP port {}, E1.31 port {} universes {:?} from address {}, {} pixels mapped ({}), timeout {:?}, fade back {:?}\n",
+            rt.bind,
+            rt.ddp_port,
+            rt.e131_port,
+            universes,
+            rt.e131_address,
+            pixels,
+            if rt.per_zone() { "per zone" } else { "wire order" },
+            rt.timeout,
+            rt.fade_back,
+        ));
+    }
+    if let Some(g) = &config.sync.group {
+        out.push_str(&format!(
+            "sync group \"{g}\": commands on {}/group/{g}/set, {:?} ahead; keep the clocks on NTP\n",
+            config.mqtt.base_topic, config.sync.lead
+        ));
+    }
+    out
+}
+
+const MAX_UNIVERSES_SHOWN: usize = 64;
+
 /// One zone's place in the space.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Window {

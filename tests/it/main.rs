@@ -9,5 +9,6 @@ mod lifecycle;
 mod mqtt;
 mod persistence;
 mod realtime;
+mod realtime_sacn;
 mod security;
 mod sync;

@@ -2,9 +2,7 @@
 //! the `[realtime]` keys), LEDs read from the capture, Home Assistant entities and commands through a
 //! real Mosquitto. E1.31 also comes from the `sacn` Python package, a sender we did not write.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::UdpSocket;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -13,7 +11,7 @@ use diuna::stream::{ddp, e131};
 
 use crate::support::{Broker, Capture, CapturedFrame, Daemon, Msg, TestClient};
 
-const B: &str = "diuna/rt";
+pub(crate) const B: &str = "diuna/rt";
 const RED: [u8; 3] = [255, 0, 0];
 const BLUE: [u8; 3] = [0, 0, 255];
 
@@ -25,13 +23,13 @@ fn free_udp_port() -> u16 {
         .expect("no free UDP port")
 }
 
-struct Ports {
-    ddp: u16,
-    e131: u16,
+pub(crate) struct Ports {
+    pub ddp: u16,
+    pub e131: u16,
 }
 
 /// Zone `floor` (4 px, red) then `desk` (2 px, blue, reversed) on one RGB strip with gamma 1.
-fn config(mqtt: u16, ports: &Ports, timeout: &str, extra: &str) -> String {
+fn config(mqtt: u16, ports: &Ports, bind: &str, timeout: &str, extra: &str) -> String {
     format!(
         r#"
 device_id = "rt"
@@ -48,7 +46,7 @@ reconnect_max = "1s"
 path = "{{dir}}/state.json"
 [realtime]
 enabled = true
-bind = "127.0.0.1"
+bind = "{bind}"
 ddp_port = {ddp}
 e131_port = {e131}
 timeout = "{timeout}"
@@ -82,21 +80,25 @@ brightness = 255
     )
 }
 
-struct Rig {
+pub(crate) struct Rig {
     _broker: Broker,
-    daemon: Daemon,
-    client: TestClient,
-    cap: Capture,
-    ports: Ports,
+    pub daemon: Daemon,
+    pub client: TestClient,
+    pub cap: Capture,
+    pub ports: Ports,
 }
 
-fn start(timeout: &str, extra: &str) -> Rig {
+pub(crate) fn start(timeout: &str, extra: &str) -> Rig {
+    start_on("127.0.0.1", timeout, extra)
+}
+
+pub(crate) fn start_on(bind: &str, timeout: &str, extra: &str) -> Rig {
     let broker = Broker::start();
     let ports = Ports {
         ddp: free_udp_port(),
         e131: free_udp_port(),
     };
-    let daemon = Daemon::start(&config(broker.port, &ports, timeout, extra));
+    let daemon = Daemon::start(&config(broker.port, &ports, bind, timeout, extra));
     let mut client =
         TestClient::connect(broker.port, "t-rt", &[&format!("{B}/#"), "homeassistant/#"]);
     client.wait_topic(&format!("{B}/realtime/state"), |m| {
@@ -116,14 +118,14 @@ fn start(timeout: &str, extra: &str) -> Rig {
 }
 
 /// The latest message already seen on `topic` if it satisfies `f`, else the next one that does.
-fn latest(c: &mut TestClient, topic: &str, f: impl Fn(&Msg) -> bool) -> Msg {
+pub(crate) fn latest(c: &mut TestClient, topic: &str, f: impl Fn(&Msg) -> bool) -> Msg {
     match c.seen.iter().rev().find(|m| m.topic == topic) {
         Some(m) if f(m) => m.clone(),
         _ => c.wait_topic(topic, f),
     }
 }
 
-fn own_light(f: &CapturedFrame) -> bool {
+pub(crate) fn own_light(f: &CapturedFrame) -> bool {
     (0..4).all(|i| f.pixel(i) == RED) && (4..6).all(|i| f.pixel(i) == BLUE)
 }
 
@@ -468,84 +470,6 @@ fn e131_universes_priority_and_sequence_from_raw_packets() {
     );
     r.cap
         .wait_frame("a", "own light after termination", own_light);
-}
-
-/// One `sacn` sender process.
-struct Sacn {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Sacn {
-    fn start(port: u16, universe: u16, priority: u8, name: &str) -> Sacn {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/sacn_send.py");
-        let mut child = Command::new("python3")
-            .args([
-                script,
-                &port.to_string(),
-                &universe.to_string(),
-                &priority.to_string(),
-                name,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 with the sacn package (pip install sacn)");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        Sacn {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    fn cmd(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").unwrap();
-        let mut ok = String::new();
-        self.stdout.read_line(&mut ok).unwrap();
-        assert_eq!(ok.trim(), "ok", "sacn sender: {line}");
-    }
-}
-
-impl Drop for Sacn {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.child.wait();
-    }
-}
-
-#[test]
-fn sacn_senders_priority_and_termination() {
-    let mut r = start("30s", "");
-    let mut low = Sacn::start(r.ports.e131, 1, 50, "low");
-    low.cmd("rgb 0 90 0 6");
-    r.cap.wait_frame("a", "the low priority source", |f| {
-        f.pixel(0) == [0, 90, 0] && f.pixel(5) == [0, 90, 0]
-    });
-    let mut high = Sacn::start(r.ports.e131, 1, 150, "high");
-    high.cmd("rgb 90 90 90 6");
-    r.cap.wait_frame("a", "the high priority source", |f| {
-        f.pixel(0) == [90, 90, 90]
-    });
-    let st = latest(&mut r.client, &format!("{B}/realtime/state"), |m| {
-        m.json()["protocol"] == "e131"
-    });
-    assert!(st.json()["source"].as_str().unwrap_or("").contains("E1.31"));
-    // The low one changes colour, but it is not shown while the high one holds the universe.
-    low.cmd("rgb 0 80 0 6");
-    high.cmd("terminate");
-    r.cap
-        .wait_frame("a", "the low one again (its keep-alive)", |f| {
-            f.pixel(0) == [0, 80, 0]
-        });
-    low.cmd("terminate");
-    r.cap
-        .wait_frame("a", "own light after the last source terminated", own_light);
-    latest(&mut r.client, &format!("{B}/realtime/state"), |m| {
-        m.json()["active"] == false
-    });
 }
 
 #[test]

@@ -44,28 +44,44 @@ fn mutated() -> impl Strategy<Value = Vec<u8>> {
         any::<u16>(),
         any::<(u8, u8, u16, bool, bool)>(),
     )
-        .prop_map(|(is_ddp, offset, data, flips, cut, (prio, seq, universe, term, preview))| {
-            let mut p = Vec::new();
-            if is_ddp {
-                ddp::build(&mut p, offset % 2000, &data[..data.len().min(1440)], seq & 1 == 1, seq);
-            } else {
-                let opts = BuildOptions {
-                    terminated: term,
-                    preview,
-                    start_code: 0,
-                };
-                e131::build(&mut p, [seq; 16], prio % 201, seq, universe % 5 + 1, &data, opts);
-            }
-            for (at, v) in flips {
-                if !p.is_empty() {
-                    let i = at as usize % p.len();
-                    p[i] = v;
+        .prop_map(
+            |(is_ddp, offset, data, flips, cut, (prio, seq, universe, term, preview))| {
+                let mut p = Vec::new();
+                if is_ddp {
+                    ddp::build(
+                        &mut p,
+                        offset % 2000,
+                        &data[..data.len().min(1440)],
+                        seq & 1 == 1,
+                        seq,
+                    );
+                } else {
+                    let opts = BuildOptions {
+                        terminated: term,
+                        preview,
+                        start_code: 0,
+                    };
+                    e131::build(
+                        &mut p,
+                        [seq; 16],
+                        prio % 201,
+                        seq,
+                        universe % 5 + 1,
+                        &data,
+                        opts,
+                    );
                 }
-            }
-            let keep = p.len().saturating_sub(cut as usize % 4);
-            p.truncate(keep);
-            p
-        })
+                for (at, v) in flips {
+                    if !p.is_empty() {
+                        let i = at as usize % p.len();
+                        p[i] = v;
+                    }
+                }
+                let keep = p.len().saturating_sub(cut as usize % 4);
+                p.truncate(keep);
+                p
+            },
+        )
 }
 
 fn check_parsers(buf: &[u8]) {
