@@ -234,21 +234,21 @@ impl StreamLayer {
     pub fn set_mode(&mut self, mode: Override, zones: &[ZoneState]) -> Vec<usize> {
         self.mode = mode;
         let mut fade = Vec::new();
-        for z in 0..self.zones.len() {
-            match (mode, self.zones[z]) {
+        for (z, (feed, st)) in self.zones.iter_mut().zip(zones).enumerate() {
+            match (mode, *feed) {
                 (Override::Allow, ZoneFeed::Suppressed { last }) => {
-                    self.zones[z] = ZoneFeed::Active { last };
-                    self.watch[z] = watched(&zones[z]);
+                    *feed = ZoneFeed::Active { last };
+                    self.watch[z] = watched(st);
                 }
                 (Override::IgnoreNow | Override::IgnoreUntilRestart, ZoneFeed::Active { .. }) => {
                     fade.push(z);
-                    self.zones[z] = ZoneFeed::Idle;
+                    *feed = ZoneFeed::Idle;
                 }
                 (
                     Override::IgnoreNow | Override::IgnoreUntilRestart,
                     ZoneFeed::Suppressed { .. },
                 ) => {
-                    self.zones[z] = ZoneFeed::Idle;
+                    *feed = ZoneFeed::Idle;
                 }
                 _ => {}
             }

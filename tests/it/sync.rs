@@ -2,8 +2,6 @@
 //! the same moment, and a group command (sent like Home Assistant's group light, without `at`) changes
 //! both on the same frame.
 
-use std::time::Duration;
-
 use crate::support::{Broker, Capture, CapturedFrame, Daemon, TestClient};
 
 /// Frame interval at 60 FPS, in µs.

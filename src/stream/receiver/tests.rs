@@ -17,6 +17,7 @@ fn setup() -> (Receiver, std::sync::mpsc::Receiver<Command>) {
     (Receiver::new(c.realtime, &c.layout, engine), commands)
 }
 
+#[allow(clippy::vec_box)] // the frames are the boxes the render loop would recycle
 fn frames(commands: &std::sync::mpsc::Receiver<Command>) -> Vec<Box<StreamFrame>> {
     commands
         .try_iter()
