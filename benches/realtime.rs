@@ -95,6 +95,7 @@ id = "za"
 strip = "a"
 pixels = {a_px}
 color = [0, 0, 0]
+brightness = 255
 [[strips]]
 id = "b"
 gpio = 19
@@ -105,6 +106,7 @@ id = "zb"
 strip = "b"
 pixels = {b_px}
 color = [0, 0, 0]
+brightness = 255
 "#
     ))
 }
@@ -116,6 +118,8 @@ fn latency(broker: &Broker, samples: usize) {
     cap.wait_frame("a", "first frame", |_| true);
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     for protocol in ["DDP", "E1.31"] {
+        // One protocol holds the stream until it has been silent for the timeout (2.5 s).
+        std::thread::sleep(Duration::from_secs(3));
         let mut lat = Vec::with_capacity(samples);
         let mut buf = Vec::new();
         for i in 0..samples + 20 {
@@ -272,8 +276,11 @@ fn skew(broker: &Broker, secs: f64) {
         );
         let from = cb.wait_frame("a", "both running", |_| true).t_us + 500_000;
         let to = from + (secs * 1e6) as u64;
-        ca.wait_frame("a", "end", |f| f.t_us > to + 100_000);
-        cb.wait_frame("a", "end", |f| f.t_us > to + 100_000);
+        std::thread::sleep(Duration::from_micros(
+            (to + 200_000).saturating_sub(now_us()),
+        ));
+        ca.poll();
+        cb.poll();
         let mut skews = Vec::new();
         let mut total = 0;
         for fa in ca.frames.iter().filter(|f| f.t_us >= from && f.t_us < to) {

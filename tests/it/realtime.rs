@@ -2,6 +2,7 @@
 //! the `[realtime]` keys), LEDs read from the capture, Home Assistant entities and commands through a
 //! real Mosquitto. E1.31 also comes from the `sacn` Python package, a sender we did not write.
 
+use std::io::{BufRead, BufReader, Write};
 use std::net::UdpSocket;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -325,6 +326,32 @@ fn turning_a_zone_off_wins_until_the_user_allows_it_again() {
         .wait_frame("a", "floor streamed again", |f| f.pixel(0) == [0, 0, 99]);
     latest(&mut r.client, &format!("{B}/floor/state"), |m| {
         m.json()["effect"] == "realtime"
+    });
+}
+
+#[test]
+fn the_knob_power_button_wins_over_the_stream() {
+    let extra = "[input]\nkeyboard = \"none\"\nsim_socket = \"{dir}/input.sock\"";
+    let mut r = start("2.5s", extra);
+    let _stream = DdpStream::start(r.ports.ddp, rgb(&[[0, 99, 0]; 6]));
+    r.cap.wait_frame("a", "the stream", |f| {
+        f.pixel(0) == [0, 99, 0] && f.pixel(5) == [0, 99, 0]
+    });
+    let path = r.daemon.path("input.sock");
+    let mut w = crate::support::wait_for(Duration::from_secs(10), "input socket", || {
+        std::os::unix::net::UnixStream::connect(&path).ok()
+    });
+    let mut reply = BufReader::new(w.try_clone().unwrap());
+    writeln!(w, "press 3").unwrap();
+    let mut ok = String::new();
+    reply.read_line(&mut ok).unwrap();
+    assert_eq!(ok.trim(), "ok");
+    // BTN3 powers every zone off (with its fade): the stream keeps coming, the LEDs go dark.
+    r.cap.wait_frame("a", "dark while the stream runs", |f| {
+        (0..6).all(|i| f.pixel(i) == [0, 0, 0])
+    });
+    latest(&mut r.client, &format!("{B}/floor/state"), |m| {
+        m.json()["state"] == "OFF"
     });
 }
 

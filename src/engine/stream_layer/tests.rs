@@ -152,3 +152,20 @@ fn announces_changes_not_every_frame() {
     layer.on_frame(frame(&layer, [Feed::Data, Feed::None], 2), &zones, t0);
     assert!(layer.announce(t0).is_none(), "same status");
 }
+
+#[test]
+fn brightness_can_be_left_to_the_sender() {
+    let (_, mut layer, zones) = setup("brightness = false\ngamma = \"strip\"");
+    layer.on_frame(
+        frame(&layer, [Feed::Data, Feed::None], 200),
+        &zones,
+        Instant::now(),
+    );
+    let mut out = [Rgb::BLACK; 2];
+    assert!(layer.draw(0, 40, &mut out));
+    assert_eq!(
+        out[0],
+        Rgb::new(200, 200, 200),
+        "zone brightness not applied"
+    );
+}
