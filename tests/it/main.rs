@@ -9,6 +9,7 @@ mod lifecycle;
 mod mqtt;
 mod persistence;
 mod realtime;
+mod realtime_flood;
 mod realtime_sacn;
 mod security;
 mod sync;

@@ -131,14 +131,14 @@ pub(crate) fn own_light(f: &CapturedFrame) -> bool {
 }
 
 /// Sends DDP to the daemon.
-struct DdpSender {
+pub(crate) struct DdpSender {
     sock: UdpSocket,
     buf: Vec<u8>,
     seq: u8,
 }
 
 impl DdpSender {
-    fn new(port: u16) -> Self {
+    pub(crate) fn new(port: u16) -> Self {
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         sock.connect(("127.0.0.1", port)).unwrap();
         DdpSender {
@@ -148,7 +148,7 @@ impl DdpSender {
         }
     }
 
-    fn send(&mut self, byte_offset: u32, data: &[u8], push: bool) {
+    pub(crate) fn send(&mut self, byte_offset: u32, data: &[u8], push: bool) {
         self.seq = self.seq % 15 + 1;
         ddp::build(&mut self.buf, byte_offset, data, push, self.seq);
         self.sock.send(&self.buf).unwrap();
