@@ -9,9 +9,13 @@
 //!    the frame of the other with the same picture, and the time between them (and, for contrast, the
 //!    same two daemons without a group).
 //!
-//! Run: `cargo bench --bench realtime` (needs mosquitto; about a minute). Environment:
+//! 4. a flood: 10⁵ bad or foreign datagrams per second from 16 sockets beside a 60 FPS stream of 1,000
+//!    pixels — frames/s still on the wire, CPU, resident memory before and after.
+//!
+//! Run: `cargo bench --bench realtime` (needs mosquitto; about three minutes). Environment:
 //! `DIUNA_RT_SAMPLES` (latency samples per protocol, default 1000), `DIUNA_RT_CPU_S` (default 20),
-//! `DIUNA_RT_SKEW_S` (default 10), `DIUNA_RT_ONLY=latency,cpu,skew`.
+//! `DIUNA_RT_FLOOD_S` (default 10), `DIUNA_RT_SKEW_S` (default 10),
+//! `DIUNA_RT_ONLY=latency,cpu,flood,skew`.
 
 #[path = "../tests/it/support.rs"]
 mod support;
@@ -231,6 +235,108 @@ fn cpu(broker: &Broker, secs: f64) {
     );
 }
 
+/// `VmRSS` / `VmHWM` of `pid` in KiB.
+fn mem_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A legitimate 60 FPS stream of 1,000 px while 10⁵ bad or foreign datagrams per second arrive from 16
+/// sockets: frames/s still reaching the wire, CPU, and memory before and after.
+fn flood(broker: &Broker, secs: f64) {
+    let (dport, eport) = (free_udp_port(), free_udp_port());
+    let d = realtime_daemon(broker.port, dport, eport, 500, 500);
+    let pid = d.child.id();
+    let mut cap = Capture::new(&d.path("a.jsonl"));
+    cap.wait_frame("a", "first frame", |_| true);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s2 = stop.clone();
+    let flooder = std::thread::spawn(move || {
+        let socks: Vec<UdpSocket> = (0..16)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let mut buf = Vec::new();
+        let start = Instant::now();
+        let mut sent = 0u64;
+        while !s2.load(std::sync::atomic::Ordering::Relaxed) {
+            // 100,000 per second on an absolute schedule, in bursts of 100.
+            let due = start + Duration::from_micros(sent * 10);
+            if let Some(w) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(w);
+            }
+            for k in 0..100u64 {
+                let i = sent + k;
+                let sock = &socks[(i % 16) as usize];
+                let port = if i % 2 == 0 { dport } else { eport };
+                if i % 2 == 0 {
+                    ddp::build(&mut buf, (i % 3000) as u32, &[0, 255, 0], true, 1);
+                    if i % 4 == 0 {
+                        buf[9] = 250;
+                    }
+                } else {
+                    e131::build(
+                        &mut buf,
+                        [(i % 200) as u8; 16],
+                        200,
+                        i as u8,
+                        1,
+                        &[0, 255, 0],
+                        Default::default(),
+                    );
+                    buf[4] = b'X';
+                }
+                let _ = sock.send_to(&buf, ("127.0.0.1", port));
+            }
+            sent += 100;
+        }
+        sent
+    });
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.connect(("127.0.0.1", dport)).unwrap();
+    let frame: Vec<u8> = (0..3000).map(|i| (i % 199) as u8 + 1).collect();
+    let mut buf = Vec::new();
+    let (rss0, c0, w0, t0) = (
+        mem_kib(pid, "VmRSS:"),
+        cpu_ns(pid),
+        now_us(),
+        Instant::now(),
+    );
+    let mut n = 0u32;
+    while t0.elapsed().as_secs_f64() < secs {
+        let due = t0 + Duration::from_nanos(16_666_667) * n;
+        if let Some(w) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(w);
+        }
+        let mut data = frame.clone();
+        data[0] = (n % 200) as u8 + 1;
+        for (k, chunk) in data.chunks(ddp::MAX_DATA).enumerate() {
+            let last = (k + 1) * ddp::MAX_DATA >= data.len();
+            ddp::build(&mut buf, (k * ddp::MAX_DATA) as u32, chunk, last, n as u8);
+            sock.send(&buf).unwrap();
+        }
+        n += 1;
+    }
+    let el = t0.elapsed().as_secs_f64();
+    let cpu_pct = (cpu_ns(pid) - c0) as f64 / (el * 1e9) * 100.0;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = flooder.join().unwrap();
+    cap.poll();
+    let shown = cap.frames.iter().filter(|f| f.t_us >= w0).count() as f64 / el;
+    let leaked = cap.frames.iter().any(|f| f.pixel(0) == [0, 255, 0]);
+    println!(
+        "{:<48} {:.0} bad datagrams/s; {shown:.1} frames/s on the wire (sent 60); CPU {cpu_pct:.1} %; \
+         RSS {rss0} → {} KiB (peak {} KiB); flood shown: {leaked}",
+        "flood: 60 FPS stream of 1,000 px + bad datagrams",
+        sent as f64 / el,
+        mem_kib(pid, "VmRSS:"),
+        mem_kib(pid, "VmHWM:"),
+    );
+}
+
 fn sync_pair(broker: &Broker, group: bool) -> (Daemon, Daemon) {
     let conf = |id: &str| {
         format!(
@@ -325,6 +431,9 @@ fn main() {
     }
     if wanted("cpu") {
         cpu(&broker, env_num("DIUNA_RT_CPU_S", 20.0));
+    }
+    if wanted("flood") {
+        flood(&broker, env_num("DIUNA_RT_FLOOD_S", 10.0));
     }
     if wanted("skew") {
         skew(&broker, env_num("DIUNA_RT_SKEW_S", 10.0));

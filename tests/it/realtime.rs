@@ -528,6 +528,21 @@ fn discovery_announces_the_realtime_entities() {
         serde_json::json!(["allow", "ignore until restart", "ignore now"])
     );
     assert_eq!(select["command_topic"], format!("{B}/realtime/set"));
+    // The receiver's counters are in B/health.
+    let h = latest(&mut r.client, &format!("{B}/health"), |m| {
+        m.json()["realtime"].is_object()
+    })
+    .json();
+    for k in [
+        "packets",
+        "frames",
+        "frames_dropped",
+        "malformed",
+        "other_source",
+        "out_of_sequence",
+    ] {
+        assert!(h["realtime"][k].is_u64(), "health.realtime.{k}: {h}");
+    }
     // The light does not offer realtime while nothing streams.
     let light = latest(&mut r.client, "homeassistant/light/rt/floor/config", |_| {
         true
