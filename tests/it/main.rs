@@ -10,6 +10,7 @@ mod mqtt;
 mod persistence;
 mod realtime;
 mod realtime_flood;
+mod realtime_mapping;
 mod realtime_sacn;
 mod security;
 mod sync;
