@@ -90,6 +90,9 @@ fn main() -> ExitCode {
         )
         .await
     });
+    // Every step of the stop is bounded inside `app::run`; do not let a blocking task that is still
+    // stuck (a hung file system under the state file, say) hold the exit hostage.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
