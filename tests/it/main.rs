@@ -6,6 +6,7 @@ mod support;
 mod effects;
 mod input;
 mod lifecycle;
+mod logging;
 mod mqtt;
 mod persistence;
 mod security;
