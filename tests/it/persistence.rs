@@ -148,7 +148,9 @@ fn corrupt_and_foreign_state_files_never_stop_the_daemon() {
             String::from_utf8_lossy(content)
         );
         if bad {
-            assert!(d.log().contains("corrupt"), "corruption logged");
+            wait_for(Duration::from_secs(5), "the corruption logged", || {
+                d.log().contains("corrupt").then_some(())
+            });
         }
         let (status, _, dir) = d.stop();
         assert!(status.success());
