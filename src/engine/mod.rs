@@ -8,6 +8,7 @@ pub mod clock;
 pub mod command;
 pub mod compositor;
 pub mod control;
+pub mod master;
 pub mod render_loop;
 pub mod stats;
 pub mod zone;

@@ -18,6 +18,7 @@ use super::clock::Clock;
 use super::command::{Command, EngineHandle, Event, Snapshot, Target};
 use super::compositor::Compositor;
 use super::control::{Control, DeviceCommand, DeviceState};
+use super::master;
 use super::stats::StatsRecorder;
 use super::zone::{EffectChoice, LightCommand, MasterState, ZoneState};
 use crate::config::RenderConfig;
@@ -79,6 +80,8 @@ struct RenderLoop {
     /// The change came from a local input: show it without waiting for the next deadline.
     urgent: bool,
     shutdown: Option<(Instant, oneshot::Sender<()>)>,
+    /// Which zones were on when the master last went off (brought back by the next master ON).
+    master_saved_on: Option<Vec<bool>>,
 }
 
 impl RenderLoop {
@@ -94,6 +97,8 @@ impl RenderLoop {
         for z in 0..init.zones.len() {
             compositor.begin_transition(z, init.render.fade_in, now);
         }
+        let mut init = init;
+        master::init_from_zones(&mut init.master, &init.zones);
         let edit = init.control.state.edit_mode;
         compositor.set_indicator(edit.then_some(init.control.state.selected_zone), now);
         RenderLoop {
@@ -111,6 +116,7 @@ impl RenderLoop {
             need_frame: true,
             urgent: false,
             shutdown: None,
+            master_saved_on: None,
         }
     }
 
@@ -218,6 +224,8 @@ impl RenderLoop {
             zone: z,
             state: Box::new(self.zones[z].clone()),
         });
+        // The master's ON/OFF follows the zones (the bridge publishes only what changed).
+        self.emit_master();
     }
 
     fn emit_master(&self) {
@@ -254,6 +262,28 @@ impl RenderLoop {
         self.need_frame = true;
     }
 
+    /// `B/all/set`: brightness scales every zone; the rest fans out (see `master.rs`).
+    fn apply_master(&mut self, cmd: &LightCommand, now: Instant) {
+        let before = self.master.brightness;
+        let plan = master::fan_out(
+            cmd,
+            &mut self.master,
+            &self.zones,
+            &mut self.master_saved_on,
+        );
+        for (z, c) in plan {
+            self.apply_zone(z, &c, now);
+        }
+        if self.master.brightness != before {
+            let t = self.transition_of(cmd);
+            for z in 0..self.zones.len() {
+                self.compositor.begin_transition(z, t, now);
+            }
+        }
+        self.emit_master();
+        self.need_frame = true;
+    }
+
     fn handle(&mut self, cmd: Command) {
         let now = Instant::now();
         if self.shutdown.is_some() {
@@ -277,28 +307,7 @@ impl RenderLoop {
                 self.apply_zone(z, &cmd, now)
             }
             Command::Light(Target::Zone(_), _) => {}
-            Command::Light(Target::All, cmd) => {
-                let before = self.master;
-                if let Some(b) = cmd.brightness {
-                    self.master.brightness = b.max(1);
-                }
-                // Everything but brightness applies to every zone.
-                let per_zone = LightCommand {
-                    brightness: None,
-                    ..cmd
-                };
-                for z in 0..self.zones.len() {
-                    self.apply_zone(z, &per_zone, now);
-                }
-                if self.master != before {
-                    let t = self.transition_of(&cmd);
-                    for z in 0..self.zones.len() {
-                        self.compositor.begin_transition(z, t, now);
-                    }
-                }
-                self.emit_master();
-                self.need_frame = true;
-            }
+            Command::Light(Target::All, cmd) => self.apply_master(&cmd, now),
             Command::Param { zone, param, value } if zone < self.zones.len() => {
                 self.set_param(zone, param, value);
             }

@@ -52,6 +52,8 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     let mut out = Vec::new();
     let mut push = |component: &str, object: &str, mut p: Value| {
         p["unique_id"] = json!(format!("{dev}_{object}"));
+        // Stable entity ids (Home Assistant 2025.10+; replaces the deprecated object_id).
+        p["default_entity_id"] = json!(format!("{component}.{dev}_{object}"));
         p["device"] = device.clone();
         p["origin"] = origin.clone();
         p["availability_topic"] = json!(t.availability);
@@ -61,35 +63,31 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
         });
     };
 
-    let light = |name: &str, command: String, state: String, colour: bool| {
-        let mut p = json!({
+    // Zones and the master alike: colour, colour temperature, effects, flash (transition is implied).
+    let light = |name: &str, command: String, state: String| {
+        json!({
             "name": name,
             "schema": "json",
             "command_topic": command,
             "state_topic": state,
             "brightness": true,
             "brightness_scale": 255,
-        });
-        if colour {
-            p["supported_color_modes"] = json!(["hs", "rgb", "color_temp"]);
-            p["color_temp_kelvin"] = json!(true);
-            p["min_kelvin"] = json!(MIN_KELVIN);
-            p["max_kelvin"] = json!(MAX_KELVIN);
-            p["effect"] = json!(true);
-            p["effect_list"] = json!(effect_list());
-            p["flash_time_short"] = json!(FLASH_SHORT);
-            p["flash_time_long"] = json!(FLASH_LONG);
-        } else {
-            p["supported_color_modes"] = json!(["brightness"]);
-        }
-        p
+            "supported_color_modes": ["hs", "rgb", "color_temp"],
+            "color_temp_kelvin": true,
+            "min_kelvin": MIN_KELVIN,
+            "max_kelvin": MAX_KELVIN,
+            "effect": true,
+            "effect_list": effect_list(),
+            "flash_time_short": FLASH_SHORT,
+            "flash_time_long": FLASH_LONG,
+        })
     };
 
     for (z, zone) in config.layout.zones.iter().enumerate() {
         push(
             "light",
             &zone.id,
-            light(&zone.name, t.zone_set(z), t.zone_state(z), true),
+            light(&zone.name, t.zone_set(z), t.zone_state(z)),
         );
         for p in ParamId::ALL {
             let spec = p.global();
@@ -112,7 +110,7 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     push(
         "light",
         "all",
-        light("All zones", t.all_set.clone(), t.all_state.clone(), false),
+        light("All zones", t.all_set.clone(), t.all_state.clone()),
     );
 
     let switch = |name: &str, key: &str| {
@@ -247,6 +245,8 @@ mod tests {
             assert!(ids.insert(uid.to_string()), "duplicate {uid}");
             assert_eq!(d.payload["device"]["identifiers"][0], "diuna_dev");
             assert!(d.payload.get("object_id").is_none());
+            let component = d.topic.split('/').nth(1).unwrap();
+            assert_eq!(d.payload["default_entity_id"], format!("{component}.{uid}"));
             assert!(d.payload.get("color_mode").is_none());
         }
         let light = all

@@ -224,7 +224,7 @@ impl MqttBridge {
             self.publish_zone(client, z, st);
         }
         let any_on = s.zones.iter().any(|z| z.on);
-        let all = light::master_json(s.master.brightness, any_on).to_string();
+        let all = light::master_json(&s.master, any_on).to_string();
         self.publish(client, &self.topics.all_state.clone(), all, true);
         let dev = device::device_json(&s.device, s.preset, &self.topics.zone_ids).to_string();
         self.publish(client, &self.topics.device_state.clone(), dev, true);
@@ -276,7 +276,7 @@ impl MqttBridge {
         match ev {
             Event::Zone { zone, state } => self.publish_zone(client, zone, &state),
             Event::Master { state, any_on } => {
-                let all = light::master_json(state.brightness, any_on).to_string();
+                let all = light::master_json(&state, any_on).to_string();
                 self.publish(client, &self.topics.all_state.clone(), all, true);
             }
             Event::Device { state, preset } => {

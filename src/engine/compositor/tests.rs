@@ -73,7 +73,15 @@ fn reversed_zone_runs_backwards() {
 fn brightness_is_zone_times_master() {
     let (_, mut c, mut zones, now) = setup();
     zones[0].brightness = 128;
-    c.render(now, now, &zones, &MasterState { brightness: 128 });
+    c.render(
+        now,
+        now,
+        &zones,
+        &MasterState {
+            brightness: 128,
+            ..Default::default()
+        },
+    );
     // 128 * 128 / 255 = 64 → 255 * 64 / 255 = 64
     assert_eq!(c.strip_pixels(0)[0], Rgb::new(64, 0, 0));
     zones[0].on = false;
