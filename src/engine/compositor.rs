@@ -128,6 +128,16 @@ impl Compositor {
         });
     }
 
+    /// Starts a sunrise on zone `z`: from dark along the curve of `engine/sunrise.rs` to its state.
+    pub fn begin_sunrise(&mut self, z: usize, s: &crate::engine::sunrise::Sunrise, now: Instant) {
+        let rt = &mut self.zones[z];
+        rt.from.fill(Rgb::BLACK);
+        rt.transition = (!s.duration.is_zero()).then_some(Fade {
+            start: now,
+            duration: s.duration,
+        });
+    }
+
     /// Restarts zone `z`'s effect clock (a newly selected effect starts at t = 0).
     pub fn restart_effect(&mut self, z: usize, now: Instant) {
         self.zones[z].epoch = now;

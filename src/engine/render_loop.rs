@@ -15,17 +15,22 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, oneshot};
 
 use super::clock::Clock;
-use super::command::{Command, EngineHandle, Event, Snapshot, Target};
+use super::command::{Command, EngineHandle, Event, SceneCommand, Snapshot, Target};
 use super::compositor::Compositor;
 use super::control::{Control, DeviceCommand, DeviceState};
 use super::master;
+use super::playlist::PlaylistRun;
+use super::scene::{Library, LibrarySnapshot};
 use super::stats::StatsRecorder;
 use super::zone::{EffectChoice, LightCommand, MasterState, ZoneState};
 use crate::config::RenderConfig;
 use crate::effects::{self, ParamId};
-use crate::input::InputEvent;
+use crate::input::{ButtonAction, InputEvent};
 use crate::layout::Layout;
 use crate::output::{Output, OutputDevice};
+use crate::palette::Palettes;
+
+mod scenes;
 
 /// Flash length for the identify button.
 const IDENTIFY: Duration = Duration::from_secs(2);
@@ -37,6 +42,10 @@ pub struct EngineInit {
     pub zones: Vec<ZoneState>,
     pub master: MasterState,
     pub control: Control,
+    /// Built-in and user palettes (indexes in zone state point here).
+    pub palettes: Palettes,
+    /// Scenes and playlists (config-declared and restored).
+    pub library: Library,
 }
 
 /// Starts the render loop and its output thread. Returns the handle and the loop's join handle.
@@ -82,6 +91,10 @@ struct RenderLoop {
     shutdown: Option<(Instant, oneshot::Sender<()>)>,
     /// Which zones were on when the master last went off (brought back by the next master ON).
     master_saved_on: Option<Vec<bool>>,
+    palettes: Palettes,
+    library: Library,
+    playlist: Option<PlaylistRun>,
+    zone_ids: Vec<String>,
 }
 
 impl RenderLoop {
@@ -101,7 +114,7 @@ impl RenderLoop {
         master::init_from_zones(&mut init.master, &init.zones);
         let edit = init.control.state.edit_mode;
         compositor.set_indicator(edit.then_some(init.control.state.selected_zone), now);
-        RenderLoop {
+        let mut rl = RenderLoop {
             cfg: init.render,
             compositor,
             zones: init.zones,
@@ -117,7 +130,13 @@ impl RenderLoop {
             urgent: false,
             shutdown: None,
             master_saved_on: None,
-        }
+            zone_ids: init.layout.zones.iter().map(|z| z.id.clone()).collect(),
+            palettes: init.palettes,
+            library: init.library,
+            playlist: None,
+        };
+        rl.sync_library();
+        rl
     }
 
     fn animating(&self, now: Instant) -> bool {
@@ -136,6 +155,7 @@ impl RenderLoop {
         loop {
             let interval = self.interval();
             let now = Instant::now();
+            self.tick_playlist(now);
             let animating = self.animating(now);
             if animating && !was_animating && next < now {
                 // Waking from idle: the next possible frame is now.
@@ -147,7 +167,8 @@ impl RenderLoop {
             } else if self.need_frame {
                 Duration::ZERO
             } else {
-                (last_out + self.cfg.refresh).saturating_duration_since(now)
+                let refresh = (last_out + self.cfg.refresh).saturating_duration_since(now);
+                self.playlist_wait(now).map_or(refresh, |w| w.min(refresh))
             };
             match self.rx.recv_timeout(wait) {
                 Ok(cmd) => {
@@ -304,11 +325,17 @@ impl RenderLoop {
         }
         match cmd {
             Command::Light(Target::Zone(z), cmd) if z < self.zones.len() => {
+                self.stop_playlist();
                 self.apply_zone(z, &cmd, now)
             }
             Command::Light(Target::Zone(_), _) => {}
-            Command::Light(Target::All, cmd) => self.apply_master(&cmd, now),
+            Command::Light(Target::All, cmd) => {
+                self.stop_playlist();
+                self.apply_master(&cmd, now)
+            }
+            Command::Scenes { device, scenes } => self.library(device, scenes, now),
             Command::Param { zone, param, value } if zone < self.zones.len() => {
+                self.stop_playlist();
                 self.set_param(zone, param, value);
             }
             Command::Param { .. } => {}
@@ -391,7 +418,14 @@ impl RenderLoop {
             self.control.state.clone(),
             self.control.preset_name(&self.zones),
         );
+        if ev == InputEvent::Button(4, ButtonAction::LongPress) {
+            // A long press of BTN4 recalls the next scene (its press has already toggled the effect).
+            self.library(DeviceCommand::default(), vec![SceneCommand::Next], now);
+        }
         let out = self.control.on_input(ev, &mut self.zones);
+        if !out.changed.is_empty() {
+            self.stop_playlist();
+        }
         for &(z, fade) in &out.changed {
             self.compositor.begin_transition(z, fade, now);
         }
@@ -440,6 +474,7 @@ impl RenderLoop {
             self.control.preset_name(&self.zones),
         );
         for (z, fade) in self.control.apply(cmd, &mut self.zones) {
+            self.stop_playlist();
             self.compositor.begin_transition(z, fade, now);
             self.emit_zone(z);
         }
@@ -465,6 +500,30 @@ impl RenderLoop {
             master: self.master,
             device: self.control.state.clone(),
             preset: self.control.preset_name(&self.zones),
+            library: self.library_snapshot(),
+        }
+    }
+
+    fn library_snapshot(&self) -> LibrarySnapshot {
+        let (scenes, playlists) = self.library.saved();
+        LibrarySnapshot {
+            scenes: scenes
+                .into_iter()
+                .map(|(n, s)| (n.clone(), s.clone()))
+                .collect(),
+            playlists: playlists
+                .into_iter()
+                .map(|(n, p)| (n.clone(), p.clone()))
+                .collect(),
+            zone_palettes: self
+                .zones
+                .iter()
+                .map(|z| {
+                    z.palette
+                        .and_then(|p| self.palettes.get(p))
+                        .map(|p| p.name.clone())
+                })
+                .collect(),
         }
     }
 }

@@ -76,6 +76,9 @@ pub struct ZoneState {
     pub last_effect: usize,
     /// Per-effect parameter memory, indexed like `effects::REGISTRY`.
     pub params: Vec<ParamValues>,
+    /// The palette effects draw from (index into the daemon's palettes); `None` = the zone colour.
+    #[serde(default)]
+    pub palette: Option<usize>,
 }
 
 impl ZoneState {
@@ -91,6 +94,7 @@ impl ZoneState {
                 .iter()
                 .map(|e| ParamValues::defaults(e.params()))
                 .collect(),
+            palette: None,
         }
     }
 
@@ -120,6 +124,9 @@ impl ZoneState {
                 self.on = true;
             }
             None => {}
+        }
+        if let Some(p) = cmd.palette {
+            self.palette = p;
         }
         if let Some(on) = cmd.on {
             self.on = on;

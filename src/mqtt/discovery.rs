@@ -35,8 +35,15 @@ pub struct Discovery {
     pub payload: Value,
 }
 
-/// Builds every discovery message for `config`.
-pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
+/// One entity's discovery message: `payload` plus the keys every entity shares (unique id, stable
+/// entity id, the device block, origin, availability).
+pub fn entity(
+    config: &Config,
+    t: &Topics,
+    component: &str,
+    object: &str,
+    mut p: Value,
+) -> Discovery {
     let dev = &config.device_id;
     let mut device = json!({
         "identifiers": [format!("diuna_{dev}")],
@@ -48,19 +55,24 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     if let Some(area) = &config.suggested_area {
         device["suggested_area"] = json!(area);
     }
-    let origin = json!({"name": "diuna", "sw_version": env!("CARGO_PKG_VERSION")});
+    p["unique_id"] = json!(format!("{dev}_{object}"));
+    // Stable entity ids (Home Assistant 2025.10+; replaces the deprecated object_id).
+    p["default_entity_id"] = json!(format!("{component}.{dev}_{object}"));
+    p["device"] = device;
+    p["origin"] = json!({"name": "diuna", "sw_version": env!("CARGO_PKG_VERSION")});
+    p["availability_topic"] = json!(t.availability);
+    Discovery {
+        topic: t.discovery(component, object),
+        payload: p,
+    }
+}
+
+/// Builds every discovery message for `config` (the scene and playlist selects, whose options
+/// change at run time, come from `scenes::library_entities`).
+pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     let mut out = Vec::new();
-    let mut push = |component: &str, object: &str, mut p: Value| {
-        p["unique_id"] = json!(format!("{dev}_{object}"));
-        // Stable entity ids (Home Assistant 2025.10+; replaces the deprecated object_id).
-        p["default_entity_id"] = json!(format!("{component}.{dev}_{object}"));
-        p["device"] = device.clone();
-        p["origin"] = origin.clone();
-        p["availability_topic"] = json!(t.availability);
-        out.push(Discovery {
-            topic: t.discovery(component, object),
-            payload: p,
-        });
+    let mut push = |component: &str, object: &str, p: Value| {
+        out.push(entity(config, t, component, object, p));
     };
 
     // Zones and the master alike: colour, colour temperature, effects, flash (transition is implied).
@@ -221,6 +233,7 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
             "entity_category": "config",
         }),
     );
+    out.extend(super::scenes::entities(config, t));
     out
 }
 
@@ -261,7 +274,8 @@ mod tests {
             switch.payload["state_on"], "ON",
             "switch state must match its template"
         );
-        // 1 light + 5 numbers per zone, master, 2 switches, 2 selects, 5 sensors, event, button.
-        assert_eq!(all.len(), 6 + 1 + 2 + 2 + 5 + 1 + 1);
+        // 1 light + 5 numbers + a palette select per zone, master, 2 switches, 2 selects, 5 sensors,
+        // event, identify; scene-name text, save, sunrise and nightlight buttons.
+        assert_eq!(all.len(), 7 + 1 + 2 + 2 + 5 + 1 + 1 + 4);
     }
 }

@@ -31,6 +31,9 @@ pub struct StateFile {
     pub master: Option<MasterState>,
     #[serde(default)]
     pub device: Option<DeviceRecord>,
+    /// Scenes, playlists, zone palettes, clean-shutdown marker (`persist/library.rs`).
+    #[serde(flatten)]
+    pub library: super::library::LibraryRecord,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -121,6 +124,10 @@ impl StateFile {
                     .map(|z| z.id.clone()),
                 edit_target: s.device.edit_target,
             }),
+            library: super::library::LibraryRecord::from_snapshot(
+                &s.library,
+                layout.zones.iter().map(|z| z.id.clone()),
+            ),
         }
     }
 

@@ -6,6 +6,7 @@
 //! to a race; a final flush runs on shutdown. A missing or corrupt file never stops the daemon.
 
 pub mod file;
+pub mod library;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -5,6 +5,7 @@ mod support;
 
 mod effects;
 mod input;
+mod library;
 mod lifecycle;
 mod mqtt;
 mod persistence;

@@ -39,6 +39,7 @@ fn snapshot() -> Snapshot {
             ..Default::default()
         },
         preset: "red",
+        library: Default::default(),
     }
 }
 
