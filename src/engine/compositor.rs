@@ -16,6 +16,7 @@ use crate::effects::{self, EffectCtx};
 use crate::layout::Layout;
 use crate::output::OutFrame;
 use crate::output::pipeline::StripPipeline;
+use crate::palette::Palettes;
 
 /// Half-period of the flash blink.
 const FLASH_HALF: Duration = Duration::from_millis(500);
@@ -62,6 +63,8 @@ pub struct Compositor {
     pub blackout: bool,
     /// The zone showing the edit-mode indicator, and since when.
     indicator: Option<(usize, Instant)>,
+    /// Palettes the zones' effects draw from (zone state holds indexes into it).
+    palettes: Palettes,
 }
 
 /// Indicator timings (SPEC §5).
@@ -100,7 +103,13 @@ impl Compositor {
             easing,
             blackout: false,
             indicator: None,
+            palettes: Palettes::default(),
         }
+    }
+
+    /// The palettes zone state's indexes refer to (built-in and user ones, from the config).
+    pub fn set_palettes(&mut self, palettes: Palettes) {
+        self.palettes = palettes;
     }
 
     /// Rebuilds the output pipelines (gamma, power limit) from a reloaded layout of the same shape.
@@ -195,6 +204,7 @@ impl Compositor {
                     color: st.color,
                     params: &st.params[e],
                     seed: rt.seed,
+                    palette: st.palette.and_then(|i| self.palettes.get(i)),
                 };
                 effects::REGISTRY[e].render(&ctx, &mut rt.base);
                 if level < 255 {

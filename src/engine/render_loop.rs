@@ -112,6 +112,7 @@ impl RenderLoop {
         }
         let mut init = init;
         master::init_from_zones(&mut init.master, &init.zones);
+        compositor.set_palettes(init.palettes.clone());
         let edit = init.control.state.edit_mode;
         compositor.set_indicator(edit.then_some(init.control.state.selected_zone), now);
         let mut rl = RenderLoop {

@@ -196,3 +196,21 @@ fn discovery_has_stable_entity_ids_and_a_colour_master() {
     let speed = latest(&mut disc, "homeassistant/number/sc/floor_speed/config");
     assert_eq!(speed["default_entity_id"], "number.sc_floor_speed");
 }
+
+#[test]
+fn a_zone_palette_reaches_the_leds_and_its_state() {
+    let (_b, _d, mut cap, mut c) = start("");
+    let k = send(&mut c, "floor/set", r#"{"effect":"fire","palette":"ice"}"#);
+    let s = state(&mut c, k, "floor/state", |s| s["palette"] == "ice");
+    assert_eq!(s["effect"], "fire");
+    // The fire palette never has blue above 38; ice is blue to white.
+    cap.wait_frame("a", "icy flames", |f| (0..2).any(|p| f.pixel(p)[2] > 100));
+    let k = send(&mut c, "floor/set", r#"{"palette":"zone colour"}"#);
+    state(&mut c, k, "floor/state", |s| s["palette"] == "zone colour");
+    let k = send(&mut c, "floor/set", r#"{"palette":"tartan"}"#);
+    let e = state(&mut c, k, "error", |_| true);
+    assert!(
+        e["reason"].as_str().unwrap().contains("unknown palette"),
+        "{e}"
+    );
+}
