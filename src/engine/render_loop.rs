@@ -140,9 +140,14 @@ impl RenderLoop {
         rl
     }
 
-    fn animating(&self, now: Instant) -> bool {
-        (!self.clock.paused() && self.zones.iter().any(ZoneState::animates))
-            || self.compositor.overlays_active(now)
+    /// The frame interval needed at `now`: the full rate while an effect runs (or an indicator,
+    /// flash or quick fade), a lower one during a slow fade, `None` when nothing moves.
+    fn pace(&self, now: Instant) -> Option<Duration> {
+        let full = self.interval();
+        if !self.clock.paused() && self.zones.iter().any(ZoneState::animates) {
+            return Some(full);
+        }
+        self.compositor.pace(now, full)
     }
 
     fn interval(&self) -> Duration {
@@ -154,16 +159,20 @@ impl RenderLoop {
         let mut last_out = Instant::now();
         let mut was_animating = false;
         loop {
-            let interval = self.interval();
+            let full = self.interval();
             let now = Instant::now();
             self.tick_playlist(now);
-            let animating = self.animating(now);
-            if animating && !was_animating && next < now {
-                // Waking from idle: the next possible frame is now.
+            let pace = self.pace(now);
+            let animating = pace.is_some();
+            let interval = pace.unwrap_or(full);
+            if animating && ((!was_animating && next < now) || next > now + interval) {
+                // Waking from idle, or the pace got faster: the next possible frame is now.
                 next = now;
             }
             was_animating = animating;
-            let wait = if animating {
+            // During a slow fade a change is shown at once rather than at the next (distant) deadline.
+            let slow = interval > full;
+            let wait = if animating && !(slow && self.need_frame) {
                 next.saturating_duration_since(now)
             } else if self.need_frame {
                 Duration::ZERO
@@ -185,7 +194,7 @@ impl RenderLoop {
                         last_out = now;
                         continue;
                     }
-                    if animating || !self.need_frame {
+                    if (animating && !slow) || !self.need_frame {
                         continue;
                     }
                 }
@@ -195,7 +204,7 @@ impl RenderLoop {
             self.urgent = false;
             let now = Instant::now();
             let refresh = now >= last_out + self.cfg.refresh;
-            if animating && now < next {
+            if animating && now < next && !(slow && self.need_frame) {
                 continue;
             }
             let late = animating && now > next + interval / 2;
@@ -259,7 +268,7 @@ impl RenderLoop {
 
     fn transition_of(&self, cmd: &LightCommand) -> Duration {
         cmd.transition
-            .map(|s| Duration::from_secs_f32(s.clamp(0.0, 3600.0)))
+            .map(|s| Duration::from_secs_f32(s.clamp(0.0, 86_400.0)))
             .unwrap_or(self.cfg.transition)
     }
 

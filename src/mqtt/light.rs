@@ -122,7 +122,8 @@ pub fn parse_command(payload: &[u8]) -> Result<LightCommand, CommandError> {
         );
     }
     if let Some(v) = m.get("transition") {
-        cmd.transition = Some(number(v, "transition", 0.0, 3600.0)? as f32);
+        // Up to 24 h: long fades are smooth and cheap (see `engine/compositor/fade.rs`).
+        cmd.transition = Some(number(v, "transition", 0.0, 86_400.0)? as f32);
     }
     if let Some(v) = m.get("flash") {
         cmd.flash = Some(match v {

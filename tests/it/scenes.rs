@@ -71,6 +71,7 @@ fn online(c: &mut TestClient) {
 
 /// Publishes `payload` on `B/<topic>`; returns the mark from which [`state`] looks for the answer.
 fn send(c: &mut TestClient, topic: &str, payload: &str) -> usize {
+    c.drain(Duration::ZERO); // what has already arrived is before the mark
     let mark = c.seen.len();
     c.publish(&format!("{B}/{topic}"), payload);
     mark
@@ -213,4 +214,39 @@ fn a_zone_palette_reaches_the_leds_and_its_state() {
         e["reason"].as_str().unwrap().contains("unknown palette"),
         "{e}"
     );
+}
+
+#[test]
+fn sunrise_warms_up_from_dark_and_nightlight_fades_out_keeping_brightness() {
+    let (_b, _d, mut cap, mut c) = start("");
+    let k = send(&mut c, "floor/set", r#"{"state":"OFF"}"#);
+    cap.wait_frame("a", "floor off", |f| f.pixel(0) == [0, 0, 0]);
+    state(&mut c, k, "floor/state", |s| s["state"] == "OFF");
+    let k = send(
+        &mut c,
+        "set",
+        r#"{"sunrise":{"duration":2,"color_temp":5000,"brightness":200,"zones":["floor"]}}"#,
+    );
+    // The zone reports its end state at once (like any transition)...
+    let s = state(&mut c, k, "floor/state", |s| s["state"] == "ON");
+    assert_eq!(
+        (s["color_mode"].as_str(), s["color_temp"].as_u64()),
+        (Some("color_temp"), Some(5000))
+    );
+    assert_eq!(s["brightness"], 200);
+    // ...and the LEDs climb from a dim, warm glow (red well above blue) to the target.
+    let warm = cap.wait_frame("a", "a warm glow", |f| {
+        let [r, _, b] = f.pixel(0);
+        r > 20 && r < 120 && (b as u32) * 2 < r as u32
+    });
+    let end = cap.wait_frame("a", "5000 K at 200", |f| f.pixel(0)[0] == 200);
+    assert!(end.t_us > warm.t_us);
+    assert!(end.pixel(0)[2] > 150, "cool at the end: {:?}", end.pixel(0));
+    // Nightlight: every zone that is on fades to off; brightness is kept for the next ON.
+    let k = send(&mut c, "set", r#"{"nightlight":{"duration":1}}"#);
+    cap.wait_frame("a", "dimming", |f| (1..150).contains(&f.pixel(0)[0]));
+    cap.wait_frame("a", "all dark", |f| f.wire.iter().all(|&b| b == 0));
+    let s = state(&mut c, k, "floor/state", |s| s["state"] == "OFF");
+    assert_eq!(s["brightness"], 200);
+    state(&mut c, k, "shelf/state", |s| s["state"] == "OFF");
 }

@@ -91,18 +91,34 @@ fn brightness_is_zone_times_master() {
 
 #[test]
 fn transition_cross_fades_then_releases() {
-    let (_, mut c, mut zones, now) = setup();
+    let (layout, mut c, mut zones, now) = setup();
     c.render(now, now, &zones, &MasterState::default());
     c.begin_transition(0, Duration::from_secs(1), now);
     zones[0].color = Rgb::new(0, 0, 255);
     let t = now + Duration::from_millis(500);
     c.render(t, t, &zones, &MasterState::default());
-    assert_eq!(c.strip_pixels(0)[0], Rgb::new(128, 0, 128));
+    // Half way: 127.5 each, carried as 127 + 128/256 and rounded only on the wire (gamma 1 here).
+    assert_eq!(c.strip_pixels(0)[0], Rgb::new(127, 0, 127));
+    let mut f = OutFrame::new(&layout);
+    c.encode(&mut f, true);
+    assert_eq!(f.strips[0][..3], [128, 0, 128]);
     assert!(c.overlays_active(now + Duration::from_millis(500)));
+    // A one-second fade runs at the full frame rate.
+    let full = Duration::from_millis(16);
+    assert_eq!(c.pace(now + Duration::from_millis(500), full), Some(full));
     let t = now + Duration::from_millis(1001);
     c.render(t, t, &zones, &MasterState::default());
     assert_eq!(c.strip_pixels(0)[0], Rgb::new(0, 0, 255));
     assert!(!c.overlays_active(now + Duration::from_millis(1001)));
+    assert_eq!(
+        c.pace(now + Duration::from_millis(1001), full),
+        None,
+        "idle again"
+    );
+    // An hour-long fade asks for a frame every few seconds (255 levels × gamma step 1 × 1).
+    c.begin_transition(0, Duration::from_secs(3600), t);
+    let every = c.pace(t, full).unwrap();
+    assert_eq!(every, Duration::from_secs(3600).div_f64(255.0));
 }
 
 #[test]
