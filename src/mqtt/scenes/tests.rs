@@ -198,3 +198,16 @@ fn entities_follow_the_config_and_the_library() {
         l.iter().map(|d| d.topic.clone()).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_one_megabyte_playlist_is_refused_whole() {
+    let entry = r#"{"scene":"a","duration":60,"transition":5},"#;
+    let entries = entry.repeat(1_000_000 / entry.len());
+    let payload = format!(
+        r#"{{"playlist_save":{{"name":"huge","entries":[{}]}}}}"#,
+        entries.trim_end_matches(',')
+    );
+    assert!(payload.len() > 1_000_000);
+    let e = scenes(&payload).unwrap_err();
+    assert!(e.contains("1 to 100 entries"), "{e}");
+}
