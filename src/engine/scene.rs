@@ -283,6 +283,14 @@ pub struct Library {
     pub current: Option<String>,
     /// The name typed into Home Assistant's "scene name" text, used by a save without a name.
     pub pending_name: String,
+    /// JSON size of the saved scenes and playlists, kept up to date entry by entry (checking the
+    /// budget never re-serialises the whole library on the render thread).
+    bytes: usize,
+}
+
+/// JSON size of one saved entry (name, value and separators).
+fn entry_size<T: Serialize>(name: &str, value: &T) -> usize {
+    name.len() + 4 + serde_json::to_vec(value).map(|v| v.len()).unwrap_or(0)
 }
 
 impl Library {
@@ -356,25 +364,33 @@ impl Library {
         Ok(())
     }
 
+    /// The library's byte count with an entry of `old` bytes replaced by one of `new`, if within budget.
+    fn budget(&self, old: usize, new: usize) -> Result<usize, SceneError> {
+        let total = self.bytes.saturating_sub(old) + new;
+        if total > LIBRARY_BUDGET {
+            return Err(SceneError::Full(total));
+        }
+        Ok(total)
+    }
+
     /// Saves (or overwrites) scene `name`, within the limits.
     pub fn save_scene(&mut self, name: &str, scene: Scene) -> Result<(), SceneError> {
         self.writable(name)?;
         if !self.scenes.contains_key(name) && self.scenes.len() >= MAX_SCENES {
             return Err(SceneError::TooMany);
         }
-        let old = self.scenes.insert(name.into(), scene);
-        self.within_budget().inspect_err(|_| {
-            match old {
-                Some(s) => self.scenes.insert(name.into(), s),
-                None => self.scenes.remove(name),
-            };
-        })
+        let old = self.scenes.get(name).map_or(0, |s| entry_size(name, s));
+        self.bytes = self.budget(old, entry_size(name, &scene))?;
+        self.scenes.insert(name.into(), scene);
+        Ok(())
     }
 
     pub fn delete_scene(&mut self, name: &str) -> Result<(), SceneError> {
         self.scene(name)?;
         self.writable(name)?;
-        self.scenes.remove(name);
+        if let Some(s) = self.scenes.remove(name) {
+            self.bytes = self.bytes.saturating_sub(entry_size(name, &s));
+        }
         if self.current.as_deref() == Some(name) {
             self.current = None;
         }
@@ -389,6 +405,7 @@ impl Library {
             return Err(SceneError::Exists(to.into()));
         }
         let s = self.scenes.remove(from).unwrap_or_default();
+        self.bytes = (self.bytes + to.len()).saturating_sub(from.len());
         self.scenes.insert(to.into(), s);
         if self.current.as_deref() == Some(from) {
             self.current = Some(to.into());
@@ -398,27 +415,24 @@ impl Library {
 
     pub fn save_playlist(&mut self, name: &str, p: Playlist) -> Result<(), SceneError> {
         self.writable(name)?;
-        if !self.playlists.contains_key(name)
-            && self.playlists.len() >= super::playlist::MAX_PLAYLISTS
-        {
+        let max = super::playlist::MAX_PLAYLISTS;
+        if !self.playlists.contains_key(name) && self.playlists.len() >= max {
             return Err(SceneError::Invalid(format!(
-                "too many playlists (at most {}); delete one first",
-                super::playlist::MAX_PLAYLISTS
+                "too many playlists (at most {max}); delete one first"
             )));
         }
-        let old = self.playlists.insert(name.into(), p);
-        self.within_budget().inspect_err(|_| {
-            match old {
-                Some(p) => self.playlists.insert(name.into(), p),
-                None => self.playlists.remove(name),
-            };
-        })
+        let old = self.playlists.get(name).map_or(0, |p| entry_size(name, p));
+        self.bytes = self.budget(old, entry_size(name, &p))?;
+        self.playlists.insert(name.into(), p);
+        Ok(())
     }
 
     pub fn delete_playlist(&mut self, name: &str) -> Result<(), SceneError> {
         self.playlist(name)?;
         self.writable(name)?;
-        self.playlists.remove(name);
+        if let Some(p) = self.playlists.remove(name) {
+            self.bytes = self.bytes.saturating_sub(entry_size(name, &p));
+        }
         Ok(())
     }
 
@@ -429,16 +443,6 @@ impl Library {
             self.scenes.iter().filter(|(n, _)| keep(n)).collect(),
             self.playlists.iter().filter(|(n, _)| keep(n)).collect(),
         )
-    }
-
-    fn within_budget(&self) -> Result<(), SceneError> {
-        let size = serde_json::to_vec(&self.saved())
-            .map(|v| v.len())
-            .unwrap_or(0);
-        if size > LIBRARY_BUDGET {
-            return Err(SceneError::Full(size));
-        }
-        Ok(())
     }
 }
 

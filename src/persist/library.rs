@@ -203,7 +203,7 @@ pub fn mark_clean(path: &Path) {
                 }
             }
         }
-        Err(e) => tracing::warn!(error = %e, "no clean-shutdown marker: state file unreadable"),
+        Err(e) => tracing::warn!(error = %e, "clean-shutdown marker not set"),
     }
 }
 

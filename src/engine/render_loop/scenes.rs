@@ -43,12 +43,13 @@ impl RenderLoop {
                 self.library.current = Some(name);
             }
             SceneCommand::Recall { name, transition } => {
+                self.library.scene(&name)?; // refused before anything changes
                 self.stop_playlist();
                 self.recall(&name, transition.map(f64::from), now)?;
             }
             SceneCommand::Next => {
-                self.stop_playlist();
                 let name = self.library.next_scene()?;
+                self.stop_playlist();
                 self.recall(&name, None, now)?;
             }
             SceneCommand::Delete(name) => self.library.delete_scene(&name)?,

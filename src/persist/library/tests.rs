@@ -134,3 +134,37 @@ fn a_power_on_scene_sets_that_zone_only() {
         "declared: read-only"
     );
 }
+
+#[test]
+fn a_full_library_keeps_the_state_file_far_below_its_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(dir.path(), "");
+    let mut zs = zones(&c);
+    let snake = crate::effects::find("matrix").unwrap();
+    zs[0].effect = Some(snake);
+    // Scenes as large as a scene can get per zone id, until the library refuses more.
+    let mut lib = Library::default();
+    let mut scene = Scene::default();
+    for i in 0..40 {
+        let id = format!("zone_with_a_long_identifier_{i:02}_and_more_text_to_make_it_long");
+        scene.zones.insert(
+            id,
+            crate::engine::scene::SceneZone::capture(&zs[0], &c.library.palettes),
+        );
+    }
+    let mut i = 0;
+    while lib
+        .save_scene(&format!("scene number {i:03}"), scene.clone())
+        .is_ok()
+    {
+        i += 1;
+    }
+    save(&c, &zs, &lib, false);
+    let size = std::fs::metadata(&c.state_path).unwrap().len();
+    assert!(
+        size < 3 * 1024 * 1024,
+        "state file of {size} bytes with {i} scenes"
+    );
+    let (_, back) = boot_fresh(&c);
+    assert_eq!(back.scene_names().len(), i);
+}
