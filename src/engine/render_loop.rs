@@ -141,13 +141,15 @@ impl RenderLoop {
     }
 
     /// The frame interval needed at `now`: the full rate while an effect runs (or an indicator,
-    /// flash or quick fade), a lower one during a slow fade, `None` when nothing moves.
+    /// flash or quick fade), a lower one during a slow fade (at most `render.refresh`, which keeps
+    /// its resend), `None` when nothing moves.
     fn pace(&self, now: Instant) -> Option<Duration> {
         let full = self.interval();
         if !self.clock.paused() && self.zones.iter().any(ZoneState::animates) {
             return Some(full);
         }
-        self.compositor.pace(now, full)
+        let refresh = self.cfg.refresh.max(full);
+        self.compositor.pace(now, full).map(|p| p.min(refresh))
     }
 
     fn interval(&self) -> Duration {

@@ -297,3 +297,38 @@ fn power_loss_and_restart_are_told_apart() {
         "off keeps the brightness for the next ON"
     );
 }
+
+#[test]
+fn a_scene_naming_a_removed_zone_is_applied_to_the_zones_that_remain() {
+    let broker = Broker::start();
+    let d = Daemon::start(&config(broker.port, ""));
+    let mut c = Client::new(broker.port, "lb-6");
+    c.send("floor/set", r#"{"color":{"r":0,"g":0,"b":77}}"#);
+    c.send("desk/set", r#"{"state":"ON","color":{"r":9,"g":9,"b":9}}"#);
+    let k = c.send("set", r#"{"scene_save":"both"}"#);
+    c.device(k, |s| s["scenes"] == json!(["both"]));
+    let (status, _, dir) = d.stop();
+    assert!(status.success());
+    // The desk is gone from the config.
+    let desk = "[[zones]]\nid = \"desk\"\nstrip = \"a\"\npixels = 2\ncolor = [0, 0, 255]\nbrightness = 255\non = false\n";
+    let smaller = config(broker.port, "").replace(desk, "");
+    assert!(!smaller.contains("\"desk\""));
+    let d = Daemon::start_in(dir, &smaller);
+    let mut cap = Capture::new(&d.path("a.jsonl"));
+    let mut c = Client::new(broker.port, "lb-7");
+    c.send("floor/set", r#"{"color":{"r":1,"g":1,"b":1}}"#);
+    cap.wait_frame("a", "changed", |f| f.pixel(0) == [1, 1, 1]);
+    let k = c.send("set", r#"{"scene":"both","transition":0}"#);
+    cap.wait_frame("a", "the floor from the scene", |f| {
+        f.pixel(0) == [0, 0, 77]
+    });
+    c.device(k, |s| s["scene"] == "both");
+    wait_for(
+        Duration::from_secs(5),
+        "a warning naming the missing zone",
+        || {
+            let log = d.log();
+            (log.contains("no longer exist") && log.contains("desk")).then_some(())
+        },
+    );
+}

@@ -5,7 +5,8 @@
 //! so an hour-long fade moves each output channel by at most one level between frames instead of
 //! stepping in visible jumps. Its frame interval ([`Fade::step_interval`]) is the time the output
 //! needs to move by one level at the fade's fastest: a fade of seconds runs at the full frame rate,
-//! a 24-hour fade wakes the render loop about once a minute, and progress is always computed from the
+//! a 24-hour fade would need a frame about once a minute (the render loop still draws one every
+//! `render.refresh`, 5 s by default, for the periodic resend), and progress is always computed from the
 //! fade's start instant, so it never drifts however rarely it is drawn.
 
 use std::time::{Duration, Instant};
