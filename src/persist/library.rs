@@ -115,8 +115,12 @@ pub fn boot(
             tracing::info!(path = %path.display(), "no state file yet: starting from the config");
             None
         }
+        Err(e @ LoadError::Corrupt { .. }) => {
+            tracing::error!(error = %e, "state file corrupt: starting from the config");
+            None
+        }
         Err(e) => {
-            tracing::error!(error = %e, "state file unusable: starting from the config");
+            tracing::error!(error = %e, "state file unreadable: starting from the config");
             None
         }
     };
