@@ -183,7 +183,10 @@ pub fn build(raw: RawLibrary, layout: &Layout, errs: &mut Vec<String>) -> Librar
     let wake = |key: &str, v: &Option<String>, default: u64, errs: &mut Vec<String>| {
         let d = duration(key, v, Duration::from_secs(default), errs);
         if d.is_zero() || d > MAX_WAKE {
-            errs.push(format!("{key}: {d:?} must be more than 0 and at most 24h"));
+            errs.push(format!(
+                "{key}: {} must be more than 0 and at most 24h",
+                humantime::format_duration(d)
+            ));
         }
         d
     };

@@ -364,7 +364,16 @@ pub(crate) fn duration(
 /// instead of failing the load as unknown keys.
 pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
     const SCALARS: [&str; 5] = ["device_id", "name", "suggested_area", "fps", "log_level"];
-    const SECTIONS: [&str; 5] = ["render__", "mqtt__", "state__", "shutdown__", "lamp__"];
+    const SECTIONS: [&str; 8] = [
+        "render__",
+        "mqtt__",
+        "state__",
+        "shutdown__",
+        "lamp__",
+        "sunrise__",
+        "nightlight__",
+        "power_on__",
+    ];
     vars.filter(|(k, _)| {
         k.strip_prefix("DIUNA_").is_some_and(|rest| {
             let rest = rest.to_ascii_lowercase();
