@@ -188,3 +188,55 @@ fn indicator_pulses_blinks_and_releases_exactly() {
     assert_eq!(c.strip_pixels(0), &before[..]);
     assert!(!c.overlays_active(at(1200)));
 }
+
+/// The whole path — compositor fade, fractional levels, gamma 2.2, wire bytes — over an hour-long fade
+/// drawn at the pace the compositor asks for: no wire byte moves by more than one level per frame.
+#[test]
+fn an_hour_long_fade_on_the_wire_moves_one_level_at_a_time() {
+    let cfg = Config::from_toml(
+        "[[strips]]\nid=\"a\"\ncolor_order=\"RGB\"\ngamma=2.2\n[[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=4\n",
+    )
+    .unwrap();
+    let now = Instant::now();
+    let mut c = Compositor::new(&cfg.layout, Easing::InOut, now);
+    let mut zones = vec![ZoneState::new(Rgb::new(255, 140, 30), 255, false, None)];
+    let master = MasterState::default();
+    c.render(now, now, &zones, &master);
+    zones[0].on = true;
+    c.begin_transition(0, Duration::from_secs(3600), now);
+    let full = Duration::from_millis(16);
+    let mut f = OutFrame::new(&cfg.layout);
+    let mut prev: Option<Vec<u8>> = None;
+    let (mut t, mut frames) = (now, 0);
+    while let Some(every) = c.pace(t, full) {
+        c.render(t, t, &zones, &master);
+        c.encode(&mut f, true);
+        if let Some(p) = &prev {
+            let step = p
+                .iter()
+                .zip(&f.strips[0])
+                .map(|(a, b)| a.abs_diff(*b))
+                .max();
+            assert!(
+                step <= Some(1),
+                "frame {frames}: {:?} → {:?}",
+                p,
+                f.strips[0]
+            );
+        }
+        prev = Some(f.strips[0].clone());
+        frames += 1;
+        t += every;
+    }
+    c.render(t, t, &zones, &master);
+    c.encode(&mut f, true);
+    assert_eq!(
+        f.strips[0][..3],
+        [255, 68, 2],
+        "ends on (255, 140, 30) after gamma 2.2"
+    );
+    assert!(
+        (1000..1200).contains(&frames),
+        "{frames} frames for an hour"
+    );
+}
