@@ -65,13 +65,7 @@ pub async fn run(
         .collect();
     let mut master = MasterState::default();
     let mut device = DeviceState::default();
-    persist::restore(
-        &config.state_path,
-        &config.layout,
-        &mut zones,
-        &mut master,
-        &mut device,
-    );
+    let library = persist::library::boot(&config, &mut zones, &mut master, &mut device);
     let mut control = Control::new(config.lamp_zone, config.lamp_color);
     control.state = device;
 
@@ -82,6 +76,8 @@ pub async fn run(
         zones,
         master,
         control,
+        palettes: config.library.palettes.clone(),
+        library,
     };
     let mut first_frame = events.subscribe();
     let (engine, render_join) = engine::spawn(init, output, events.clone())?;
@@ -197,6 +193,11 @@ pub async fn run(
         .is_err()
     {
         tracing::warn!("tasks did not stop in time");
+    }
+    // Nothing writes the state file any more: mark this stop as clean (see `persist/library.rs`).
+    if failure.is_none() {
+        let path = current.state_path.clone();
+        let _ = tokio::task::spawn_blocking(move || persist::library::mark_clean(&path)).await;
     }
     // 5. Join the render loop and output thread.
     drop(engine);

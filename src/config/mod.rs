@@ -4,6 +4,7 @@
 //! Loading is two-stage: [`raw::RawConfig`] mirrors the file; [`Config::from_raw`] checks every field and
 //! collects *all* problems, each naming its key, so a user fixes a file in one pass.
 
+pub mod library;
 pub mod raw;
 mod sections;
 
@@ -118,6 +119,8 @@ pub struct Config {
     pub layout: Layout,
     pub zone_init: Vec<ZoneInit>,
     pub input: InputConfig,
+    /// Palettes, scenes, playlists, wake-up and power-on (`config/library.rs`).
+    pub library: library::LibraryConfig,
 }
 
 impl Config {
@@ -294,6 +297,18 @@ impl Config {
         });
 
         let input = build_input(&raw.input, &layout, &mut errs);
+        let library = library::build(
+            library::RawLibrary {
+                palettes: &raw.palettes,
+                scenes: &raw.scenes,
+                playlists: &raw.playlists,
+                sunrise: &raw.sunrise,
+                nightlight: &raw.nightlight,
+                power_on: &raw.power_on,
+            },
+            &layout,
+            &mut errs,
+        );
         if !errs.is_empty() {
             return Err(ConfigError::Invalid(errs));
         }
@@ -320,6 +335,7 @@ impl Config {
             layout,
             zone_init,
             input,
+            library,
         })
     }
 }
@@ -348,7 +364,16 @@ pub(crate) fn duration(
 /// instead of failing the load as unknown keys.
 pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
     const SCALARS: [&str; 5] = ["device_id", "name", "suggested_area", "fps", "log_level"];
-    const SECTIONS: [&str; 5] = ["render__", "mqtt__", "state__", "shutdown__", "lamp__"];
+    const SECTIONS: [&str; 8] = [
+        "render__",
+        "mqtt__",
+        "state__",
+        "shutdown__",
+        "lamp__",
+        "sunrise__",
+        "nightlight__",
+        "power_on__",
+    ];
     vars.filter(|(k, _)| {
         k.strip_prefix("DIUNA_").is_some_and(|rest| {
             let rest = rest.to_ascii_lowercase();

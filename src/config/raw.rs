@@ -29,6 +29,19 @@ pub struct RawConfig {
     pub strips: Vec<RawStrip>,
     #[serde(default)]
     pub zones: Vec<RawZone>,
+    // Palettes, scenes, playlists, wake-up and power-on (`config/library.rs`).
+    #[serde(default)]
+    pub palettes: Vec<super::library::RawPalette>,
+    #[serde(default)]
+    pub scenes: Vec<super::library::RawScene>,
+    #[serde(default)]
+    pub playlists: Vec<super::library::RawPlaylist>,
+    #[serde(default)]
+    pub sunrise: super::library::RawSunrise,
+    #[serde(default)]
+    pub nightlight: super::library::RawNightlight,
+    #[serde(default)]
+    pub power_on: super::library::RawPowerOn,
 }
 
 #[derive(Debug, Default, Deserialize)]

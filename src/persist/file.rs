@@ -31,6 +31,9 @@ pub struct StateFile {
     pub zones: BTreeMap<String, ZoneRecord>,
     pub master: MasterState,
     pub device: DeviceRecord,
+    /// Scenes, playlists, zone palettes, clean-shutdown marker (`persist/library.rs`).
+    #[serde(flatten)]
+    pub library: super::library::LibraryRecord,
 }
 
 /// One zone as stored. Reading it checks only the types; `restore.rs` checks the values.
@@ -106,6 +109,10 @@ impl StateFile {
                     .map(|z| z.id.clone()),
                 edit_target: s.device.edit_target,
             },
+            library: super::library::LibraryRecord::from_snapshot(
+                &s.library,
+                layout.zones.iter().map(|z| z.id.clone()),
+            ),
         }
     }
 }
@@ -178,7 +185,7 @@ pub fn bad_path(path: &Path) -> PathBuf {
 
 /// Writes atomically: fresh temp file, fsync, rename, fsync the directory. Never blocks on a FIFO or
 /// follows a symlink planted at the temp path.
-pub fn save(path: &Path, state: &StateFile) -> std::io::Result<()> {
+pub fn save<T: Serialize>(path: &Path, state: &T) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -23,6 +23,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::file::bad_path;
+use super::library::LibraryRecord;
 use crate::layout::Layout;
 
 /// The largest state file read: 4 MiB. Today's file takes about 2 KiB per zone (a few hundred bytes
@@ -66,6 +67,8 @@ pub struct SavedState {
     pub device: Option<Box<RawValue>>,
     /// Why `zones` could not be read, if it could not.
     pub zones_error: Option<String>,
+    /// Scenes, playlists, zone palettes and the clean-shutdown marker (validated in `library.rs`).
+    pub library: LibraryRecord,
 }
 
 /// Reads the state file at `path`, keeping the zone records of `layout`'s zones.
@@ -107,6 +110,14 @@ pub fn parse(bytes: &[u8], layout: &Layout) -> Result<SavedState, serde_json::Er
         master: Option<&'a RawValue>,
         #[serde(borrow, default)]
         device: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        scenes: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        playlists: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        zone_palettes: Option<&'a RawValue>,
+        #[serde(default)]
+        clean_shutdown: bool,
     }
     // serde would also take `Top` from an array (`[1, {...}]`); a state file is an object.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -117,6 +128,12 @@ pub fn parse(bytes: &[u8], layout: &Layout) -> Result<SavedState, serde_json::Er
         version: top.version,
         master: top.master.map(RawValue::to_owned),
         device: top.device.map(RawValue::to_owned),
+        library: LibraryRecord {
+            scenes: section(top.scenes, "scenes"),
+            playlists: section(top.playlists, "playlists"),
+            zone_palettes: section(top.zone_palettes, "zone_palettes"),
+            clean_shutdown: top.clean_shutdown,
+        },
         ..Default::default()
     };
     if let Some(zones) = top.zones {
@@ -130,10 +147,26 @@ pub fn parse(bytes: &[u8], layout: &Layout) -> Result<SavedState, serde_json::Er
     Ok(saved)
 }
 
+/// One optional top-level section; a malformed one is logged and read as empty, sparing the rest.
+fn section<T: serde::de::DeserializeOwned + Default>(raw: Option<&RawValue>, key: &str) -> T {
+    raw.map_or_else(T::default, |r| {
+        serde_json::from_str(r.get()).unwrap_or_else(|e| {
+            tracing::warn!(key, error = %e, "state file: ignoring a malformed section");
+            T::default()
+        })
+    })
+}
+
 enum ReadError {
     Missing,
     Io(std::io::Error),
     Unusable(String),
+}
+
+/// The file's top-level JSON object, read as safely as [`load`] reads it (for rewriting one key).
+pub fn load_object(path: &Path) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let bytes = read_regular(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Reads `path` if it is a regular file of at most [`MAX_STATE_FILE`] bytes.

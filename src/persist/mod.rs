@@ -7,6 +7,7 @@
 //! file) never stops or hangs the daemon, and restored values are validated like commands.
 
 pub mod file;
+pub mod library;
 pub mod load;
 pub mod restore;
 
@@ -32,18 +33,20 @@ pub enum PersistError {
     EngineGone,
 }
 
-/// Restores what the state file holds onto the config defaults. Never fails: problems are logged.
+/// Restores what the state file holds onto the config defaults and returns what was read (the
+/// library's sections are restored by `library::boot`). Never fails: problems are logged.
 pub fn restore(
     path: &std::path::Path,
     layout: &Layout,
     zones: &mut [ZoneState],
     master: &mut MasterState,
     device: &mut DeviceState,
-) {
+) -> Option<load::SavedState> {
     match load::load(path, layout) {
         Ok(f) => {
             let restored = f.restore(layout, zones, master, device);
-            tracing::info!(path = %path.display(), zones = restored, "state restored");
+            tracing::info!(path = %path.display(), zones = restored, clean_shutdown = f.library.clean_shutdown, "state restored");
+            return Some(f);
         }
         Err(LoadError::Missing) => {
             tracing::info!(path = %path.display(), "no state file yet: starting from the config")
@@ -56,6 +59,7 @@ pub fn restore(
         }
         Err(e) => tracing::error!(error = %e, "state file unreadable: starting from the config"),
     }
+    None
 }
 
 /// The state file writer.

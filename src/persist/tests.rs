@@ -38,7 +38,10 @@ fn snapshot() -> Snapshot {
     zs[1].params[snake].set(ParamId::Speed, 77.0);
     Snapshot {
         zones: zs,
-        master: MasterState { brightness: 99 },
+        master: MasterState {
+            brightness: 99,
+            ..Default::default()
+        },
         device: DeviceState {
             edit_mode: true,
             selected_zone: 1,
@@ -46,6 +49,7 @@ fn snapshot() -> Snapshot {
             ..Default::default()
         },
         preset: "red",
+        library: Default::default(),
     }
 }
 

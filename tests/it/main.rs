@@ -5,8 +5,10 @@ mod support;
 
 mod effects;
 mod input;
+mod library;
 mod lifecycle;
 mod logging;
 mod mqtt;
 mod persistence;
+mod scenes;
 mod security;
