@@ -65,13 +65,7 @@ pub async fn run(
         .collect();
     let mut master = MasterState::default();
     let mut device = DeviceState::default();
-    persist::restore(
-        &config.state_path,
-        &config.layout,
-        &mut zones,
-        &mut master,
-        &mut device,
-    );
+    let library = persist::library::boot(&config, &mut zones, &mut master, &mut device);
     let mut control = Control::new(config.lamp_zone, config.lamp_color);
     control.state = device;
 
@@ -82,6 +76,8 @@ pub async fn run(
         zones,
         master,
         control,
+        palettes: config.library.palettes.clone(),
+        library,
     };
     let mut first_frame = events.subscribe();
     let (engine, render_join) = engine::spawn(init, output, events.clone())?;
@@ -202,6 +198,11 @@ pub async fn run(
     {
         tracing::warn!("tasks did not stop in time");
     }
+    // Nothing writes the state file any more: mark this stop as clean (see `persist/library.rs`).
+    if failure.is_none() {
+        let path = current.state_path.clone();
+        let _ = tokio::task::spawn_blocking(move || persist::library::mark_clean(&path)).await;
+    }
     // 5. Join the render loop and output thread.
     drop(engine);
     let _ = tokio::time::timeout(FADE_OUT_BUDGET, render_done).await;
@@ -241,7 +242,7 @@ fn spawn_inputs(
     ) {
         Ok(pins) => pins.map(|p| Box::new(p) as Box<dyn std::any::Any + Send>),
         Err(e) => {
-            tracing::error!(error = %e, "GPIO inputs unavailable; continuing without the knobs");
+            tracing::error!(error = %e, "GPIO inputs unavailable; continuing without the knobs and buttons");
             None
         }
     };
@@ -254,6 +255,11 @@ fn spawn_inputs(
         }
         None
     };
+    for (knob, path) in cfg.encoder_devices() {
+        if let Err(e) = crate::input::rotary::spawn(path, knob, tx.clone()) {
+            tracing::error!(device = %path.display(), ?knob, error = %e, "cannot open the rotary encoder device");
+        }
+    }
     if keyboard::wants_terminal(&cfg.keyboard) {
         if let Err(e) = keyboard::spawn_terminal(cfg.keys.clone(), tx.clone(), stop.clone(), quit) {
             tracing::warn!(error = %e, "terminal keyboard unavailable");

@@ -12,6 +12,7 @@ pub mod input;
 pub mod layout;
 pub mod mqtt;
 pub mod output;
+pub mod palette;
 pub mod persist;
 pub mod realtime;
 pub mod stream;

@@ -4,6 +4,7 @@
 //! Loading is two-stage: [`raw::RawConfig`] mirrors the file; [`Config::from_raw`] checks every field and
 //! collects *all* problems, each naming its key, so a user fixes a file in one pass.
 
+pub mod library;
 pub mod raw;
 mod realtime;
 mod sections;
@@ -123,6 +124,8 @@ pub struct Config {
     pub input: InputConfig,
     pub realtime: RealtimeConfig,
     pub sync: SyncConfig,
+    /// Palettes, scenes, playlists, wake-up and power-on (`config/library.rs`).
+    pub library: library::LibraryConfig,
 }
 
 impl Config {
@@ -301,6 +304,18 @@ impl Config {
         let input = build_input(&raw.input, &layout, &mut errs);
         let realtime = realtime::build_realtime(&raw.realtime, &layout, &mut errs);
         let sync = realtime::build_sync(&raw.sync, &device_id, &mut errs);
+        let library = library::build(
+            library::RawLibrary {
+                palettes: &raw.palettes,
+                scenes: &raw.scenes,
+                playlists: &raw.playlists,
+                sunrise: &raw.sunrise,
+                nightlight: &raw.nightlight,
+                power_on: &raw.power_on,
+            },
+            &layout,
+            &mut errs,
+        );
         if !errs.is_empty() {
             return Err(ConfigError::Invalid(errs));
         }
@@ -329,6 +344,7 @@ impl Config {
             input,
             realtime,
             sync,
+            library,
         })
     }
 }
@@ -357,7 +373,7 @@ pub(crate) fn duration(
 /// instead of failing the load as unknown keys.
 pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
     const SCALARS: [&str; 5] = ["device_id", "name", "suggested_area", "fps", "log_level"];
-    const SECTIONS: [&str; 7] = [
+    const SECTIONS: [&str; 10] = [
         "render__",
         "mqtt__",
         "state__",
@@ -365,6 +381,9 @@ pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> config::Ma
         "lamp__",
         "realtime__",
         "sync__",
+        "sunrise__",
+        "nightlight__",
+        "power_on__",
     ];
     vars.filter(|(k, _)| {
         k.strip_prefix("DIUNA_").is_some_and(|rest| {

@@ -33,6 +33,19 @@ pub struct RawConfig {
     pub realtime: RawRealtime,
     #[serde(default)]
     pub sync: RawSync,
+    // Palettes, scenes, playlists, wake-up and power-on (`config/library.rs`).
+    #[serde(default)]
+    pub palettes: Vec<super::library::RawPalette>,
+    #[serde(default)]
+    pub scenes: Vec<super::library::RawScene>,
+    #[serde(default)]
+    pub playlists: Vec<super::library::RawPlaylist>,
+    #[serde(default)]
+    pub sunrise: super::library::RawSunrise,
+    #[serde(default)]
+    pub nightlight: super::library::RawNightlight,
+    #[serde(default)]
+    pub power_on: super::library::RawPowerOn,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -140,8 +153,11 @@ pub struct RawInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEncoder {
-    pub a: u8,
-    pub b: u8,
+    /// GPIO pins (BCM) of the A and B lines...
+    pub a: Option<u8>,
+    pub b: Option<u8>,
+    /// ...or the input device of the kernel's rotary-encoder overlay.
+    pub device: Option<String>,
     pub button: Option<u8>,
 }
 

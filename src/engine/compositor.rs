@@ -18,22 +18,14 @@ use crate::effects::{self, EffectCtx};
 use crate::layout::Layout;
 use crate::output::OutFrame;
 use crate::output::pipeline::StripPipeline;
+use crate::palette::Palettes;
 
 /// Half-period of the flash blink.
 const FLASH_HALF: Duration = Duration::from_millis(500);
 
-#[derive(Clone, Copy, Debug)]
-struct Fade {
-    start: Instant,
-    duration: Duration,
-}
+mod fade;
 
-impl Fade {
-    fn progress(&self, now: Instant) -> f32 {
-        (now.saturating_duration_since(self.start).as_secs_f32() / self.duration.as_secs_f32())
-            .min(1.0)
-    }
-}
+use fade::{Fade, FadeKind};
 
 /// Per-zone render state (never seen outside the render loop).
 struct ZoneRuntime {
@@ -43,6 +35,8 @@ struct ZoneRuntime {
     base: Vec<Rgb>,
     /// Snapshot the running transition fades from.
     from: Vec<Rgb>,
+    /// Fractional part (1/256) of `shown` while a fade runs (see `fade.rs`); zero otherwise.
+    frac: Vec<[u8; 3]>,
     transition: Option<Fade>,
     flash: Option<Fade>,
     /// When the running effect started (its t = 0).
@@ -55,6 +49,7 @@ pub struct Compositor {
     layout: Layout,
     zones: Vec<ZoneRuntime>,
     strip_px: Vec<Vec<Rgb>>,
+    strip_frac: Vec<Vec<[u8; 3]>>,
     pipelines: Vec<StripPipeline>,
     last_wire: Vec<Vec<u8>>,
     easing: Easing,
@@ -69,6 +64,8 @@ pub struct Compositor {
     /// In a sync group: the effect time of this frame (wall-clock seconds since the group origin),
     /// used for every zone instead of the time since its effect started.
     pub sync_time: Option<f64>,
+    /// Palettes the zones' effects draw from (zone state holds indexes into it).
+    palettes: Palettes,
 }
 
 /// Indicator timings (SPEC §5).
@@ -87,6 +84,7 @@ impl Compositor {
                 shown: vec![Rgb::BLACK; z.len],
                 base: vec![Rgb::BLACK; z.len],
                 from: vec![Rgb::BLACK; z.len],
+                frac: vec![[0; 3]; z.len],
                 transition: None,
                 flash: None,
                 epoch: now,
@@ -100,6 +98,7 @@ impl Compositor {
                 .iter()
                 .map(|s| vec![Rgb::BLACK; s.len])
                 .collect(),
+            strip_frac: layout.strips.iter().map(|s| vec![[0; 3]; s.len]).collect(),
             pipelines: layout.strips.iter().map(StripPipeline::new).collect(),
             last_wire: layout.strips.iter().map(|s| vec![0; s.len * 3]).collect(),
             current_ma: vec![0.0; layout.strips.len()],
@@ -109,7 +108,13 @@ impl Compositor {
             indicator: None,
             stream: StreamLayer::new(layout),
             sync_time: None,
+            palettes: Palettes::default(),
         }
+    }
+
+    /// The palettes zone state's indexes refer to (built-in and user ones, from the config).
+    pub fn set_palettes(&mut self, palettes: Palettes) {
+        self.palettes = palettes;
     }
 
     /// Rebuilds the output pipelines (gamma, power limit) from a reloaded layout of the same shape.
@@ -132,9 +137,16 @@ impl Compositor {
             return;
         }
         rt.from.copy_from_slice(&rt.shown);
-        rt.transition = Some(Fade {
-            start: now,
-            duration,
+        rt.transition = Some(Fade::new(now, duration));
+    }
+
+    /// Starts a sunrise on zone `z`: from dark along the curve of `engine/sunrise.rs` to its state.
+    pub fn begin_sunrise(&mut self, z: usize, s: &crate::engine::sunrise::Sunrise, now: Instant) {
+        let rt = &mut self.zones[z];
+        rt.from.fill(Rgb::BLACK);
+        rt.transition = (!s.duration.is_zero()).then_some(Fade {
+            kind: FadeKind::Sunrise { kelvin: s.kelvin },
+            ..Fade::new(now, s.duration)
         });
     }
 
@@ -145,10 +157,7 @@ impl Compositor {
 
     /// Blinks zone `z` for `duration`, then restores it.
     pub fn flash(&mut self, z: usize, duration: Duration, now: Instant) {
-        self.zones[z].flash = (!duration.is_zero()).then_some(Fade {
-            start: now,
-            duration,
-        });
+        self.zones[z].flash = (!duration.is_zero()).then_some(Fade::new(now, duration));
     }
 
     /// Shows the edit-mode indicator on zone `z` (or nowhere). Moving it restarts its cycle.
@@ -163,6 +172,26 @@ impl Compositor {
         self.zones
             .iter()
             .any(|z| z.transition.is_some_and(|f| f.progress(now) < 1.0))
+    }
+
+    /// How often frames are needed for the overlays at `now`: every `full` interval for the indicator,
+    /// a flash or a quick fade, less often for a slow fade (`fade.rs`), `None` when none runs.
+    pub fn pace(&self, now: Instant, full: Duration) -> Option<Duration> {
+        if self.indicator.is_some() {
+            return Some(full);
+        }
+        let mut pace: Option<Duration> = None;
+        for (rt, spec) in self.zones.iter().zip(&self.layout.zones) {
+            if rt.flash.is_some_and(|f| f.active(now)) {
+                return Some(full);
+            }
+            if let Some(f) = rt.transition.filter(|f| f.active(now)) {
+                let step = self.pipelines[spec.strip].max_step();
+                let every = f.step_interval(step, self.easing).max(full);
+                pace = Some(pace.map_or(every, |p| p.min(every)));
+            }
+        }
+        pace
     }
 
     /// Whether any indicator, transition or flash is still running at `now`.
@@ -197,6 +226,7 @@ impl Compositor {
                     color: st.color,
                     params: &st.params[e],
                     seed: rt.seed,
+                    palette: st.palette.and_then(|i| self.palettes.get(i)),
                 };
                 effects::REGISTRY[e].render(&ctx, &mut rt.base);
                 if level < 255 {
@@ -219,19 +249,23 @@ impl Compositor {
                 let t = now.saturating_duration_since(since).as_secs_f32();
                 indicate(st, t, &mut rt.base);
             }
-            // Transition overlay (40): cross-fade from the snapshot.
-            match rt.transition.map(|f| f.progress(now)) {
-                Some(p) if p < 1.0 => {
+            // Transition overlay (40): cross-fade from the snapshot (or the sunrise curve), exact to
+            // 1/256 of a level.
+            match rt.transition.map(|f| (f.progress(now), f.kind)) {
+                Some((p, FadeKind::Cross)) if p < 1.0 => {
                     let k = self.easing.apply(p);
-                    for ((out, from), to) in rt.shown.iter_mut().zip(&rt.from).zip(&rt.base) {
-                        *out = from.lerp(*to, k);
-                    }
+                    fade::blend(&rt.from, &rt.base, k, &mut rt.shown, &mut rt.frac);
+                }
+                Some((p, FadeKind::Sunrise { kelvin })) if p < 1.0 => {
+                    let level = if self.blackout || !st.on { 0 } else { level };
+                    fade::sunrise(p, kelvin, level, &mut rt.shown, &mut rt.frac);
                 }
                 other => {
                     if other.is_some() {
                         rt.transition = None;
                     }
                     rt.shown.copy_from_slice(&rt.base);
+                    rt.frac.fill([0; 3]);
                 }
             }
             // Flash overlay (45): dark on every other half-second.
@@ -241,15 +275,17 @@ impl Compositor {
                     rt.flash = None;
                 } else if (elapsed.as_millis() / FLASH_HALF.as_millis()) % 2 == 1 {
                     rt.shown.fill(Rgb::BLACK);
+                    rt.frac.fill([0; 3]);
                 }
             }
             let strip = &mut self.strip_px[spec.strip];
+            let frac = &mut self.strip_frac[spec.strip];
+            let range = spec.start..spec.start + spec.len;
+            strip[range.clone()].copy_from_slice(&rt.shown);
+            frac[range.clone()].copy_from_slice(&rt.frac);
             if spec.reversed {
-                for (i, p) in rt.shown.iter().enumerate() {
-                    strip[spec.start + spec.len - 1 - i] = *p;
-                }
-            } else {
-                strip[spec.start..spec.start + spec.len].copy_from_slice(&rt.shown);
+                strip[range.clone()].reverse();
+                frac[range].reverse();
             }
         }
     }
@@ -259,7 +295,11 @@ impl Compositor {
     pub fn encode(&mut self, frame: &mut OutFrame, force: bool) -> bool {
         let mut any = false;
         for s in 0..self.pipelines.len() {
-            let rep = self.pipelines[s].encode(&self.strip_px[s], &mut frame.strips[s]);
+            let rep = self.pipelines[s].encode_fine(
+                &self.strip_px[s],
+                &self.strip_frac[s],
+                &mut frame.strips[s],
+            );
             self.current_ma[s] = rep.requested_ma;
             let dirty = force || frame.strips[s] != self.last_wire[s];
             if dirty {

@@ -35,8 +35,15 @@ pub struct Discovery {
     pub payload: Value,
 }
 
-/// Builds every discovery message for `config`.
-pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
+/// One entity's discovery message: `payload` plus the keys every entity shares (unique id, stable
+/// entity id, the device block, origin, availability).
+pub fn entity(
+    config: &Config,
+    t: &Topics,
+    component: &str,
+    object: &str,
+    mut p: Value,
+) -> Discovery {
     let dev = &config.device_id;
     let mut device = json!({
         "identifiers": [format!("diuna_{dev}")],
@@ -48,48 +55,51 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     if let Some(area) = &config.suggested_area {
         device["suggested_area"] = json!(area);
     }
-    let origin = json!({"name": "diuna", "sw_version": env!("CARGO_PKG_VERSION")});
+    p["unique_id"] = json!(format!("{dev}_{object}"));
+    // Stable entity ids (Home Assistant 2025.10+; replaces the deprecated object_id).
+    p["default_entity_id"] = json!(format!("{component}.{dev}_{object}"));
+    p["device"] = device;
+    p["origin"] = json!({"name": "diuna", "sw_version": env!("CARGO_PKG_VERSION")});
+    p["availability_topic"] = json!(t.availability);
+    Discovery {
+        topic: t.discovery(component, object),
+        payload: p,
+    }
+}
+
+/// Builds every discovery message for `config` (the scene and playlist selects, whose options
+/// change at run time, come from `scenes::library_entities`).
+pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     let mut out = Vec::new();
-    let mut push = |component: &str, object: &str, mut p: Value| {
-        p["unique_id"] = json!(format!("{dev}_{object}"));
-        p["device"] = device.clone();
-        p["origin"] = origin.clone();
-        p["availability_topic"] = json!(t.availability);
-        out.push(Discovery {
-            topic: t.discovery(component, object),
-            payload: p,
-        });
+    let mut push = |component: &str, object: &str, p: Value| {
+        out.push(entity(config, t, component, object, p));
     };
 
-    let light = |name: &str, command: String, state: String, colour: bool| {
-        let mut p = json!({
+    // Zones and the master alike: colour, colour temperature, effects, flash (transition is implied).
+    let light = |name: &str, command: String, state: String| {
+        json!({
             "name": name,
             "schema": "json",
             "command_topic": command,
             "state_topic": state,
             "brightness": true,
             "brightness_scale": 255,
-        });
-        if colour {
-            p["supported_color_modes"] = json!(["hs", "rgb", "color_temp"]);
-            p["color_temp_kelvin"] = json!(true);
-            p["min_kelvin"] = json!(MIN_KELVIN);
-            p["max_kelvin"] = json!(MAX_KELVIN);
-            p["effect"] = json!(true);
-            p["effect_list"] = json!(effect_list());
-            p["flash_time_short"] = json!(FLASH_SHORT);
-            p["flash_time_long"] = json!(FLASH_LONG);
-        } else {
-            p["supported_color_modes"] = json!(["brightness"]);
-        }
-        p
+            "supported_color_modes": ["hs", "rgb", "color_temp"],
+            "color_temp_kelvin": true,
+            "min_kelvin": MIN_KELVIN,
+            "max_kelvin": MAX_KELVIN,
+            "effect": true,
+            "effect_list": effect_list(),
+            "flash_time_short": FLASH_SHORT,
+            "flash_time_long": FLASH_LONG,
+        })
     };
 
     for (z, zone) in config.layout.zones.iter().enumerate() {
         push(
             "light",
             &zone.id,
-            light(&zone.name, t.zone_set(z), t.zone_state(z), true),
+            light(&zone.name, t.zone_set(z), t.zone_state(z)),
         );
         for p in ParamId::ALL {
             let spec = p.global();
@@ -112,7 +122,7 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     push(
         "light",
         "all",
-        light("All zones", t.all_set.clone(), t.all_state.clone(), false),
+        light("All zones", t.all_set.clone(), t.all_state.clone()),
     );
 
     let switch = |name: &str, key: &str| {
@@ -225,6 +235,7 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     );
     super::realtime::discovery(config, t, &mut push);
     out.extend(super::group::discovery(config, &t.prefix));
+    out.extend(super::scenes::entities(config, t));
     out
 }
 
@@ -249,6 +260,8 @@ mod tests {
             assert!(ids.insert(uid.to_string()), "duplicate {uid}");
             assert_eq!(d.payload["device"]["identifiers"][0], "diuna_dev");
             assert!(d.payload.get("object_id").is_none());
+            let component = d.topic.split('/').nth(1).unwrap();
+            assert_eq!(d.payload["default_entity_id"], format!("{component}.{uid}"));
             assert!(d.payload.get("color_mode").is_none());
         }
         let light = all
@@ -263,7 +276,8 @@ mod tests {
             switch.payload["state_on"], "ON",
             "switch state must match its template"
         );
-        // 1 light + 5 numbers per zone, master, 2 switches, 2 selects, 5 sensors, event, button.
-        assert_eq!(all.len(), 6 + 1 + 2 + 2 + 5 + 1 + 1);
+        // 1 light + 5 numbers + a palette select per zone, master, 2 switches, 2 selects, 5 sensors,
+        // event, identify; scene-name text, save, sunrise and nightlight buttons.
+        assert_eq!(all.len(), 7 + 1 + 2 + 2 + 5 + 1 + 1 + 4);
     }
 }

@@ -14,6 +14,7 @@ pub mod group;
 pub mod health;
 pub mod light;
 pub mod realtime;
+pub mod scenes;
 pub mod topics;
 
 use std::collections::HashMap;
@@ -78,6 +79,7 @@ impl MqttBridge {
         let discovery_topics = discovery::all(config, &topics)
             .into_iter()
             .map(|d| d.topic)
+            .chain(scenes::library_topics(&topics))
             .collect();
         MqttBridge {
             config: config.clone(),
@@ -234,17 +236,26 @@ impl MqttBridge {
         }
         let any_on = s.zones.iter().any(|z| z.on);
         self.group.on_master(s.master, any_on);
-        let all = light::master_json(s.master.brightness, any_on).to_string();
+        let all = light::master_json(&s.master, any_on).to_string();
         self.publish(client, &self.topics.all_state.clone(), all, true);
         let dev = device::device_json(&s.device, s.preset, &self.topics.zone_ids).to_string();
         self.publish(client, &self.topics.device_state.clone(), dev, true);
+        self.publish_library(client, &s.device);
         self.publish_realtime(client);
+    }
+
+    /// The scene and playlist selects follow the library (published only when their options changed).
+    fn publish_library(&mut self, client: &AsyncClient, s: &crate::engine::DeviceState) {
+        for d in scenes::library_entities(&self.config, &self.topics, s) {
+            self.publish(client, &d.topic, d.payload.to_string(), true);
+        }
     }
 
     fn publish_zone(&mut self, client: &AsyncClient, z: usize, st: &ZoneState) {
         let topic = self.topics.zone_state(z);
-        let state = self.realtime.zone_state(z, st).to_string();
-        self.publish(client, &topic, state, true);
+        let mut state = self.realtime.zone_state(z, st);
+        scenes::add_palette(&mut state, st, &self.config.library.palettes);
+        self.publish(client, &topic, state.to_string(), true);
         self.group.on_zone(z, st);
         self.publish_group(client);
         let params = st.current_params();
@@ -292,12 +303,17 @@ impl MqttBridge {
             Event::Master { state, any_on } => {
                 self.group.on_master(state, any_on);
                 self.publish_group(client);
-                let all = light::master_json(state.brightness, any_on).to_string();
+                let all = light::master_json(&state, any_on).to_string();
                 self.publish(client, &self.topics.all_state.clone(), all, true);
             }
             Event::Device { state, preset } => {
                 let dev = device::device_json(&state, preset, &self.topics.zone_ids).to_string();
                 self.publish(client, &self.topics.device_state.clone(), dev, true);
+                self.publish_library(client, &state);
+            }
+            Event::Rejected(reason) => {
+                let topic = self.topics.device_set.clone();
+                self.reject(client, &topic, &reason, &[]);
             }
             Event::Input(json) => {
                 if self.connected {
@@ -359,13 +375,19 @@ impl MqttBridge {
         let cmd: Result<Command, CommandError> = match inbound {
             Inbound::ZoneSet(z) => {
                 realtime::zone_command(&p.payload, z, self.config.realtime.enabled).unwrap_or_else(
-                    || light::parse_command(&p.payload).map(|c| Command::Light(Target::Zone(z), c)),
+                    || {
+                        light::parse_command(&p.payload)
+                            .and_then(|c| {
+                                scenes::with_palette(c, &p.payload, &self.config.library.palettes)
+                            })
+                            .map(|c| Command::Light(Target::Zone(z), c))
+                    },
                 )
             }
             Inbound::RealtimeSet => realtime::parse_override(&p.payload),
-            Inbound::AllSet => {
-                light::parse_command(&p.payload).map(|c| Command::Light(Target::All, c))
-            }
+            Inbound::AllSet => light::parse_command(&p.payload)
+                .and_then(|c| scenes::with_palette(c, &p.payload, &self.config.library.palettes))
+                .map(|c| Command::Light(Target::All, c)),
             Inbound::ParamSet(z, param) => {
                 parse_param(&p.payload, param).map(|value| Command::Param {
                     zone: z,
@@ -373,12 +395,12 @@ impl MqttBridge {
                     value,
                 })
             }
-            Inbound::DeviceSet => device::parse_device(
+            Inbound::DeviceSet => scenes::parse_set(
                 &p.payload,
                 &self.topics.zone_ids,
                 self.config.lamp_zone.is_some(),
-            )
-            .map(Command::Device),
+                &self.config.library,
+            ),
             Inbound::HaStatus | Inbound::Discovery => return false,
         };
         match cmd {

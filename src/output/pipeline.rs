@@ -7,17 +7,44 @@
 use crate::color::Rgb;
 use crate::layout::{ColorOrder, StripSpec};
 
-/// A 256-entry gamma lookup table.
+/// A 256-entry gamma lookup table, plus the same curve in 8.8 fixed point for inputs with a
+/// fractional part (long fades: see [`GammaTable::apply_fine`]).
 #[derive(Clone)]
-pub struct GammaTable(pub [u8; 256]);
+pub struct GammaTable(pub [u8; 256], [u16; 256]);
 
 impl GammaTable {
     pub fn new(gamma: f32) -> Self {
         let mut t = [0u8; 256];
-        for (i, v) in t.iter_mut().enumerate() {
-            *v = ((i as f32 / 255.0).powf(gamma) * 255.0 + 0.5) as u8;
+        let mut fine = [0u16; 256];
+        for (i, (v, f)) in t.iter_mut().zip(fine.iter_mut()).enumerate() {
+            let y = (i as f32 / 255.0).powf(gamma) * 255.0;
+            *v = (y + 0.5) as u8;
+            *f = (y * 256.0 + 0.5) as u16;
         }
-        GammaTable(t)
+        GammaTable(t, fine)
+    }
+
+    /// Gamma of `v + frac/256` for one channel: the curve interpolated between `v` and `v + 1`, then
+    /// rounded. Equal to the table when `frac` is 0; monotonic and continuous in between, so a slow
+    /// fade moves the output by at most one level at a time.
+    #[inline]
+    pub fn apply_fine(&self, v: u8, frac: u8) -> u8 {
+        if frac == 0 || v == 255 {
+            return self.0[v as usize];
+        }
+        let (a, b) = (self.1[v as usize] as u32, self.1[v as usize + 1] as u32);
+        let y = a + ((b - a) * frac as u32 + 128) / 256;
+        ((y + 128) >> 8).min(255) as u8
+    }
+
+    /// The largest output step between two neighbouring inputs (how fast a fade can move the output).
+    pub fn max_step(&self) -> u8 {
+        self.0
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or(1)
+            .max(1)
     }
 
     #[inline]
@@ -54,6 +81,11 @@ pub struct StripPipeline {
 }
 
 impl StripPipeline {
+    /// The largest output step of one input step (see [`GammaTable::max_step`]).
+    pub fn max_step(&self) -> u8 {
+        self.gamma.max_step()
+    }
+
     pub fn new(spec: &StripSpec) -> Self {
         StripPipeline {
             gamma: GammaTable::new(spec.gamma),
@@ -65,10 +97,23 @@ impl StripPipeline {
 
     /// Encodes logical pixels into wire bytes (`out.len() == 3 * pixels.len()`).
     pub fn encode(&self, pixels: &[Rgb], out: &mut [u8]) -> EncodeReport {
+        self.encode_fine(pixels, &[], out)
+    }
+
+    /// Like [`StripPipeline::encode`], with the fractional part (1/256 steps) of each channel of the
+    /// first `frac.len()` pixels (a fade in progress), so gamma is applied to the exact value.
+    pub fn encode_fine(&self, pixels: &[Rgb], frac: &[[u8; 3]], out: &mut [u8]) -> EncodeReport {
         debug_assert_eq!(out.len(), pixels.len() * 3);
         let mut sum = 0u64;
-        for (p, w) in pixels.iter().zip(out.chunks_exact_mut(3)) {
-            let g = self.gamma.apply(*p);
+        for (i, (p, w)) in pixels.iter().zip(out.chunks_exact_mut(3)).enumerate() {
+            let g = match frac.get(i) {
+                Some(&[fr, fg, fb]) if fr | fg | fb != 0 => Rgb::new(
+                    self.gamma.apply_fine(p.r, fr),
+                    self.gamma.apply_fine(p.g, fg),
+                    self.gamma.apply_fine(p.b, fb),
+                ),
+                _ => self.gamma.apply(*p),
+            };
             sum += g.channel_sum() as u64;
             w.copy_from_slice(&[g.r, g.g, g.b]);
         }
@@ -127,6 +172,31 @@ mod tests {
         let id = GammaTable::new(1.0);
         assert!((0..=255).all(|i| id.0[i] == i as u8));
         assert!(g.0.windows(2).all(|w| w[0] <= w[1]), "monotonic");
+    }
+
+    #[test]
+    fn fine_gamma_is_continuous_between_table_entries() {
+        for gamma in [1.0, 2.2, 2.8] {
+            let g = GammaTable::new(gamma);
+            let mut prev = g.apply_fine(0, 0);
+            for v in 0..=255u8 {
+                assert_eq!(g.apply_fine(v, 0), g.0[v as usize]);
+                for f in 0..=255u8 {
+                    let y = g.apply_fine(v, f);
+                    assert!(
+                        y >= prev && y - prev <= 1,
+                        "γ {gamma}: {v}+{f}/256 → {y} after {prev}"
+                    );
+                    prev = y;
+                }
+            }
+        }
+        assert_eq!(
+            GammaTable::new(1.0).apply_fine(10, 200),
+            11,
+            "rounds to nearest"
+        );
+        assert_eq!(GammaTable::new(2.2).max_step(), 3);
     }
 
     #[test]

@@ -5,12 +5,15 @@ mod support;
 
 mod effects;
 mod input;
+mod library;
 mod lifecycle;
+mod logging;
 mod mqtt;
 mod persistence;
 mod realtime;
 mod realtime_flood;
 mod realtime_mapping;
 mod realtime_sacn;
+mod scenes;
 mod security;
 mod sync;

@@ -57,10 +57,12 @@ impl RenderLoop {
         sync::align(t.checked_sub(half).unwrap_or(t), self.interval())
     }
 
-    /// The effect time the compositor should draw in a group (wall-clock, less any frame-step pause).
+    /// The effect time the compositor should draw in a group: the wall-clock time of the grid point
+    /// nearest `now` (so a frame rendered a little late still draws the same picture as the other
+    /// members), less any frame-step pause.
     pub(super) fn sync_effect_time(&self, now: Instant) -> Option<f64> {
         self.sync
             .enabled
-            .then(|| sync::effect_secs(self.clock.now(now)))
+            .then(|| sync::effect_secs(self.clock.now(self.sync_align(now))))
     }
 }
