@@ -6,8 +6,8 @@
 //! 2. CPU of the daemon at 60 realtime frames/s of 1,000 pixels (DDP, 3 packets per frame, on two
 //!    500-pixel strips), and the frames per second that reach the wire;
 //! 3. effect-clock skew between two daemons in one sync group on this machine: for each frame of one,
-//!    the frame of the other with the same picture, and the time between them (and, for contrast, the
-//!    same two daemons without a group).
+//!    the frame of the other with the same picture, and the time between them (the second daemon starts
+//!    507 ms after the first; for contrast, the same two daemons without a group).
 //!
 //! 4. a flood: 10⁵ bad or foreign datagrams per second from 16 sockets beside a 60 FPS stream of 1,000
 //!    pixels — frames/s still on the wire, CPU, resident memory before and after.
@@ -370,7 +370,10 @@ brightness = 255
             }
         )
     };
-    (Daemon::start(&conf("s1")), Daemon::start(&conf("s2")))
+    // The second starts half a second later: a late joiner must still be in step.
+    let first = Daemon::start(&conf("s1"));
+    std::thread::sleep(Duration::from_millis(507));
+    (first, Daemon::start(&conf("s2")))
 }
 
 fn skew(broker: &Broker, secs: f64) {

@@ -5,7 +5,8 @@
 //! frame. In a group, effect time is the wall-clock seconds since [`ORIGIN`] (minus any frame-step
 //! pause), and frame deadlines fall on a grid of `1/fps` counted from that origin too: every member
 //! renders at the same instants and draws the same effect time, as closely as NTP/chrony keeps their
-//! clocks (a millisecond or two on a LAN). A group command carries an `at` a few hundred ms ahead; each
+//! clocks (a millisecond or two on a LAN). A frame drawn off the grid (late, or on demand) draws the
+//! effect time of the nearest grid point, so it still matches the other members' picture. A group command carries an `at` a few hundred ms ahead; each
 //! member holds it until the first grid frame at or after `at`, so all apply it on the same frame.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
