@@ -56,6 +56,8 @@ struct Receiver {
     counters: Arc<StreamCounters>,
     staging: Vec<u8>,
     touched: Vec<bool>,
+    /// Scratch: the zones a terminated universe reaches.
+    ended: Vec<bool>,
     feed: Vec<Feed>,
     pool: Pool<Box<StreamFrame>>,
     home: SyncSender<Box<StreamFrame>>,
@@ -174,6 +176,7 @@ impl Receiver {
         Receiver {
             staging: vec![0; mapping.shape.total],
             touched: vec![false; zones],
+            ended: vec![false; zones],
             feed: vec![Feed::None; zones],
             pending: vec![false; universes.len()],
             live: vec![None; universes.len()],
@@ -282,50 +285,52 @@ impl Receiver {
         match self.e131.judge(&p, addr, now) {
             Verdict::OutOfSequence => self.count(|c| &c.out_of_sequence),
             Verdict::OtherSource => self.count(|c| &c.other_source),
-            Verdict::Terminated { last } => {
-                if last {
-                    self.live[ui] = None;
-                    self.pending[ui] = false;
-                    let mut ended = std::mem::take(&mut self.touched);
-                    ended.fill(false);
-                    self.mapping.reach_universe(p.universe, &mut ended);
-                    for (f, e) in self.feed.iter_mut().zip(&ended) {
-                        if *e {
-                            *f = Feed::Ended;
-                        }
-                    }
-                    ended.fill(false);
-                    self.touched = ended;
-                    self.commit(now)?;
-                }
+            Verdict::Terminated { last: true } => self.end_universe(ui, now)?,
+            Verdict::Terminated { last: false } => {}
+            Verdict::Take if !self.protocol_admits(Protocol::E131, now) => {
+                self.count(|c| &c.other_source)
             }
             Verdict::Take => {
-                if !self.protocol_admits(Protocol::E131, now) {
-                    self.count(|c| &c.other_source);
-                    return Ok(());
-                }
                 self.source = Some(Source {
                     protocol: Protocol::E131,
                     addr,
                 });
-                if self.pending[ui] {
-                    // The universe repeats before the others came: the previous frame is complete.
-                    self.commit(now)?;
-                }
-                self.mapping.write_universe(
-                    p.universe,
-                    p.slots,
-                    &mut self.staging,
-                    &mut self.touched,
-                );
-                self.pending[ui] = true;
-                self.live[ui] = Some(now);
-                if self.frame_complete(ui, now) {
-                    self.commit(now)?;
-                }
+                self.take_universe(ui, p.slots, now)?;
             }
         }
         Ok(())
+    }
+
+    /// Writes the data of mapped universe `ui`, completing frames as universes arrive.
+    fn take_universe(&mut self, ui: usize, slots: &[u8], now: Instant) -> Result<(), StreamError> {
+        if self.pending[ui] {
+            // The universe repeats before the others came: the previous frame is complete.
+            self.commit(now)?;
+        }
+        let universe = self.universes[ui];
+        self.mapping
+            .write_universe(universe, slots, &mut self.staging, &mut self.touched);
+        self.pending[ui] = true;
+        self.live[ui] = Some(now);
+        if self.frame_complete(ui, now) {
+            self.commit(now)?;
+        }
+        Ok(())
+    }
+
+    /// The last source of mapped universe `ui` left: the zones it fed end now.
+    fn end_universe(&mut self, ui: usize, now: Instant) -> Result<(), StreamError> {
+        self.live[ui] = None;
+        self.pending[ui] = false;
+        self.ended.fill(false);
+        self.mapping
+            .reach_universe(self.universes[ui], &mut self.ended);
+        for (f, e) in self.feed.iter_mut().zip(&self.ended) {
+            if *e {
+                *f = Feed::Ended;
+            }
+        }
+        self.commit(now)
     }
 
     /// The frame is complete when universe `ui` (just arrived) is the highest live one (senders send
