@@ -6,6 +6,7 @@
 
 pub mod raw;
 mod sections;
+pub mod strips;
 
 use sections::{build_input, build_layout};
 

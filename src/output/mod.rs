@@ -7,10 +7,12 @@
 //! bottleneck. The thread ends when the render loop drops its [`Output`] (channel closed), after which the
 //! LEDs are left as the last frame made them (the render loop fades them out first when configured).
 
+pub mod pio;
 pub mod pipeline;
 pub mod preflight;
 pub mod preview;
 pub mod sim;
+pub mod spi;
 #[cfg(feature = "hardware")]
 pub mod ws281x;
 
