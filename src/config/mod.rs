@@ -209,7 +209,7 @@ impl Config {
             let limit = layout.max_fps();
             if render.fps as f64 > limit {
                 errs.push(format!(
-                    "fps: {} is above the wire limit of the longest strip ({:.0} FPS)",
+                    "fps: {} is above the wire limit of these strips and drivers ({:.0} FPS): lower fps, or split long strips",
                     render.fps, limit
                 ));
             }

@@ -164,12 +164,11 @@ fn a_file_that_is_not_spidev_fails_with_the_path_in_the_message() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("not-spi");
     std::fs::write(&path, b"").unwrap();
-    let layout = crate::config::Config::from_toml(&format!(
-        "[[strips]]\nid=\"s\"\ndriver=\"spi\"\ndevice=\"/dev/spidev0.0\"\n[[zones]]\nid=\"z\"\nstrip=\"s\"\npixels=3\n"
-    ))
+    let mut layout = crate::config::Config::from_toml(
+        "[[strips]]\nid=\"s\"\ndriver=\"spi\"\n[[zones]]\nid=\"z\"\nstrip=\"s\"\npixels=3\n",
+    )
     .unwrap()
     .layout;
-    let mut layout = layout;
     layout.strips[0].device = Some(path.clone());
     let Err(OutputError::Open(msg)) = SpiOutput::open(&layout) else {
         panic!("a plain file accepted as an SPI device");
