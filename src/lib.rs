@@ -16,3 +16,4 @@ pub mod persist;
 pub mod realtime;
 pub mod supervisor;
 pub mod systemd;
+pub mod unit;
