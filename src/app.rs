@@ -396,6 +396,11 @@ fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
         ) {
             return Err(format!("strip \"{}\" hardware settings changed", x.id));
         }
+        if (x.emulate, &x.device, x.frequency, x.invert, x.reset)
+            != (y.emulate, &y.device, y.frequency, y.invert, y.reset)
+        {
+            return Err(format!("strip \"{}\" driver settings changed", x.id));
+        }
     }
     if a.state_path != b.state_path || a.lamp_zone != b.lamp_zone {
         return Err("state path or lamp zone changed".into());
