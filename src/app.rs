@@ -237,7 +237,7 @@ fn spawn_inputs(
     ) {
         Ok(pins) => pins.map(|p| Box::new(p) as Box<dyn std::any::Any + Send>),
         Err(e) => {
-            tracing::error!(error = %e, "GPIO inputs unavailable; continuing without the knobs");
+            tracing::error!(error = %e, "GPIO inputs unavailable; continuing without the knobs and buttons");
             None
         }
     };
@@ -250,6 +250,11 @@ fn spawn_inputs(
         }
         None
     };
+    for (knob, path) in cfg.encoder_devices() {
+        if let Err(e) = crate::input::rotary::spawn(path, knob, tx.clone()) {
+            tracing::error!(device = %path.display(), ?knob, error = %e, "cannot open the rotary encoder device");
+        }
+    }
     if keyboard::wants_terminal(&cfg.keyboard) {
         if let Err(e) = keyboard::spawn_terminal(cfg.keys.clone(), tx.clone(), stop.clone(), quit) {
             tracing::warn!(error = %e, "terminal keyboard unavailable");

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use crate::config::Config;
-use crate::input::KeyboardSource;
+use crate::input::{EncoderSource, KeyboardSource};
 use crate::layout::Driver;
 use crate::output::preflight::device_nodes;
 
@@ -56,6 +56,15 @@ impl Needs {
         }
         if let KeyboardSource::Evdev(path) = &config.input.keyboard {
             allow(&path.display().to_string(), "r");
+        }
+        // An encoder decoded by the kernel's rotary-encoder overlay is an input device.
+        for enc in [&config.input.selector, &config.input.modulator]
+            .into_iter()
+            .flatten()
+        {
+            if let EncoderSource::Evdev(path) = &enc.source {
+                allow(&path.display().to_string(), "r");
+            }
         }
         n.root = root;
         n
@@ -133,7 +142,7 @@ mod tests {
     #[test]
     fn inputs_add_the_gpio_and_keyboard_nodes() {
         let n = needs(&format!(
-            "[input]\nbuttons=[17]\nkeyboard=\"/dev/input/event3\"\n[[strips]]\nid=\"s\"\ndriver=\"spi\"\n{ZONE}"
+            "[input]\nbuttons=[17]\nkeyboard=\"/dev/input/event3\"\nselector = {{ device = \"/dev/input/event5\" }}\n[[strips]]\nid=\"s\"\ndriver=\"spi\"\n{ZONE}"
         ));
         let text = n.drop_in();
         for line in [
@@ -141,6 +150,7 @@ mod tests {
             "DeviceAllow=/dev/gpiomem0 rw",
             "DeviceAllow=char-gpiochip rw",
             "DeviceAllow=/dev/input/event3 r",
+            "DeviceAllow=/dev/input/event5 r",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }

@@ -140,7 +140,10 @@ pub struct RawInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEncoder {
-    pub a: u8,
-    pub b: u8,
+    /// GPIO pins (BCM) of the A and B lines...
+    pub a: Option<u8>,
+    pub b: Option<u8>,
+    /// ...or the input device of the kernel's rotary-encoder overlay.
+    pub device: Option<String>,
     pub button: Option<u8>,
 }

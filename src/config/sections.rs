@@ -1,13 +1,13 @@
 //! Validation of the config's structured sections: strips and zones into a [`Layout`], and the input
 //! surface into an [`InputConfig`]. Each pushes one message per problem, naming the key.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use super::raw::{self, RawConfig};
 use super::strips::{build_strip, check_drivers};
 use super::{duration, is_slug};
-use crate::input::{self, EncoderPins, InputConfig, KeyboardSource};
+use crate::input::{self, EncoderPins, EncoderSource, InputConfig, KeyboardSource};
 use crate::layout::{Layout, ZoneSpec};
 
 pub(super) fn build_input(
@@ -19,15 +19,8 @@ pub(super) fn build_input(
     cfg.long_press = duration("input.long_press", &raw.long_press, cfg.long_press, errs);
     cfg.debounce = duration("input.debounce", &raw.debounce, cfg.debounce, errs);
     cfg.acceleration = raw.acceleration.unwrap_or(true);
-    let enc = |e: &Option<raw::RawEncoder>| {
-        e.as_ref().map(|e| EncoderPins {
-            a: e.a,
-            b: e.b,
-            button: e.button,
-        })
-    };
-    cfg.selector = enc(&raw.selector);
-    cfg.modulator = enc(&raw.modulator);
+    cfg.selector = encoder("selector", &raw.selector, errs);
+    cfg.modulator = encoder("modulator", &raw.modulator, errs);
     cfg.buttons = raw.buttons.clone().unwrap_or_default();
     if cfg.buttons.len() > 4 {
         errs.push(format!(
@@ -35,17 +28,20 @@ pub(super) fn build_input(
             cfg.buttons.len()
         ));
     }
-    let mut seen = HashSet::new();
-    for s in &layout.strips {
-        seen.insert(s.gpio);
-    }
-    for pin in cfg.pins() {
+    // Every pin once: a message names both keys that claim it.
+    let mut seen: HashMap<u8, String> = layout
+        .strips
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.gpio, format!("strips[{i}].gpio")))
+        .collect();
+    for (key, pin) in cfg.pin_keys() {
         if pin > 27 {
-            errs.push(format!("input: GPIO {pin} does not exist (BCM 0–27)"));
-        } else if !seen.insert(pin) {
-            errs.push(format!(
-                "input: GPIO {pin} is used twice (by a strip or another input)"
-            ));
+            errs.push(format!("{key}: GPIO {pin} does not exist (BCM 0–27)"));
+        } else if let Some(other) = seen.get(&pin) {
+            errs.push(format!("{key}: GPIO {pin} is already used by {other}"));
+        } else {
+            seen.insert(pin, key);
         }
     }
     cfg.keyboard = match raw.keyboard.as_deref().unwrap_or("auto") {
@@ -70,6 +66,41 @@ pub(super) fn build_input(
         }
     }
     cfg
+}
+
+/// `[input.selector]` / `[input.modulator]`: GPIO lines `a` and `b`, or a rotary-encoder `device`.
+fn encoder(
+    name: &str,
+    raw: &Option<raw::RawEncoder>,
+    errs: &mut Vec<String>,
+) -> Option<EncoderPins> {
+    let e = raw.as_ref()?;
+    let source = match (e.a, e.b, &e.device) {
+        (Some(a), Some(b), None) => EncoderSource::Gpio { a, b },
+        (None, None, Some(d)) if d.starts_with('/') => EncoderSource::Evdev(d.into()),
+        (None, None, Some(d)) => {
+            errs.push(format!(
+                "input.{name}.device: \"{d}\" is not a path (/dev/input/by-path/…-event)"
+            ));
+            return None;
+        }
+        (_, _, Some(_)) => {
+            errs.push(format!(
+                "input.{name}: give either a and b (GPIO pins) or device (a rotary-encoder input device), not both"
+            ));
+            return None;
+        }
+        _ => {
+            errs.push(format!(
+                "input.{name}: both a and b (GPIO pins of the encoder's lines) are needed, or device = \"/dev/input/…\""
+            ));
+            return None;
+        }
+    };
+    Some(EncoderPins {
+        source,
+        button: e.button,
+    })
 }
 
 pub(super) fn build_layout(raw: &RawConfig, errs: &mut Vec<String>) -> Layout {

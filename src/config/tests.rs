@@ -449,3 +449,54 @@ fn only_config_keys_are_taken_from_the_environment() {
     keys.sort();
     assert_eq!(keys, ["DIUNA_FPS", "DIUNA_MQTT__HOST"]);
 }
+
+#[test]
+fn input_errors_name_their_keys() {
+    let base = "[[strips]]\nid=\"a\"\ngpio=18\n[[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=3\n";
+    let cases = [
+        (
+            "[input]\nselector = { a = 5, b = 18 }",
+            "input.selector.b: GPIO 18 is already used by strips[0].gpio",
+        ),
+        (
+            "[input]\nselector = { a = 5, b = 6 }\nmodulator = { a = 6, b = 7 }",
+            "input.modulator.a: GPIO 6 is already used by input.selector.b",
+        ),
+        (
+            "[input]\nselector = { a = 5, b = 6, button = 13 }\nbuttons = [13]",
+            "input.buttons[0]: GPIO 13 is already used by input.selector.button",
+        ),
+        (
+            "[input]\nbuttons = [40]",
+            "input.buttons[0]: GPIO 40 does not exist",
+        ),
+        (
+            "[input]\nselector = { a = 5 }",
+            "input.selector: both a and b",
+        ),
+        (
+            "[input]\nselector = { a = 5, b = 6, device = \"/dev/input/event1\" }",
+            "input.selector: give either a and b",
+        ),
+        (
+            "[input]\nmodulator = { device = \"event1\" }",
+            "input.modulator.device",
+        ),
+    ];
+    for (input, needle) in cases {
+        let errs = errors_for(&format!("{base}{input}"));
+        assert!(
+            errs.iter().any(|e| e.contains(needle)),
+            "{input}: no error says {needle:?}: {errs:?}"
+        );
+    }
+    let ok = Config::from_toml(&format!(
+        "{base}[input]\nselector = {{ device = \"/dev/input/by-path/platform-rotary@5-event\", button = 13 }}"
+    ))
+    .unwrap();
+    assert_eq!(
+        ok.input.pins(),
+        [13],
+        "a device encoder claims only its button pin"
+    );
+}

@@ -73,7 +73,6 @@ struct RenderLoop {
     rx: Receiver<Command>,
     output: Output,
     stats: StatsRecorder,
-    stats_since: Instant,
     /// Something changed that the strips do not show yet.
     need_frame: bool,
     /// The change came from a local input: show it without waiting for the next deadline.
@@ -106,8 +105,7 @@ impl RenderLoop {
             events,
             rx,
             output,
-            stats: StatsRecorder::default(),
-            stats_since: now,
+            stats: StatsRecorder::new(now),
             need_frame: true,
             urgent: false,
             shutdown: None,
@@ -321,9 +319,7 @@ impl RenderLoop {
                 self.need_frame = true;
             }
             Command::Stats(tx) => {
-                let window = now - self.stats_since;
-                self.stats_since = now;
-                let mut stats = self.stats.take(window);
+                let mut stats = self.stats.take(now);
                 stats.current_ma = self.compositor.current_ma.iter().sum();
                 stats.output_errors = self
                     .output

@@ -7,6 +7,7 @@ mod drivers;
 mod effects;
 mod input;
 mod lifecycle;
+mod logging;
 mod mqtt;
 mod persistence;
 mod security;
