@@ -136,6 +136,16 @@ impl SpiOutput {
 impl SpiStrip {
     /// Sends one frame; blocks for its wire time.
     fn send(&mut self, wire: &[u8]) -> Result<(), OutputError> {
+        if wire.len() * 4 + self.reset_bytes != self.buf.len() {
+            return Err(OutputError::Write {
+                strip: self.id.clone(),
+                reason: format!(
+                    "{} wire bytes do not match the {}-byte SPI buffer sized at start",
+                    wire.len(),
+                    self.buf.len()
+                ),
+            });
+        }
         let len = encode(wire, self.reset_bytes, &mut self.buf);
         let transfer = SpiIocTransfer {
             tx_buf: self.buf.as_ptr() as u64,
