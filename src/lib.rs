@@ -17,3 +17,4 @@ pub mod persist;
 pub mod realtime;
 pub mod supervisor;
 pub mod systemd;
+pub mod unit;

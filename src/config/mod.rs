@@ -7,6 +7,7 @@
 pub mod library;
 pub mod raw;
 mod sections;
+pub mod strips;
 
 use sections::{build_input, build_layout};
 
@@ -211,7 +212,7 @@ impl Config {
             let limit = layout.max_fps();
             if render.fps as f64 > limit {
                 errs.push(format!(
-                    "fps: {} is above the wire limit of the longest strip ({:.0} FPS)",
+                    "fps: {} is above the wire limit of these strips and drivers ({:.0} FPS): lower fps, or split long strips",
                     render.fps, limit
                 ));
             }
