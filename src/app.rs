@@ -413,6 +413,11 @@ fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
         ) {
             return Err(format!("strip \"{}\" hardware settings changed", x.id));
         }
+        if (x.emulate, &x.device, x.frequency, x.invert, x.reset)
+            != (y.emulate, &y.device, y.frequency, y.invert, y.reset)
+        {
+            return Err(format!("strip \"{}\" driver settings changed", x.id));
+        }
     }
     if a.state_path != b.state_path || a.lamp_zone != b.lamp_zone {
         return Err("state path or lamp zone changed".into());
@@ -420,29 +425,13 @@ fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// The output device for the configured strips.
+/// The output device for the configured strips: the real drivers (after the preflight) and the simulator.
 fn open_device(config: &Config, opts: &RunOptions) -> Result<Box<dyn OutputDevice>, AppError> {
     let sim = SimOutput::new(&config.layout, opts.preview)?;
-    let hardware = config
-        .layout
-        .strips
-        .iter()
-        .find(|s| s.driver == crate::layout::Driver::Ws281x);
-    #[cfg(feature = "hardware")]
-    if hardware.is_some() {
-        let hw = crate::output::ws281x::Ws281xOutput::open(&config.layout)?;
-        return Ok(Box::new(crate::output::Combined(vec![
-            Box::new(hw),
-            Box::new(sim),
-        ])));
+    let mut devices = crate::output::open_hardware(&config.layout)?;
+    if devices.is_empty() {
+        return Ok(Box::new(sim));
     }
-    #[cfg(not(feature = "hardware"))]
-    if let Some(s) = hardware {
-        return Err(AppError::Output(OutputError::Open(format!(
-            "strip \"{}\" uses driver \"ws281x\" but this build has no hardware support; \
-             rebuild with `cargo build --release --features hardware` or set driver = \"sim\"",
-            s.id
-        ))));
-    }
-    Ok(Box::new(sim))
+    devices.push(Box::new(sim));
+    Ok(Box::new(crate::output::Combined(devices)))
 }

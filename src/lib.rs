@@ -18,3 +18,4 @@ pub mod realtime;
 pub mod stream;
 pub mod supervisor;
 pub mod systemd;
+pub mod unit;

@@ -30,6 +30,10 @@ struct Args {
     /// Draw the simulated strips live in the terminal.
     #[arg(long)]
     preview: bool,
+    /// Print the systemd drop-in the configuration needs (its device nodes; root only for rpi_ws281x
+    /// on PWM/PCM) and exit. See deploy/RASPBERRY-PI.md.
+    #[arg(long, conflicts_with_all = ["check_config", "preview"])]
+    systemd_drop_in: bool,
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.systemd_drop_in {
+        use std::io::Write;
+        let text = diuna::unit::Needs::of(&config).drop_in();
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        return ExitCode::SUCCESS;
+    }
     init_tracing(config.log_level.as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -8,6 +8,7 @@ pub mod library;
 pub mod raw;
 mod realtime;
 mod sections;
+pub mod strips;
 
 pub use realtime::{RealtimeConfig, StreamGamma, SyncConfig, ZoneOrigin};
 
@@ -216,7 +217,7 @@ impl Config {
             let limit = layout.max_fps();
             if render.fps as f64 > limit {
                 errs.push(format!(
-                    "fps: {} is above the wire limit of the longest strip ({:.0} FPS)",
+                    "fps: {} is above the wire limit of these strips and drivers ({:.0} FPS): lower fps, or split long strips",
                     render.fps, limit
                 ));
             }

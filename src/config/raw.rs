@@ -114,6 +114,10 @@ pub struct RawStrip {
     pub ma_per_channel: Option<f32>,
     pub reset: Option<String>,
     pub capture: Option<String>,
+    /// Sim only: "ws281x", "spi" or "pio", whose wire timing the simulated strip imitates.
+    pub emulate: Option<String>,
+    /// `spi`: the spidev node (default from `gpio`); `pio`: the `/dev/ledsN` node (required).
+    pub device: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

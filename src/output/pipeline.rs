@@ -141,24 +141,14 @@ impl StripPipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::{Driver, LedType};
 
     fn spec(order: &str, gamma: f32, max_ma: u32) -> StripSpec {
         StripSpec {
             id: "s".into(),
-            driver: Driver::Sim,
-            gpio: 18,
-            dma: 10,
-            led_type: LedType::Ws2812,
             color_order: ColorOrder::parse(order).unwrap(),
-            frequency: 800_000,
-            invert: false,
             gamma,
             max_current_ma: max_ma,
-            ma_per_channel: 20.0,
-            reset: LedType::Ws2812.default_reset(),
-            capture: None,
-            len: 0,
+            ..StripSpec::default()
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod drivers;
 mod effects;
 mod input;
 mod library;
