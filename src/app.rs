@@ -81,6 +81,9 @@ pub async fn run(
     };
     let mut first_frame = events.subscribe();
     let (engine, render_join) = engine::spawn(init, output, events.clone())?;
+    if config.sync.group.is_some() {
+        let _ = engine.send(Command::Sync(engine::sync::SyncCommand::Enable));
+    }
     tracing::info!(
         zones = config.layout.zones.len(),
         strips = config.layout.strips.len(),
@@ -111,6 +114,7 @@ pub async fn run(
     let mut mqtt_stop = CancellationToken::new();
     spawn_mqtt(&sup, &config, &engine, mqtt_stop.clone());
     spawn_watchdog(&sup, &engine, shutdown.clone());
+    crate::stream::receiver::spawn(&sup, &config, &engine, shutdown.clone());
     let input_stop = CancellationToken::new();
     let _gpio = spawn_inputs(&sup, &config, &engine, input_stop.clone(), shutdown.clone());
 
@@ -320,7 +324,7 @@ struct Reloaded {
 
 /// Re-reads the config on SIGHUP and applies what is safe; logs what it cannot.
 fn reload(path: &std::path::Path, current: &Config, engine: &EngineHandle) -> Option<Reloaded> {
-    let next = match Config::load(path) {
+    let mut next = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "SIGHUP: config not reloaded, keeping the running one");
@@ -341,6 +345,13 @@ fn reload(path: &std::path::Path, current: &Config, engine: &EngineHandle) -> Op
         return None;
     }
     let mqtt_changed = format!("{:?}", current.mqtt) != format!("{:?}", next.mqtt);
+    if format!("{:?}{:?}", current.realtime, current.sync)
+        != format!("{:?}{:?}", next.realtime, next.sync)
+    {
+        tracing::warn!("SIGHUP: [realtime] and [sync] changes take effect at the next restart");
+        next.realtime = current.realtime.clone();
+        next.sync = current.sync.clone();
+    }
     tracing::info!(
         mqtt_changed,
         "SIGHUP: reloaded render settings, gamma and power limits"

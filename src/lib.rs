@@ -15,6 +15,7 @@ pub mod output;
 pub mod palette;
 pub mod persist;
 pub mod realtime;
+pub mod stream;
 pub mod supervisor;
 pub mod systemd;
 pub mod unit;

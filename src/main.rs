@@ -53,6 +53,7 @@ fn main() -> ExitCode {
                     c.layout.max_fps()
                 );
                 let _ = write!(out, "{}", c.layout.describe());
+                let _ = write!(out, "{}", diuna::stream::mapping::describe(&c));
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -6,8 +6,11 @@
 
 pub mod library;
 pub mod raw;
+mod realtime;
 mod sections;
 pub mod strips;
+
+pub use realtime::{RealtimeConfig, StreamGamma, SyncConfig, ZoneOrigin};
 
 use sections::{build_input, build_layout};
 
@@ -120,6 +123,8 @@ pub struct Config {
     pub layout: Layout,
     pub zone_init: Vec<ZoneInit>,
     pub input: InputConfig,
+    pub realtime: RealtimeConfig,
+    pub sync: SyncConfig,
     /// Palettes, scenes, playlists, wake-up and power-on (`config/library.rs`).
     pub library: library::LibraryConfig,
 }
@@ -298,6 +303,8 @@ impl Config {
         });
 
         let input = build_input(&raw.input, &layout, &mut errs);
+        let realtime = realtime::build_realtime(&raw.realtime, &layout, &mut errs);
+        let sync = realtime::build_sync(&raw.sync, &device_id, &mut errs);
         let library = library::build(
             library::RawLibrary {
                 palettes: &raw.palettes,
@@ -336,6 +343,8 @@ impl Config {
             layout,
             zone_init,
             input,
+            realtime,
+            sync,
             library,
         })
     }
@@ -365,12 +374,14 @@ pub(crate) fn duration(
 /// instead of failing the load as unknown keys.
 pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
     const SCALARS: [&str; 5] = ["device_id", "name", "suggested_area", "fps", "log_level"];
-    const SECTIONS: [&str; 8] = [
+    const SECTIONS: [&str; 10] = [
         "render__",
         "mqtt__",
         "state__",
         "shutdown__",
         "lamp__",
+        "realtime__",
+        "sync__",
         "sunrise__",
         "nightlight__",
         "power_on__",

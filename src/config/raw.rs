@@ -29,6 +29,10 @@ pub struct RawConfig {
     pub strips: Vec<RawStrip>,
     #[serde(default)]
     pub zones: Vec<RawZone>,
+    #[serde(default)]
+    pub realtime: RawRealtime,
+    #[serde(default)]
+    pub sync: RawSync,
     // Palettes, scenes, playlists, wake-up and power-on (`config/library.rs`).
     #[serde(default)]
     pub palettes: Vec<super::library::RawPalette>,
@@ -159,4 +163,42 @@ pub struct RawEncoder {
     /// ...or the input device of the kernel's rotary-encoder overlay.
     pub device: Option<String>,
     pub button: Option<u8>,
+}
+
+/// `[realtime]`: DDP / E1.31 input (validated in `config/realtime.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRealtime {
+    pub enabled: Option<bool>,
+    pub bind: Option<String>,
+    pub ddp_port: Option<u16>,
+    pub e131_port: Option<u16>,
+    pub e131_universe: Option<u16>,
+    pub e131_address: Option<u16>,
+    pub multicast: Option<bool>,
+    pub timeout: Option<String>,
+    pub fade_back: Option<String>,
+    pub brightness: Option<bool>,
+    pub gamma: Option<String>,
+    /// Per-zone mapping overrides, keyed by zone id.
+    pub zones: Option<std::collections::BTreeMap<String, RawRealtimeZone>>,
+}
+
+/// `[realtime.zones.<id>]`: where one zone sits in the realtime pixel space.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRealtimeZone {
+    /// First realtime pixel (DDP pixel index) of the zone's logical pixel 0.
+    pub start: Option<u32>,
+    /// Or: the E1.31 universe and DMX address of its first channel.
+    pub universe: Option<u16>,
+    pub address: Option<u16>,
+}
+
+/// `[sync]`: several devices in step.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSync {
+    pub group: Option<String>,
+    pub lead: Option<String>,
 }

@@ -128,9 +128,9 @@ pub(super) fn build_layout(raw: &RawConfig, errs: &mut Vec<String>) -> Layout {
     }
     for (i, z) in raw.zones.iter().enumerate() {
         let key = format!("zones[{i}]");
-        if !is_slug(&z.id) || z.id == "all" {
+        if !is_slug(&z.id) || z.id == "all" || z.id == "realtime" {
             errs.push(format!(
-                "{key}.id: \"{}\" must be a lower-case slug (a-z, 0-9, _ and -) and not \"all\"",
+                "{key}.id: \"{}\" must be a lower-case slug (a-z, 0-9, _ and -) and not \"all\" or \"realtime\"",
                 z.id
             ));
         }

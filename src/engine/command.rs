@@ -13,7 +13,9 @@ use super::control::{DeviceCommand, DeviceState};
 use super::playlist::Playlist;
 use super::scene::LibrarySnapshot;
 use super::stats::FrameStats;
+use super::stream_frame::{RealtimeStatus, StreamCommand};
 use super::sunrise::Sunrise;
+use super::sync::SyncCommand;
 use super::zone::{LightCommand, MasterState, ZoneState};
 use crate::config::RenderConfig;
 use crate::effects::ParamId;
@@ -56,6 +58,10 @@ pub enum Command {
     /// Apply reloaded settings that are safe to change live (SIGHUP): render settings and the strips'
     /// gamma and power limits (the layout itself must be unchanged).
     Reload(Box<(RenderConfig, Layout)>),
+    /// Realtime input (DDP / E1.31) and its Home Assistant controls.
+    Stream(StreamCommand),
+    /// A sync group: wall-clock anchoring, commands held for their moment.
+    Sync(SyncCommand),
     /// Fade out (or keep, when `fade` is `None`), then stop; answers once the last frame is on the wire.
     Shutdown {
         fade: Option<Duration>,
@@ -91,6 +97,8 @@ pub enum Event {
     Input(String),
     /// The first frame has gone out (READY for systemd).
     FirstFrame,
+    /// Realtime input started, stopped, moved or was overridden.
+    Realtime(Box<RealtimeStatus>),
     /// A command the render loop refused (an unknown scene, a full library, …), for `B/error`.
     Rejected(String),
 }

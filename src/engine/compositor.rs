@@ -1,7 +1,8 @@
 //! The compositor: turns zone state into one frame of wire bytes per strip.
 //!
 //! Per zone it draws the base layer (static colour 10, or the running effect 20) at zone × master
-//! brightness, then the overlays above it in priority order — the edit-mode indicator 30, transition 40
+//! brightness, the realtime stream 25 when one shows there (`stream_layer.rs`; in a sync group effects
+//! read `sync_time`), then the overlays above it in priority order — the edit-mode indicator 30, transition 40
 //! (a cross-fade from what was last shown), flash 45 — and places the result on the zone's strip pixels (honouring `reversed`).
 //! Per strip it then runs the output pipeline (gamma → power limit → colour order). Every buffer is
 //! allocated once at start; [`Compositor::render`] and [`Compositor::encode`] allocate nothing.
@@ -9,6 +10,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::stream_layer::StreamLayer;
 use super::zone::{MasterState, ZoneState};
 use crate::color::Rgb;
 use crate::config::Easing;
@@ -57,6 +59,11 @@ pub struct Compositor {
     pub blackout: bool,
     /// The zone showing the edit-mode indicator, and since when.
     indicator: Option<(usize, Instant)>,
+    /// Realtime input (DDP / E1.31), the layer at priority 25.
+    pub stream: StreamLayer,
+    /// In a sync group: the effect time of this frame (wall-clock seconds since the group origin),
+    /// used for every zone instead of the time since its effect started.
+    pub sync_time: Option<f64>,
     /// Palettes the zones' effects draw from (zone state holds indexes into it).
     palettes: Palettes,
 }
@@ -99,6 +106,8 @@ impl Compositor {
             easing,
             blackout: false,
             indicator: None,
+            stream: StreamLayer::new(layout),
+            sync_time: None,
             palettes: Palettes::default(),
         }
     }
@@ -112,6 +121,7 @@ impl Compositor {
     pub fn reload_output(&mut self, layout: &Layout, easing: Easing) {
         self.pipelines = layout.strips.iter().map(StripPipeline::new).collect();
         self.easing = easing;
+        self.stream.reload(layout);
         self.layout = layout.clone();
     }
 
@@ -210,7 +220,9 @@ impl Compositor {
                 rt.base.fill(Rgb::BLACK);
             } else if let Some(e) = st.effect {
                 let ctx = EffectCtx {
-                    t: effect_now.saturating_duration_since(rt.epoch).as_secs_f64(),
+                    t: self.sync_time.unwrap_or_else(|| {
+                        effect_now.saturating_duration_since(rt.epoch).as_secs_f64()
+                    }),
                     color: st.color,
                     params: &st.params[e],
                     seed: rt.seed,
@@ -224,6 +236,10 @@ impl Compositor {
                 }
             } else {
                 rt.base.fill(st.color.scale8(level));
+            }
+            // Realtime stream (25).
+            if !self.blackout {
+                self.stream.draw(zi, level, &mut rt.base);
             }
             // Edit-mode indicator (30).
             if let Some((iz, since)) = self.indicator

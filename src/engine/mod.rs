@@ -13,7 +13,10 @@ pub mod playlist;
 pub mod render_loop;
 pub mod scene;
 pub mod stats;
+pub mod stream_frame;
+pub mod stream_layer;
 pub mod sunrise;
+pub mod sync;
 pub mod zone;
 
 pub use command::{Command, EngineHandle, Event, SceneCommand, SendError, Snapshot, Target};

@@ -8,6 +8,9 @@
 //! goes out at the next deadline — except a local input (knob, button, key), which is shown at once with
 //! an extra frame between two deadlines, leaving the schedule untouched.
 
+mod stream;
+mod sync;
+
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -22,6 +25,7 @@ use super::master;
 use super::playlist::PlaylistRun;
 use super::scene::{Library, LibrarySnapshot};
 use super::stats::StatsRecorder;
+use super::sync::SyncState;
 use super::zone::{EffectChoice, LightCommand, MasterState, ZoneState};
 use crate::config::RenderConfig;
 use crate::effects::{self, ParamId};
@@ -94,6 +98,7 @@ struct RenderLoop {
     library: Library,
     playlist: Option<PlaylistRun>,
     zone_ids: Vec<String>,
+    sync: SyncState,
 }
 
 impl RenderLoop {
@@ -133,6 +138,7 @@ impl RenderLoop {
             palettes: init.palettes,
             library: init.library,
             playlist: None,
+            sync: SyncState::default(),
         };
         rl.sync_library();
         rl
@@ -161,13 +167,16 @@ impl RenderLoop {
         loop {
             let full = self.interval();
             let now = Instant::now();
+            self.stream_expire(now);
+            self.sync_due(now);
             self.tick_playlist(now);
             let pace = self.pace(now);
             let animating = pace.is_some();
             let interval = pace.unwrap_or(full);
             if animating && ((!was_animating && next < now) || next > now + interval) {
-                // Waking from idle, or the pace got faster: the next possible frame is now.
-                next = now;
+                // Waking from idle, or the pace got faster: the next possible frame is now (in a sync
+                // group: the next grid point).
+                next = self.sync_first(now);
             }
             was_animating = animating;
             // During a slow fade a change is shown at once rather than at the next (distant) deadline.
@@ -179,7 +188,9 @@ impl RenderLoop {
             } else {
                 let refresh = (last_out + self.cfg.refresh).saturating_duration_since(now);
                 self.playlist_wait(now).map_or(refresh, |w| w.min(refresh))
-            };
+            }
+            .min(self.stream_wait(now))
+            .min(self.sync_wait(now));
             match self.rx.recv_timeout(wait) {
                 Ok(cmd) => {
                     self.handle(cmd);
@@ -215,6 +226,7 @@ impl RenderLoop {
                 if next <= now {
                     next = now + interval;
                 }
+                next = self.sync_align(next);
             } else {
                 next = now + interval;
             }
@@ -234,6 +246,7 @@ impl RenderLoop {
     /// Composes and hands one frame to the output thread.
     fn frame(&mut self, now: Instant, force: bool, late: bool) {
         let t0 = Instant::now();
+        self.compositor.sync_time = self.sync_effect_time(now);
         self.compositor
             .render(now, self.clock.now(now), &self.zones, &self.master);
         let Some(mut buf) = self.output.acquire() else {
@@ -286,6 +299,7 @@ impl RenderLoop {
                 self.emit_device();
             }
         }
+        self.stream_user_command(z, cmd, now);
         if let Some(secs) = cmd.flash {
             self.compositor
                 .flash(z, Duration::from_secs_f32(secs.clamp(0.0, 60.0)), now);
@@ -350,6 +364,8 @@ impl RenderLoop {
             }
             Command::Param { .. } => {}
             Command::Device(cmd) => self.device(&cmd, now),
+            Command::Stream(cmd) => self.on_stream(cmd, now),
+            Command::Sync(cmd) => self.on_sync(cmd),
             Command::Input(ev) => {
                 self.input(ev, now);
                 self.urgent = true;
@@ -374,6 +390,12 @@ impl RenderLoop {
                     .counters
                     .errors
                     .load(std::sync::atomic::Ordering::Relaxed);
+                stats.realtime = self
+                    .compositor
+                    .stream
+                    .counters
+                    .as_ref()
+                    .map(|c| c.snapshot());
                 let _ = tx.send(stats);
             }
             Command::Shutdown { fade, done } => {
@@ -391,6 +413,7 @@ impl RenderLoop {
                 self.need_frame = true;
             }
         }
+        self.stream_reconcile(now);
     }
 
     fn set_param(&mut self, z: usize, param: ParamId, value: f32) {

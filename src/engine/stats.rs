@@ -33,6 +33,8 @@ pub struct FrameStats {
     pub current_ma: f32,
     /// Failed strip writes since start.
     pub output_errors: u64,
+    /// Realtime input counters since start, when `[realtime]` is enabled.
+    pub realtime: Option<super::stream_frame::StreamHealth>,
 }
 
 /// The recorder owned by the render loop.

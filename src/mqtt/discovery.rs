@@ -233,6 +233,8 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
             "entity_category": "config",
         }),
     );
+    super::realtime::discovery(config, t, &mut push);
+    out.extend(super::group::discovery(config, &t.prefix));
     out.extend(super::scenes::entities(config, t));
     out
 }

@@ -46,6 +46,7 @@ pub fn health_json(stats: &FrameStats, counters: &BridgeCounters, started: Insta
         "memory_kib": rss_kib(),
         "cpu_temp_c": cpu_temp_c(),
         "version": env!("CARGO_PKG_VERSION"),
+        "realtime": stats.realtime,
     })
 }
 

@@ -10,8 +10,10 @@
 pub mod connection;
 pub mod device;
 pub mod discovery;
+pub mod group;
 pub mod health;
 pub mod light;
+pub mod realtime;
 pub mod scenes;
 pub mod topics;
 
@@ -51,6 +53,8 @@ pub struct MqttBridge {
     connected: bool,
     started: Instant,
     restarts: Restarts,
+    realtime: realtime::RealtimeView,
+    group: group::GroupView,
 }
 
 /// Why the bridge stopped (the supervisor restarts it).
@@ -87,6 +91,8 @@ impl MqttBridge {
             connected: false,
             started: Instant::now(),
             restarts,
+            realtime: realtime::RealtimeView::new(config),
+            group: group::GroupView::new(config),
         }
     }
 
@@ -195,6 +201,7 @@ impl MqttBridge {
                 tracing::error!(topic = %t, error = %e, "cannot queue subscription");
             }
         }
+        self.subscribe_group(client);
         // A clean session: nothing we published before survives in our cache's sense.
         self.published.clear();
         self.publish(
@@ -209,7 +216,9 @@ impl MqttBridge {
     }
 
     fn publish_discovery(&mut self, client: &AsyncClient) {
-        for d in discovery::all(&self.config, &self.topics) {
+        let mut all = discovery::all(&self.config, &self.topics);
+        self.realtime.patch_discovery(&mut all, &self.topics);
+        for d in all {
             self.publish(client, &d.topic, d.payload.to_string(), true);
         }
     }
@@ -226,11 +235,13 @@ impl MqttBridge {
             self.publish_zone(client, z, st);
         }
         let any_on = s.zones.iter().any(|z| z.on);
+        self.group.on_master(s.master, any_on);
         let all = light::master_json(&s.master, any_on).to_string();
         self.publish(client, &self.topics.all_state.clone(), all, true);
         let dev = device::device_json(&s.device, s.preset, &self.topics.zone_ids).to_string();
         self.publish(client, &self.topics.device_state.clone(), dev, true);
         self.publish_library(client, &s.device);
+        self.publish_realtime(client);
     }
 
     /// The scene and playlist selects follow the library (published only when their options changed).
@@ -242,9 +253,11 @@ impl MqttBridge {
 
     fn publish_zone(&mut self, client: &AsyncClient, z: usize, st: &ZoneState) {
         let topic = self.topics.zone_state(z);
-        let mut state = light::state_json(st);
+        let mut state = self.realtime.zone_state(z, st);
         scenes::add_palette(&mut state, st, &self.config.library.palettes);
         self.publish(client, &topic, state.to_string(), true);
+        self.group.on_zone(z, st);
+        self.publish_group(client);
         let params = st.current_params();
         for p in ParamId::ALL {
             let topic = self.topics.param_state(z, p);
@@ -288,6 +301,8 @@ impl MqttBridge {
         match ev {
             Event::Zone { zone, state } => self.publish_zone(client, zone, &state),
             Event::Master { state, any_on } => {
+                self.group.on_master(state, any_on);
+                self.publish_group(client);
                 let all = light::master_json(&state, any_on).to_string();
                 self.publish(client, &self.topics.all_state.clone(), all, true);
             }
@@ -306,11 +321,16 @@ impl MqttBridge {
                 }
             }
             Event::FirstFrame => {}
+            Event::Realtime(s) => self.on_realtime(client, *s),
         }
     }
 
     /// Handles one incoming message; returns true when Home Assistant announced it is online.
     fn on_publish(&mut self, client: &AsyncClient, p: &Publish) -> bool {
+        if self.group.is_set_topic(&p.topic) {
+            self.on_group(client, p);
+            return false;
+        }
         let inbound = match self.topics.parse(&p.topic) {
             Ok(i) => i,
             Err(e) => {
@@ -353,9 +373,18 @@ impl MqttBridge {
             return false;
         }
         let cmd: Result<Command, CommandError> = match inbound {
-            Inbound::ZoneSet(z) => light::parse_command(&p.payload)
-                .and_then(|c| scenes::with_palette(c, &p.payload, &self.config.library.palettes))
-                .map(|c| Command::Light(Target::Zone(z), c)),
+            Inbound::ZoneSet(z) => {
+                realtime::zone_command(&p.payload, z, self.config.realtime.enabled).unwrap_or_else(
+                    || {
+                        light::parse_command(&p.payload)
+                            .and_then(|c| {
+                                scenes::with_palette(c, &p.payload, &self.config.library.palettes)
+                            })
+                            .map(|c| Command::Light(Target::Zone(z), c))
+                    },
+                )
+            }
+            Inbound::RealtimeSet => realtime::parse_override(&p.payload),
             Inbound::AllSet => light::parse_command(&p.payload)
                 .and_then(|c| scenes::with_palette(c, &p.payload, &self.config.library.palettes))
                 .map(|c| Command::Light(Target::All, c)),

@@ -17,6 +17,8 @@ pub enum Inbound {
     HaStatus,
     /// A retained discovery config under our device (to find entities of removed zones).
     Discovery,
+    /// `B/realtime/set`: the realtime override select.
+    RealtimeSet,
 }
 
 /// Why a topic was not understood.
@@ -129,6 +131,9 @@ impl Topics {
         }
         if zone == "all" && param.is_none() {
             return Ok(Inbound::AllSet);
+        }
+        if zone == "realtime" && param.is_none() {
+            return Ok(Inbound::RealtimeSet);
         }
         let z = self
             .zone_ids
