@@ -382,6 +382,7 @@ fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
             x.dma,
             x.led_type,
             x.color_order,
+            x.uses_white(),
             x.len,
             &x.capture,
         ) != (
@@ -391,6 +392,7 @@ fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
             y.dma,
             y.led_type,
             y.color_order,
+            y.uses_white(),
             y.len,
             &y.capture,
         ) {

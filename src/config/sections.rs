@@ -8,7 +8,9 @@ use std::time::Duration;
 use super::raw::{self, RawConfig};
 use super::{duration, is_slug};
 use crate::input::{self, EncoderPins, InputConfig, KeyboardSource};
-use crate::layout::{ColorOrder, Driver, Layout, LedType, StripSpec, ZoneSpec};
+use crate::layout::{
+    ColorOrder, DEFAULT_WHITE_KELVIN, Driver, Layout, LedType, StripSpec, WhiteMode, ZoneSpec,
+};
 
 pub(super) fn build_input(
     raw: &raw::RawInput,
@@ -72,6 +74,70 @@ pub(super) fn build_input(
     cfg
 }
 
+/// `color_order`: a permutation of RGB, or of RGBW on an LED type that has a white LED (SK6812).
+fn strip_color_order(
+    key: &str,
+    s: &raw::RawStrip,
+    led_type: LedType,
+    errs: &mut Vec<String>,
+) -> ColorOrder {
+    let text = s.color_order.as_deref().unwrap_or("GRB");
+    let Some(order) = ColorOrder::parse(text) else {
+        errs.push(format!(
+            "{key}.color_order: \"{text}\" is not a colour order: write R, G and B once each in wire \
+             order (RGB, GRB, BRG, …), plus W for an RGBW strip (GRBW, RGBW, …)"
+        ));
+        return ColorOrder::GRB;
+    };
+    if order.has_white() && led_type != LedType::Sk6812 {
+        errs.push(format!(
+            "{key}.color_order: \"{text}\" has a white channel but led_type \"{}\" has three colour \
+             channels; use led_type = \"sk6812\" for an RGBW strip, or an order without W",
+            s.led_type.as_deref().unwrap_or("ws2812")
+        ));
+        return ColorOrder::GRB;
+    }
+    order
+}
+
+/// `white` and `white_kelvin`: only for RGBW strips; white defaults to accurate there.
+fn strip_white(
+    key: &str,
+    s: &raw::RawStrip,
+    order: ColorOrder,
+    errs: &mut Vec<String>,
+) -> (WhiteMode, u32) {
+    if !order.has_white() {
+        for (name, set) in [
+            ("white", s.white.is_some()),
+            ("white_kelvin", s.white_kelvin.is_some()),
+        ] {
+            if set {
+                errs.push(format!(
+                    "{key}.{name}: only RGBW strips have a white channel; give color_order a W \
+                     (e.g. \"GRBW\") or remove {name}"
+                ));
+            }
+        }
+        return (WhiteMode::None, DEFAULT_WHITE_KELVIN);
+    }
+    let text = s.white.as_deref().unwrap_or("accurate");
+    let mode = WhiteMode::parse(text).unwrap_or_else(|| {
+        errs.push(format!(
+            "{key}.white: \"{text}\" is not one of \"none\", \"accurate\", \"brighter\""
+        ));
+        WhiteMode::Accurate
+    });
+    let kelvin = s.white_kelvin.unwrap_or(DEFAULT_WHITE_KELVIN);
+    if !(2000..=10_000).contains(&kelvin) {
+        errs.push(format!(
+            "{key}.white_kelvin: {kelvin} is out of range 2000–10000 (a warm white LED is about \
+             3000, a neutral one 4000, a cool one 6500)"
+        ));
+    }
+    (mode, kelvin.clamp(2000, 10_000))
+}
+
 pub(super) fn build_layout(raw: &RawConfig, errs: &mut Vec<String>) -> Layout {
     let mut strips = Vec::new();
     let mut ids = HashSet::new();
@@ -119,19 +185,14 @@ pub(super) fn build_layout(raw: &RawConfig, errs: &mut Vec<String>) -> Layout {
         let led_type =
             LedType::parse(s.led_type.as_deref().unwrap_or("ws2812")).unwrap_or_else(|| {
                 errs.push(format!(
-                    "{key}.led_type: \"{}\" is not one of ws2811, ws2812, ws2813, sk6812",
+                    "{key}.led_type: \"{}\" is not one of ws2811, ws2812, ws2813, sk6812 (an SK6812 \
+                     RGBW strip is led_type = \"sk6812\" with a colour order such as \"GRBW\")",
                     s.led_type.as_deref().unwrap_or_default()
                 ));
                 LedType::Ws2812
             });
-        let color_order = ColorOrder::parse(s.color_order.as_deref().unwrap_or("GRB"))
-            .unwrap_or_else(|| {
-                errs.push(format!(
-                    "{key}.color_order: \"{}\" is not one of RGB, RBG, GRB, GBR, BRG, BGR",
-                    s.color_order.as_deref().unwrap_or_default()
-                ));
-                ColorOrder::Grb
-            });
+        let color_order = strip_color_order(&key, s, led_type, errs);
+        let (white, white_kelvin) = strip_white(&key, s, color_order, errs);
         let gamma = s.gamma.unwrap_or(2.2);
         if !(0.5..=4.0).contains(&gamma) {
             errs.push(format!("{key}.gamma: {gamma} is out of range 0.5–4.0"));
@@ -176,6 +237,8 @@ pub(super) fn build_layout(raw: &RawConfig, errs: &mut Vec<String>) -> Layout {
             dma,
             led_type,
             color_order,
+            white,
+            white_kelvin,
             frequency,
             invert: s.invert.unwrap_or(false),
             gamma,

@@ -1,6 +1,7 @@
 //! Table-driven tests of configuration validation: each bad file must name the key at fault.
 
 use super::*;
+use crate::layout::{ColorOrder, WhiteMode};
 
 const GOOD: &str = r#"
 device_id = "test"
@@ -200,6 +201,78 @@ pixels=3"#,
             "strips[0].color_order",
         ),
         (
+            "W order on a three-channel LED type",
+            r#"[[strips]]
+id="a"
+led_type="ws2811"
+color_order="GRBW"
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].color_order: \"GRBW\" has a white channel but led_type \"ws2811\"",
+        ),
+        (
+            "colour order with a letter twice",
+            r#"[[strips]]
+id="a"
+led_type="sk6812"
+color_order="GRBB"
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].color_order",
+        ),
+        (
+            "white mode on an RGB strip",
+            r#"[[strips]]
+id="a"
+white="accurate"
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].white: only RGBW strips",
+        ),
+        (
+            "white point on an RGB strip",
+            r#"[[strips]]
+id="a"
+white_kelvin=3000
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].white_kelvin: only RGBW strips",
+        ),
+        (
+            "unknown white mode",
+            r#"[[strips]]
+id="a"
+led_type="sk6812"
+color_order="GRBW"
+white="max"
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].white: \"max\"",
+        ),
+        (
+            "white point out of range",
+            r#"[[strips]]
+id="a"
+led_type="sk6812"
+color_order="GRBW"
+white_kelvin=1000
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].white_kelvin: 1000",
+        ),
+        (
             "zone id not a slug",
             r#"[[strips]]
 id="a"
@@ -227,6 +300,71 @@ pixls=3"#,
             "{what}: no error mentions {needle:?}: {errs:?}"
         );
     }
+}
+
+#[test]
+fn rgbw_strips_take_a_w_order_and_a_white_mode() {
+    let c = Config::from_toml(
+        r#"[[strips]]
+id="w"
+gpio=18
+led_type="sk6812"
+color_order="grbw"
+[[strips]]
+id="b"
+gpio=19
+dma=11
+led_type="SK6812"
+color_order="RGBW"
+white="brighter"
+white_kelvin=2700
+[[strips]]
+id="rgb"
+gpio=21
+dma=12
+led_type="sk6812"
+color_order="GRB"
+[[zones]]
+id="x"
+strip="w"
+pixels=3
+[[zones]]
+id="y"
+strip="b"
+pixels=3
+[[zones]]
+id="z"
+strip="rgb"
+pixels=3
+"#,
+    )
+    .expect("valid");
+    let [w, b, rgb] = &c.layout.strips[..] else {
+        panic!("three strips")
+    };
+    assert_eq!((w.color_order, w.channels()), (ColorOrder::GRBW, 4));
+    assert_eq!(
+        (w.white, w.white_kelvin),
+        (WhiteMode::Accurate, 4000),
+        "defaults"
+    );
+    assert_eq!(
+        (b.color_order, b.white, b.white_kelvin),
+        (ColorOrder::RGBW, WhiteMode::Brighter, 2700)
+    );
+    assert_eq!((rgb.channels(), rgb.white), (3, WhiteMode::None));
+    let map = c.layout.describe();
+    assert!(
+        map.contains("GRBW channels=4 white=accurate@4000K"),
+        "{map}"
+    );
+    assert!(
+        map.contains("RGBW channels=4 white=brighter@2700K"),
+        "{map}"
+    );
+    assert!(map.contains("GRB channels=3 pixels=3"), "{map}");
+    // 40 µs a pixel on the wire.
+    assert_eq!(w.wire_time(), Duration::from_micros(3 * 40 + 80));
 }
 
 #[test]

@@ -3,14 +3,20 @@
 //! Per zone it draws the base layer (static colour 10, or the running effect 20) at zone × master
 //! brightness, then the overlays above it in priority order — the edit-mode indicator 30, transition 40
 //! (a cross-fade from what was last shown), flash 45 — and places the result on the zone's strip pixels (honouring `reversed`).
-//! Per strip it then runs the output pipeline (gamma → power limit → colour order). Every buffer is
-//! allocated once at start; [`Compositor::render`] and [`Compositor::encode`] allocate nothing.
-//! An overlay that ends simply stops being applied, so the zone is back on its base output at once.
+//! Per strip it then runs the output pipeline (gamma → white extraction → power limit → colour order).
+//! Every buffer is allocated once at start; [`Compositor::render`] and [`Compositor::encode`] allocate
+//! nothing. An overlay that ends simply stops being applied, so the zone is back on its base output at once.
+//!
+//! Zones on a strip that lights a white LED also carry a *white plane*: one explicit white level per
+//! pixel (from an `rgbw` or `white` colour), drawn, faded and flashed with the RGB pixels. The plane is
+//! empty on every other zone, so RGB strips pay nothing for it. Effects draw RGB only: a zone's explicit
+//! white reaches an effect folded into its colour (as the white LED's colour), and the strip's white
+//! extraction puts it back on the W LED.
 
 use std::time::{Duration, Instant};
 
 use super::zone::{MasterState, ZoneState};
-use crate::color::Rgb;
+use crate::color::{Rgb, kelvin_to_rgb, lerp8, scale8};
 use crate::config::Easing;
 use crate::effects::{self, EffectCtx};
 use crate::layout::Layout;
@@ -41,6 +47,12 @@ struct ZoneRuntime {
     base: Vec<Rgb>,
     /// Snapshot the running transition fades from.
     from: Vec<Rgb>,
+    /// White planes matching `shown`, `base` and `from` (empty unless the strip lights a white LED).
+    shown_w: Vec<u8>,
+    base_w: Vec<u8>,
+    from_w: Vec<u8>,
+    /// The white LED's colour, for folding an explicit white into an effect's colour.
+    white_rgb: Rgb,
     transition: Option<Fade>,
     flash: Option<Fade>,
     /// When the running effect started (its t = 0).
@@ -53,6 +65,8 @@ pub struct Compositor {
     layout: Layout,
     zones: Vec<ZoneRuntime>,
     strip_px: Vec<Vec<Rgb>>,
+    /// Explicit white per strip pixel (empty for strips without a lit white LED).
+    strip_w: Vec<Vec<u8>>,
     pipelines: Vec<StripPipeline>,
     last_wire: Vec<Vec<u8>>,
     easing: Easing,
@@ -76,14 +90,22 @@ impl Compositor {
             .zones
             .iter()
             .enumerate()
-            .map(|(i, z)| ZoneRuntime {
-                shown: vec![Rgb::BLACK; z.len],
-                base: vec![Rgb::BLACK; z.len],
-                from: vec![Rgb::BLACK; z.len],
-                transition: None,
-                flash: None,
-                epoch: now,
-                seed: 0x5EED_0000 + i as u64,
+            .map(|(i, z)| {
+                let strip = &layout.strips[z.strip];
+                let w_len = if strip.uses_white() { z.len } else { 0 };
+                ZoneRuntime {
+                    shown: vec![Rgb::BLACK; z.len],
+                    base: vec![Rgb::BLACK; z.len],
+                    from: vec![Rgb::BLACK; z.len],
+                    shown_w: vec![0; w_len],
+                    base_w: vec![0; w_len],
+                    from_w: vec![0; w_len],
+                    white_rgb: kelvin_to_rgb(strip.white_kelvin),
+                    transition: None,
+                    flash: None,
+                    epoch: now,
+                    seed: 0x5EED_0000 + i as u64,
+                }
             })
             .collect();
         Compositor {
@@ -93,8 +115,17 @@ impl Compositor {
                 .iter()
                 .map(|s| vec![Rgb::BLACK; s.len])
                 .collect(),
+            strip_w: layout
+                .strips
+                .iter()
+                .map(|s| vec![0; if s.uses_white() { s.len } else { 0 }])
+                .collect(),
             pipelines: layout.strips.iter().map(StripPipeline::new).collect(),
-            last_wire: layout.strips.iter().map(|s| vec![0; s.len * 3]).collect(),
+            last_wire: layout
+                .strips
+                .iter()
+                .map(|s| vec![0; s.len * s.channels()])
+                .collect(),
             current_ma: vec![0.0; layout.strips.len()],
             layout: layout.clone(),
             easing,
@@ -103,9 +134,13 @@ impl Compositor {
         }
     }
 
-    /// Rebuilds the output pipelines (gamma, power limit) from a reloaded layout of the same shape.
+    /// Rebuilds the output pipelines (gamma, power limit, white mode and white point) from a reloaded
+    /// layout of the same shape (the caller checks that).
     pub fn reload_output(&mut self, layout: &Layout, easing: Easing) {
         self.pipelines = layout.strips.iter().map(StripPipeline::new).collect();
+        for (rt, z) in self.zones.iter_mut().zip(&layout.zones) {
+            rt.white_rgb = kelvin_to_rgb(layout.strips[z.strip].white_kelvin);
+        }
         self.easing = easing;
         self.layout = layout.clone();
     }
@@ -122,6 +157,7 @@ impl Compositor {
             return;
         }
         rt.from.copy_from_slice(&rt.shown);
+        rt.from_w.copy_from_slice(&rt.shown_w);
         rt.transition = Some(Fade {
             start: now,
             duration,
@@ -179,10 +215,16 @@ impl Compositor {
             let level = ((st.brightness as u16 * master.brightness as u16 + 127) / 255) as u8;
             if self.blackout || !st.on || level == 0 {
                 rt.base.fill(Rgb::BLACK);
+                rt.base_w.fill(0);
             } else if let Some(e) = st.effect {
+                let mut color = st.color;
+                if !rt.base_w.is_empty() && st.white() > 0 {
+                    color = color.saturating_add(rt.white_rgb.scale8(st.white()));
+                }
+                rt.base_w.fill(0);
                 let ctx = EffectCtx {
                     t: effect_now.saturating_duration_since(rt.epoch).as_secs_f64(),
-                    color: st.color,
+                    color,
                     params: &st.params[e],
                     seed: rt.seed,
                 };
@@ -194,6 +236,7 @@ impl Compositor {
                 }
             } else {
                 rt.base.fill(st.color.scale8(level));
+                rt.base_w.fill(scale8(st.white(), level));
             }
             // Edit-mode indicator (30).
             if let Some((iz, since)) = self.indicator
@@ -201,7 +244,7 @@ impl Compositor {
                 && !self.blackout
             {
                 let t = now.saturating_duration_since(since).as_secs_f32();
-                indicate(st, t, &mut rt.base);
+                indicate(st, t, &mut rt.base, &mut rt.base_w);
             }
             // Transition overlay (40): cross-fade from the snapshot.
             match rt.transition.map(|f| f.progress(now)) {
@@ -210,12 +253,16 @@ impl Compositor {
                     for ((out, from), to) in rt.shown.iter_mut().zip(&rt.from).zip(&rt.base) {
                         *out = from.lerp(*to, k);
                     }
+                    for ((out, from), to) in rt.shown_w.iter_mut().zip(&rt.from_w).zip(&rt.base_w) {
+                        *out = lerp8(*from, *to, k);
+                    }
                 }
                 other => {
                     if other.is_some() {
                         rt.transition = None;
                     }
                     rt.shown.copy_from_slice(&rt.base);
+                    rt.shown_w.copy_from_slice(&rt.base_w);
                 }
             }
             // Flash overlay (45): dark on every other half-second.
@@ -225,15 +272,12 @@ impl Compositor {
                     rt.flash = None;
                 } else if (elapsed.as_millis() / FLASH_HALF.as_millis()) % 2 == 1 {
                     rt.shown.fill(Rgb::BLACK);
+                    rt.shown_w.fill(0);
                 }
             }
-            let strip = &mut self.strip_px[spec.strip];
-            if spec.reversed {
-                for (i, p) in rt.shown.iter().enumerate() {
-                    strip[spec.start + spec.len - 1 - i] = *p;
-                }
-            } else {
-                strip[spec.start..spec.start + spec.len].copy_from_slice(&rt.shown);
+            place(spec, &rt.shown, &mut self.strip_px[spec.strip]);
+            if !rt.shown_w.is_empty() {
+                place(spec, &rt.shown_w, &mut self.strip_w[spec.strip]);
             }
         }
     }
@@ -243,7 +287,8 @@ impl Compositor {
     pub fn encode(&mut self, frame: &mut OutFrame, force: bool) -> bool {
         let mut any = false;
         for s in 0..self.pipelines.len() {
-            let rep = self.pipelines[s].encode(&self.strip_px[s], &mut frame.strips[s]);
+            let rep =
+                self.pipelines[s].encode(&self.strip_px[s], &self.strip_w[s], &mut frame.strips[s]);
             self.current_ma[s] = rep.requested_ma;
             let dirty = force || frame.strips[s] != self.last_wire[s];
             if dirty {
@@ -259,23 +304,47 @@ impl Compositor {
     pub fn strip_pixels(&self, s: usize) -> &[Rgb] {
         &self.strip_px[s]
     }
+
+    /// Explicit white levels of strip `s` after composition (empty without a lit white LED).
+    pub fn strip_white(&self, s: usize) -> &[u8] {
+        &self.strip_w[s]
+    }
+}
+
+/// Copies a zone's pixels (or white levels) onto its strip, honouring `reversed`.
+#[inline]
+fn place<T: Copy>(spec: &crate::layout::ZoneSpec, zone: &[T], strip: &mut [T]) {
+    let dst = &mut strip[spec.start..spec.start + spec.len];
+    if spec.reversed {
+        for (d, p) in dst.iter_mut().rev().zip(zone) {
+            *d = *p;
+        }
+    } else {
+        dst.copy_from_slice(zone);
+    }
 }
 
 /// Draws the indicator over a zone's base layer: a static zone pulses 15→100 % every 0.5 s, an effect
-/// zone blinks white briefly every 0.35 s, an off zone blinks blue every 0.25 s.
-fn indicate(st: &ZoneState, t: f32, base: &mut [Rgb]) {
+/// zone blinks white briefly every 0.35 s, an off zone blinks blue every 0.25 s. `white` is the zone's
+/// white plane (empty without a white LED): it pulses with a static zone and is dark under a blink.
+fn indicate(st: &ZoneState, t: f32, base: &mut [Rgb], white: &mut [u8]) {
     if !st.on {
         let lit = (t % OFF_BLINK_PERIOD) < OFF_BLINK_PERIOD / 2.0;
         base.fill(if lit { Rgb::new(0, 0, 160) } else { Rgb::BLACK });
+        white.fill(0);
     } else if st.effect.is_some() {
         if (t % EFFECT_BLINK_PERIOD) < EFFECT_BLINK_ON {
             base.fill(Rgb::new(200, 200, 200));
+            white.fill(0);
         }
     } else {
         let phase = (1.0 - (std::f32::consts::TAU * t / PULSE_PERIOD).cos()) / 2.0;
         let level = 0.15 + 0.85 * phase;
         for p in base.iter_mut() {
             *p = p.scale(level);
+        }
+        for w in white.iter_mut() {
+            *w = (*w as f32 * level + 0.5) as u8;
         }
     }
 }

@@ -234,6 +234,12 @@ impl RenderLoop {
     }
 
     fn apply_zone(&mut self, z: usize, cmd: &LightCommand, now: Instant) {
+        let layout = self.compositor.layout();
+        let cmd = &if layout.strips[layout.zones[z].strip].uses_white() {
+            *cmd
+        } else {
+            cmd.without_white()
+        };
         let old_effect = self.zones[z].effect;
         if self.zones[z].apply(cmd) {
             if self.zones[z].effect != old_effect && self.zones[z].effect.is_some() {

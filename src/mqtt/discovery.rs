@@ -5,6 +5,10 @@
 //! presets; diagnostic `sensor`s read from `B/health`; an `event` entity for local inputs; an identify
 //! `button`. `unique_id`s are derived from `device_id` and zone ids only, so they survive restarts.
 //! No deprecated keys (`color_mode: true`, `rgb`/`hs`/`xy` flags, `object_id`).
+//!
+//! A zone's colour modes follow its strip: [`RGB_MODES`], plus `rgbw` and `white` ([`RGBW_MODES`]) when
+//! the strip lights a white LED. Home Assistant allows `white` only beside a colour mode, and
+//! `brightness` (the master light) only alone.
 
 use serde_json::{Value, json};
 
@@ -27,6 +31,11 @@ pub const EVENT_TYPES: &[&str] = &[
     "button_release",
     "key",
 ];
+
+/// Colour modes of a zone on an RGB strip (or an RGBW strip with `white = "none"`).
+pub const RGB_MODES: &[&str] = &["hs", "rgb", "color_temp"];
+/// Colour modes of a zone on a strip that lights a white LED.
+pub const RGBW_MODES: &[&str] = &["hs", "rgb", "rgbw", "color_temp", "white"];
 
 /// One discovery message: topic and retained JSON payload.
 #[derive(Clone, Debug)]
@@ -61,7 +70,8 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
         });
     };
 
-    let light = |name: &str, command: String, state: String, colour: bool| {
+    // `modes`: the zone's colour modes; `None` for the brightness-only master light.
+    let light = |name: &str, command: String, state: String, modes: Option<&[&str]>| {
         let mut p = json!({
             "name": name,
             "schema": "json",
@@ -70,8 +80,8 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
             "brightness": true,
             "brightness_scale": 255,
         });
-        if colour {
-            p["supported_color_modes"] = json!(["hs", "rgb", "color_temp"]);
+        if let Some(modes) = modes {
+            p["supported_color_modes"] = json!(modes);
             p["color_temp_kelvin"] = json!(true);
             p["min_kelvin"] = json!(MIN_KELVIN);
             p["max_kelvin"] = json!(MAX_KELVIN);
@@ -86,10 +96,15 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     };
 
     for (z, zone) in config.layout.zones.iter().enumerate() {
+        let modes = if config.layout.strips[zone.strip].uses_white() {
+            RGBW_MODES
+        } else {
+            RGB_MODES
+        };
         push(
             "light",
             &zone.id,
-            light(&zone.name, t.zone_set(z), t.zone_state(z), true),
+            light(&zone.name, t.zone_set(z), t.zone_state(z), Some(modes)),
         );
         for p in ParamId::ALL {
             let spec = p.global();
@@ -112,7 +127,7 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     push(
         "light",
         "all",
-        light("All zones", t.all_set.clone(), t.all_state.clone(), false),
+        light("All zones", t.all_set.clone(), t.all_state.clone(), None),
     );
 
     let switch = |name: &str, key: &str| {
@@ -263,5 +278,58 @@ mod tests {
         );
         // 1 light + 5 numbers per zone, master, 2 switches, 2 selects, 5 sensors, event, button.
         assert_eq!(all.len(), 6 + 1 + 2 + 2 + 5 + 1 + 1);
+        assert_eq!(light.payload["supported_color_modes"], json!(RGB_MODES));
+    }
+
+    #[test]
+    fn zones_with_a_white_led_offer_rgbw_and_white() {
+        let c = Config::from_toml(
+            r#"device_id="dev"
+[[strips]]
+id="rgb"
+gpio=18
+[[strips]]
+id="w"
+gpio=19
+dma=11
+led_type="sk6812"
+color_order="GRBW"
+[[strips]]
+id="dark"
+gpio=21
+dma=12
+led_type="sk6812"
+color_order="GRBW"
+white="none"
+[[zones]]
+id="a"
+strip="rgb"
+pixels=3
+[[zones]]
+id="b"
+strip="w"
+pixels=3
+[[zones]]
+id="c"
+strip="dark"
+pixels=3
+"#,
+        )
+        .unwrap();
+        let t = Topics::new("diuna", "dev", "homeassistant", &c.layout);
+        let all = all(&c, &t);
+        let modes = |zone: &str| {
+            all.iter()
+                .find(|d| d.topic == format!("homeassistant/light/dev/{zone}/config"))
+                .map(|d| d.payload["supported_color_modes"].clone())
+                .unwrap()
+        };
+        assert_eq!(modes("a"), json!(["hs", "rgb", "color_temp"]));
+        assert_eq!(
+            modes("b"),
+            json!(["hs", "rgb", "rgbw", "color_temp", "white"])
+        );
+        assert_eq!(modes("c"), json!(RGB_MODES), "white = none: W stays dark");
+        assert_eq!(modes("all"), json!(["brightness"]));
     }
 }

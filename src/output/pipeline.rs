@@ -1,11 +1,27 @@
-//! The per-strip colour pipeline at the output edge: gamma → power limit → colour order → wire bytes.
+//! The per-strip colour pipeline at the output edge, from composed pixels to wire bytes.
 //!
-//! Brightness (zone × master) has already been applied by the compositor. The simulator and the real
-//! driver both get their bytes from [`StripPipeline::encode`], so what the simulator captures is exactly
-//! what the wire would carry. The limiter scales the whole strip by one factor, which keeps every hue.
+//! **The order, for every strip (this is the one place it is defined):**
+//! brightness (zone × master, in the compositor) → gamma → white extraction (RGBW strips) → power limit
+//! → colour order.
+//!
+//! - *Gamma* maps perceptual values to PWM duty, and an LED's light is linear in its duty.
+//! - *White extraction* therefore runs after gamma: light adds linearly in duty, so moving the white
+//!   share of R, G and B onto the W LED keeps the colour only there. Before gamma it would not: with
+//!   gamma 2.2, (200, 200, 100) split into (100, 100, 0) + W 100 becomes duty (33, 33, 0) + W 33, which
+//!   emits (66, 66, 33) instead of (149, 149, 33) — less than half the light. The W LED is modelled as a white of
+//!   `white_kelvin` whose full duty matches a full RGB channel (the usual RGBW approximation).
+//! - *Power limit* runs after extraction so it counts the current the W LED really draws (every
+//!   channel, W included, is `ma_per_channel` at full duty), and scales the whole strip by one factor,
+//!   which keeps every hue.
+//! - *Colour order* is last. Because the limiter's factor is the same for every byte, it commutes with
+//!   the order's permutation, so the code writes each pixel in wire order at once and scales the bytes
+//!   afterwards: the same bytes as scaling first, one pass fewer.
+//!
+//! The simulator and the real drivers all get their bytes from [`StripPipeline::encode`], so a capture
+//! shows exactly what the wire would carry. Nothing here allocates per frame.
 
-use crate::color::Rgb;
-use crate::layout::{ColorOrder, StripSpec};
+use crate::color::{Rgb, kelvin_to_rgb};
+use crate::layout::{ColorOrder, StripSpec, WhiteMode};
 
 /// A 256-entry gamma lookup table.
 #[derive(Clone)]
@@ -35,6 +51,13 @@ pub fn estimate_ma(channel_sum: u64, ma_per_channel: f32) -> f32 {
     channel_sum as f32 / 255.0 * ma_per_channel
 }
 
+/// The colour of a strip's white LED in duty terms (after the strip's gamma): what W at 255 adds to R,
+/// G and B. The largest channel is 255.
+pub fn white_point(spec: &StripSpec) -> [u8; 3] {
+    let c = GammaTable::new(spec.gamma).apply(kelvin_to_rgb(spec.white_kelvin));
+    [c.r, c.g, c.b]
+}
+
 /// What one encode did, for health and the "estimated current" sensor.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct EncodeReport {
@@ -44,11 +67,69 @@ pub struct EncodeReport {
     pub scale: f32,
 }
 
+/// Splits a (post-gamma) colour between R, G, B and the W LED of an RGBW strip.
+#[derive(Clone)]
+pub struct WhiteExtractor {
+    mode: WhiteMode,
+    /// Per channel: the most W (0–255) a duty `v` of that channel can stand for, ⌊v·255 / white⌋.
+    share: [[u8; 256]; 3],
+    /// Per channel: the duty that W level `x` replaces, round(x · white / 255).
+    replaces: [[u8; 256]; 3],
+}
+
+impl WhiteExtractor {
+    /// `white` is the W LED's colour in duty terms ([`white_point`]); (255, 255, 255) makes accurate
+    /// extraction exactly W = min(R, G, B).
+    pub fn new(mode: WhiteMode, white: [u8; 3]) -> Self {
+        let mut share = [[0u8; 256]; 3];
+        let mut replaces = [[0u8; 256]; 3];
+        for ch in 0..3 {
+            let wp = white[ch] as u32;
+            for v in 0..256u32 {
+                // A channel the W LED does not emit never limits how much W a colour holds.
+                share[ch][v as usize] = (v * 255).checked_div(wp).unwrap_or(255).min(255) as u8;
+                replaces[ch][v as usize] = ((v * wp + 127) / 255) as u8;
+            }
+        }
+        WhiteExtractor {
+            mode,
+            share,
+            replaces,
+        }
+    }
+
+    /// Splits duty (r, g, b) plus an explicit white duty `w` into `[r, g, b, w]`.
+    #[inline]
+    pub fn split(&self, r: u8, g: u8, b: u8, w: u8) -> [u8; 4] {
+        let common = || {
+            self.share[0][r as usize]
+                .min(self.share[1][g as usize])
+                .min(self.share[2][b as usize])
+        };
+        match self.mode {
+            WhiteMode::None => [r, g, b, 0],
+            WhiteMode::Accurate => {
+                // Never more W than fits beside the explicit white, so what leaves RGB all arrives.
+                let x = common().min(255 - w);
+                [
+                    r.saturating_sub(self.replaces[0][x as usize]),
+                    g.saturating_sub(self.replaces[1][x as usize]),
+                    b.saturating_sub(self.replaces[2][x as usize]),
+                    w + x,
+                ]
+            }
+            WhiteMode::Brighter => [r, g, b, w.saturating_add(common())],
+        }
+    }
+}
+
 /// The output stages of one strip.
 #[derive(Clone)]
 pub struct StripPipeline {
     gamma: GammaTable,
     order: ColorOrder,
+    /// RGBW strips only.
+    white: Option<WhiteExtractor>,
     max_current_ma: u32,
     ma_per_channel: f32,
 }
@@ -58,20 +139,24 @@ impl StripPipeline {
         StripPipeline {
             gamma: GammaTable::new(spec.gamma),
             order: spec.color_order,
+            white: spec
+                .color_order
+                .has_white()
+                .then(|| WhiteExtractor::new(spec.white, white_point(spec))),
             max_current_ma: spec.max_current_ma,
             ma_per_channel: spec.ma_per_channel,
         }
     }
 
-    /// Encodes logical pixels into wire bytes (`out.len() == 3 * pixels.len()`).
-    pub fn encode(&self, pixels: &[Rgb], out: &mut [u8]) -> EncodeReport {
-        debug_assert_eq!(out.len(), pixels.len() * 3);
-        let mut sum = 0u64;
-        for (p, w) in pixels.iter().zip(out.chunks_exact_mut(3)) {
-            let g = self.gamma.apply(*p);
-            sum += g.channel_sum() as u64;
-            w.copy_from_slice(&[g.r, g.g, g.b]);
-        }
+    /// Encodes logical pixels into wire bytes: `out.len() == channels × pixels.len()`. `white` is each
+    /// pixel's explicit white level (same scale as `pixels`, brightness applied), or empty for none; it
+    /// is used only on RGBW strips.
+    pub fn encode(&self, pixels: &[Rgb], white: &[u8], out: &mut [u8]) -> EncodeReport {
+        debug_assert_eq!(out.len(), pixels.len() * self.order.channels());
+        let sum = match &self.white {
+            None => self.encode_rgb(pixels, out),
+            Some(x) => encode_rgbw(&self.gamma.0, x, self.order, pixels, white, out),
+        };
         let requested_ma = estimate_ma(sum, self.ma_per_channel);
         let mut scale = 1.0;
         if self.max_current_ma > 0 && requested_ma > self.max_current_ma as f32 {
@@ -82,88 +167,77 @@ impl StripPipeline {
                 *b = ((*b as u32 * k) >> 16) as u8;
             }
         }
-        for w in out.chunks_exact_mut(3) {
-            let o = self.order.to_wire(w[0], w[1], w[2]);
-            w.copy_from_slice(&o);
-        }
         EncodeReport {
             requested_ma,
             scale,
         }
     }
+
+    /// Gamma and colour order for 3-byte pixels; returns the channel sum.
+    fn encode_rgb(&self, pixels: &[Rgb], out: &mut [u8]) -> u64 {
+        let g = &self.gamma.0;
+        match self.order.positions() {
+            [0, 1, 2, _] => encode_rgb::<0, 1, 2>(g, pixels, out),
+            [0, 2, 1, _] => encode_rgb::<0, 2, 1>(g, pixels, out),
+            [1, 0, 2, _] => encode_rgb::<1, 0, 2>(g, pixels, out),
+            [1, 2, 0, _] => encode_rgb::<1, 2, 0>(g, pixels, out),
+            [2, 0, 1, _] => encode_rgb::<2, 0, 1>(g, pixels, out),
+            _ => encode_rgb::<2, 1, 0>(g, pixels, out),
+        }
+    }
+}
+
+/// One RGB order, monomorphised so the per-pixel loop has fixed byte positions.
+#[inline]
+fn encode_rgb<const R: usize, const G: usize, const B: usize>(
+    gamma: &[u8; 256],
+    pixels: &[Rgb],
+    out: &mut [u8],
+) -> u64 {
+    let mut sum = 0u32;
+    for (p, w) in pixels.iter().zip(out.chunks_exact_mut(3)) {
+        let (r, g, b) = (
+            gamma[p.r as usize],
+            gamma[p.g as usize],
+            gamma[p.b as usize],
+        );
+        sum += r as u32 + g as u32 + b as u32;
+        w[R] = r;
+        w[G] = g;
+        w[B] = b;
+    }
+    sum as u64
+}
+
+/// Gamma, white extraction and colour order for 4-byte pixels; returns the channel sum (W included).
+fn encode_rgbw(
+    gamma: &[u8; 256],
+    extract: &WhiteExtractor,
+    order: ColorOrder,
+    pixels: &[Rgb],
+    white: &[u8],
+    out: &mut [u8],
+) -> u64 {
+    // Masked to 0–3 so indexing a 4-byte array needs no bounds check.
+    let pos = order.positions().map(|p| p & 3);
+    let mut sum = 0u64;
+    for (i, (p, w)) in pixels.iter().zip(out.chunks_exact_mut(4)).enumerate() {
+        let explicit = gamma[white.get(i).copied().unwrap_or(0) as usize];
+        let px = extract.split(
+            gamma[p.r as usize],
+            gamma[p.g as usize],
+            gamma[p.b as usize],
+            explicit,
+        );
+        sum += px.iter().map(|&c| c as u64).sum::<u64>();
+        let mut wire = [0u8; 4];
+        for (ch, v) in px.into_iter().enumerate() {
+            wire[pos[ch]] = v;
+        }
+        w.copy_from_slice(&wire);
+    }
+    sum
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::layout::{Driver, LedType};
-
-    fn spec(order: &str, gamma: f32, max_ma: u32) -> StripSpec {
-        StripSpec {
-            id: "s".into(),
-            driver: Driver::Sim,
-            gpio: 18,
-            dma: 10,
-            led_type: LedType::Ws2812,
-            color_order: ColorOrder::parse(order).unwrap(),
-            frequency: 800_000,
-            invert: false,
-            gamma,
-            max_current_ma: max_ma,
-            ma_per_channel: 20.0,
-            reset: LedType::Ws2812.default_reset(),
-            capture: None,
-            len: 0,
-        }
-    }
-
-    #[test]
-    fn gamma_table_known_values() {
-        let g = GammaTable::new(2.2);
-        assert_eq!(g.0[0], 0);
-        assert_eq!(g.0[255], 255);
-        assert_eq!(g.0[128], 56); // (128/255)^2.2 * 255 = 55.98
-        assert_eq!(g.0[64], 12);
-        let id = GammaTable::new(1.0);
-        assert!((0..=255).all(|i| id.0[i] == i as u8));
-        assert!(g.0.windows(2).all(|w| w[0] <= w[1]), "monotonic");
-    }
-
-    #[test]
-    fn colour_order_on_the_wire() {
-        let px = [Rgb::new(10, 20, 30)];
-        let mut out = [0u8; 3];
-        StripPipeline::new(&spec("GRB", 1.0, 0)).encode(&px, &mut out);
-        assert_eq!(out, [20, 10, 30]);
-        StripPipeline::new(&spec("BRG", 1.0, 0)).encode(&px, &mut out);
-        assert_eq!(out, [30, 10, 20]);
-    }
-
-    #[test]
-    fn limiter_scales_whole_strip_and_keeps_hue() {
-        // 10 white pixels at 60 mA each = 600 mA against a 300 mA budget.
-        let px = [Rgb::WHITE; 10];
-        let mut out = [0u8; 30];
-        let rep = StripPipeline::new(&spec("RGB", 1.0, 300)).encode(&px, &mut out);
-        assert!((rep.requested_ma - 600.0).abs() < 0.01);
-        assert!((rep.scale - 0.5).abs() < 1e-6);
-        let sum: u64 = out.iter().map(|&b| b as u64).sum();
-        assert!(estimate_ma(sum, 20.0) <= 300.0);
-        assert!(out.iter().all(|&b| b == 127));
-
-        // Hue kept: an orange stays 2:1.
-        let px = [Rgb::new(200, 100, 0); 20];
-        let mut out = [0u8; 60];
-        StripPipeline::new(&spec("RGB", 1.0, 100)).encode(&px, &mut out);
-        let ratio = out[0] as f32 / out[1] as f32;
-        assert!((ratio - 2.0).abs() < 0.1, "{:?}", &out[..3]);
-        assert_eq!(out[2], 0);
-
-        // Under budget: untouched.
-        let px = [Rgb::new(10, 10, 10); 3];
-        let mut out = [0u8; 9];
-        let rep = StripPipeline::new(&spec("RGB", 1.0, 1000)).encode(&px, &mut out);
-        assert_eq!(rep.scale, 1.0);
-        assert_eq!(out, [10; 9]);
-    }
-}
+mod tests;

@@ -1,8 +1,9 @@
 //! The real WS281x back-end on a Raspberry Pi, through `rs_ws281x` (cargo feature `hardware`).
 //!
 //! All `ws281x` strips share one controller (the C library drives PWM0 and PWM1 from one DMA engine,
-//! using the first strip's `dma`). Colour order is done by our pipeline, so the library is told the
-//! strips are plain RGB and gets the wire bytes as they are. It runs only on the output thread.
+//! using the first strip's `dma`). Colour order (and white extraction) is done by our pipeline, so the
+//! library is told each strip is plain RGB (`WS2811_STRIP_RGB`) or plain RGBW (`SK6812_STRIP_RGBW`, 4
+//! bytes a pixel, W last) and gets the wire bytes as they are. It runs only on the output thread.
 
 use rs_ws281x::{ChannelBuilder, Controller, ControllerBuilder, StripType, WS2811Error};
 
@@ -27,6 +28,23 @@ fn channel_of(gpio: u8) -> usize {
         13 | 19 => 1,
         _ => 0,
     }
+}
+
+/// The library's layout for `channels` wire bytes a pixel, all in the order our pipeline wrote them.
+fn strip_type(channels: usize) -> StripType {
+    if channels == 4 {
+        StripType::Sk6812Rgbw
+    } else {
+        StripType::Ws2811Rgb
+    }
+}
+
+/// One pixel's wire bytes (3 or 4) as the library's raw colour. `WS2811_STRIP_RGB` and
+/// `SK6812_STRIP_RGBW` send bits 16..23, 8..15, 0..7 and then (RGBW) 24..31, and the raw colour is the
+/// little-endian `u32`, so the bytes are `[w2, w1, w0, w3]`.
+#[inline]
+fn raw_led(wire: &[u8]) -> [u8; 4] {
+    [wire[2], wire[1], wire[0], wire.get(3).copied().unwrap_or(0)]
 }
 
 /// A start-up error with what to do about it.
@@ -80,7 +98,7 @@ impl Ws281xOutput {
                 ChannelBuilder::new()
                     .pin(s.gpio as i32)
                     .count(s.len as i32)
-                    .strip_type(StripType::Ws2811Rgb)
+                    .strip_type(strip_type(s.channels()))
                     .invert(s.invert)
                     .brightness(255)
                     .build(),
@@ -105,9 +123,15 @@ impl OutputDevice for Ws281xOutput {
             }
             any = true;
             let leds = self.controller.leds_mut(ch);
-            for (led, w) in leds.iter_mut().zip(frame.strips[strip].chunks_exact(3)) {
-                // WS2811_STRIP_RGB sends bits 16..23 first: the raw colour is little-endian [B, G, R, W].
-                *led = [w[2], w[1], w[0], 0];
+            let wire = &frame.strips[strip];
+            if wire.len() == leds.len() * 4 {
+                for (led, w) in leds.iter_mut().zip(wire.chunks_exact(4)) {
+                    *led = raw_led(w);
+                }
+            } else {
+                for (led, w) in leds.iter_mut().zip(wire.chunks_exact(3)) {
+                    *led = raw_led(w);
+                }
             }
         }
         if !any {
@@ -125,5 +149,28 @@ impl OutputDevice for Ws281xOutput {
                 strip,
                 reason: e.to_string(),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::raw::c_uint;
+
+    /// What the library sends for one raw colour under `t`: its bytes in shift order R, G, B (, W).
+    fn sent(t: StripType, raw: [u8; 4]) -> Vec<u8> {
+        let t: c_uint = t.into();
+        let v = u32::from_le_bytes(raw);
+        let mut shifts = vec![(t >> 16) & 0xff, (t >> 8) & 0xff, t & 0xff];
+        if t & 0xf000_0000 != 0 {
+            shifts.push((t >> 24) & 0xff);
+        }
+        shifts.iter().map(|s| (v >> s) as u8).collect()
+    }
+
+    #[test]
+    fn wire_bytes_reach_the_wire_unchanged() {
+        assert_eq!(sent(strip_type(3), raw_led(&[1, 2, 3])), [1, 2, 3]);
+        assert_eq!(sent(strip_type(4), raw_led(&[1, 2, 3, 4])), [1, 2, 3, 4]);
     }
 }

@@ -149,6 +149,9 @@ impl StateFile {
             z.brightness = r.brightness.max(1);
             z.color = Rgb::new(r.color[0], r.color[1], r.color[2]);
             z.color_mode = r.color_mode;
+            if !layout.strips[spec.strip].uses_white() {
+                z.drop_white();
+            }
             z.effect = r.effect.as_deref().and_then(effects::find);
             if let Some(e) = r.last_effect.as_deref().and_then(effects::find) {
                 z.last_effect = e;

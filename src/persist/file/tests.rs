@@ -112,3 +112,38 @@ fn foreign_and_partial_files_keep_what_matches() {
         "new zone gets defaults"
     );
 }
+
+#[test]
+fn white_colour_modes_round_trip_and_fall_back_to_rgb() {
+    let text = "[[strips]]\nid=\"w\"\nled_type=\"sk6812\"\ncolor_order=\"GRBW\"\n\
+                [[zones]]\nid=\"a\"\nstrip=\"w\"\npixels=3\n[[zones]]\nid=\"b\"\nstrip=\"w\"\npixels=3\n";
+    let l = Config::from_toml(text).unwrap().layout;
+    let mut s = snapshot();
+    s.zones[0].color_mode = ColorMode::Rgbw { w: 40 };
+    s.zones[1].color = Rgb::BLACK;
+    s.zones[1].color_mode = ColorMode::White;
+    let file = StateFile::from_snapshot(&s, &l);
+    assert_eq!(
+        file.zones["a"]["color_mode"],
+        serde_json::json!({"mode": "rgbw", "w": 40})
+    );
+    assert_eq!(
+        file.zones["b"]["color_mode"],
+        serde_json::json!({"mode": "white"})
+    );
+    let (mut zs, mut m, mut d) = (zones(2), MasterState::default(), DeviceState::default());
+    file.restore(&l, &mut zs, &mut m, &mut d);
+    assert_eq!(zs, s.zones);
+    // The same file after the strip became RGB: the colours are kept as RGB.
+    let rgb = layout(&["a", "b"]);
+    let mut zs = zones(2);
+    file.restore(&rgb, &mut zs, &mut m, &mut d);
+    assert_eq!(
+        (zs[0].color, zs[0].color_mode),
+        (Rgb::new(1, 2, 3), ColorMode::Rgb)
+    );
+    assert_eq!(
+        (zs[1].color, zs[1].color_mode),
+        (Rgb::WHITE, ColorMode::Rgb)
+    );
+}
