@@ -8,4 +8,5 @@ mod input;
 mod lifecycle;
 mod mqtt;
 mod persistence;
+mod rgbw;
 mod security;
