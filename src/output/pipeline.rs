@@ -101,14 +101,23 @@ impl WhiteExtractor {
     /// Splits duty (r, g, b) plus an explicit white duty `w` into `[r, g, b, w]`.
     #[inline]
     pub fn split(&self, r: u8, g: u8, b: u8, w: u8) -> [u8; 4] {
+        match self.mode {
+            WhiteMode::None => self.split_as::<NONE>(r, g, b, w),
+            WhiteMode::Accurate => self.split_as::<ACCURATE>(r, g, b, w),
+            WhiteMode::Brighter => self.split_as::<BRIGHTER>(r, g, b, w),
+        }
+    }
+
+    /// [`WhiteExtractor::split`] with the mode fixed at compile time (the per-pixel loop's version).
+    #[inline(always)]
+    fn split_as<const MODE: u8>(&self, r: u8, g: u8, b: u8, w: u8) -> [u8; 4] {
         let common = || {
             self.share[0][r as usize]
                 .min(self.share[1][g as usize])
                 .min(self.share[2][b as usize])
         };
-        match self.mode {
-            WhiteMode::None => [r, g, b, 0],
-            WhiteMode::Accurate => {
+        match MODE {
+            ACCURATE => {
                 // Never more W than fits beside the explicit white, so what leaves RGB all arrives.
                 let x = common().min(255 - w);
                 [
@@ -118,10 +127,16 @@ impl WhiteExtractor {
                     w + x,
                 ]
             }
-            WhiteMode::Brighter => [r, g, b, w.saturating_add(common())],
+            BRIGHTER => [r, g, b, w.saturating_add(common())],
+            _ => [r, g, b, 0],
         }
     }
 }
+
+/// [`WhiteMode`]s as const-generic arguments.
+const NONE: u8 = 0;
+const ACCURATE: u8 = 1;
+const BRIGHTER: u8 = 2;
 
 /// The output stages of one strip.
 #[derive(Clone)]
@@ -149,8 +164,8 @@ impl StripPipeline {
     }
 
     /// Encodes logical pixels into wire bytes: `out.len() == channels × pixels.len()`. `white` is each
-    /// pixel's explicit white level (same scale as `pixels`, brightness applied), or empty for none; it
-    /// is used only on RGBW strips.
+    /// pixel's explicit white level (same scale as `pixels`, brightness applied), or empty (any other
+    /// length) for none; it is used only on RGBW strips.
     pub fn encode(&self, pixels: &[Rgb], white: &[u8], out: &mut [u8]) -> EncodeReport {
         debug_assert_eq!(out.len(), pixels.len() * self.order.channels());
         let sum = match &self.white {
@@ -218,25 +233,51 @@ fn encode_rgbw(
     white: &[u8],
     out: &mut [u8],
 ) -> u64 {
-    // Masked to 0–3 so indexing a 4-byte array needs no bounds check.
-    let pos = order.positions().map(|p| p & 3);
-    let mut sum = 0u64;
-    for (i, (p, w)) in pixels.iter().zip(out.chunks_exact_mut(4)).enumerate() {
-        let explicit = gamma[white.get(i).copied().unwrap_or(0) as usize];
-        let px = extract.split(
+    let f = match extract.mode {
+        WhiteMode::None => encode_rgbw_as::<NONE>,
+        WhiteMode::Accurate => encode_rgbw_as::<ACCURATE>,
+        WhiteMode::Brighter => encode_rgbw_as::<BRIGHTER>,
+    };
+    f(gamma, extract, order, pixels, white, out)
+}
+
+/// [`encode_rgbw`] for one white mode, so the per-pixel loop has no mode branch.
+fn encode_rgbw_as<const MODE: u8>(
+    gamma: &[u8; 256],
+    extract: &WhiteExtractor,
+    order: ColorOrder,
+    pixels: &[Rgb],
+    white: &[u8],
+    out: &mut [u8],
+) -> u64 {
+    // Each channel's bit shift in the pixel's little-endian wire word: one 4-byte store a pixel.
+    let shift = order.positions().map(|p| (p as u32 & 3) * 8);
+    let pixel = |p: &Rgb, w: u8, dst: &mut [u8]| {
+        let px = extract.split_as::<MODE>(
             gamma[p.r as usize],
             gamma[p.g as usize],
             gamma[p.b as usize],
-            explicit,
+            gamma[w as usize],
         );
-        sum += px.iter().map(|&c| c as u64).sum::<u64>();
-        let mut wire = [0u8; 4];
-        for (ch, v) in px.into_iter().enumerate() {
-            wire[pos[ch]] = v;
+        let word = (px[0] as u32) << shift[0]
+            | (px[1] as u32) << shift[1]
+            | (px[2] as u32) << shift[2]
+            | (px[3] as u32) << shift[3];
+        dst.copy_from_slice(&word.to_le_bytes());
+        px[0] as u32 + px[1] as u32 + px[2] as u32 + px[3] as u32
+    };
+    let mut sum = 0u32;
+    let wire = out.chunks_exact_mut(4);
+    if white.len() == pixels.len() {
+        for ((p, &w), dst) in pixels.iter().zip(white).zip(wire) {
+            sum += pixel(p, w, dst);
         }
-        w.copy_from_slice(&wire);
+    } else {
+        for (p, dst) in pixels.iter().zip(wire) {
+            sum += pixel(p, 0, dst);
+        }
     }
-    sum
+    sum as u64
 }
 
 #[cfg(test)]
