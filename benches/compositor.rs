@@ -35,7 +35,10 @@ fn layout_with(strip_keys: &str) -> String {
 fn bench(c: &mut Criterion) {
     let cfg = Config::from_toml(&format!("fps = 60\n{}", layout_toml())).expect("bench layout");
     let start = Instant::now();
-    let master = MasterState { brightness: 200 };
+    let master = MasterState {
+        brightness: 200,
+        ..Default::default()
+    };
     let mut group = c.benchmark_group("frame_1000px_8zones");
     group.throughput(Throughput::Elements(1000));
 

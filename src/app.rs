@@ -65,13 +65,7 @@ pub async fn run(
         .collect();
     let mut master = MasterState::default();
     let mut device = DeviceState::default();
-    persist::restore(
-        &config.state_path,
-        &config.layout,
-        &mut zones,
-        &mut master,
-        &mut device,
-    );
+    let library = persist::library::boot(&config, &mut zones, &mut master, &mut device);
     let mut control = Control::new(config.lamp_zone, config.lamp_color);
     control.state = device;
 
@@ -82,6 +76,8 @@ pub async fn run(
         zones,
         master,
         control,
+        palettes: config.library.palettes.clone(),
+        library,
     };
     let mut first_frame = events.subscribe();
     let (engine, render_join) = engine::spawn(init, output, events.clone())?;
@@ -198,6 +194,11 @@ pub async fn run(
     {
         tracing::warn!("tasks did not stop in time");
     }
+    // Nothing writes the state file any more: mark this stop as clean (see `persist/library.rs`).
+    if failure.is_none() {
+        let path = current.state_path.clone();
+        let _ = tokio::task::spawn_blocking(move || persist::library::mark_clean(&path)).await;
+    }
     // 5. Join the render loop and output thread.
     drop(engine);
     let _ = tokio::time::timeout(FADE_OUT_BUDGET, render_done).await;
@@ -237,7 +238,7 @@ fn spawn_inputs(
     ) {
         Ok(pins) => pins.map(|p| Box::new(p) as Box<dyn std::any::Any + Send>),
         Err(e) => {
-            tracing::error!(error = %e, "GPIO inputs unavailable; continuing without the knobs");
+            tracing::error!(error = %e, "GPIO inputs unavailable; continuing without the knobs and buttons");
             None
         }
     };
@@ -250,6 +251,11 @@ fn spawn_inputs(
         }
         None
     };
+    for (knob, path) in cfg.encoder_devices() {
+        if let Err(e) = crate::input::rotary::spawn(path, knob, tx.clone()) {
+            tracing::error!(device = %path.display(), ?knob, error = %e, "cannot open the rotary encoder device");
+        }
+    }
     if keyboard::wants_terminal(&cfg.keyboard) {
         if let Err(e) = keyboard::spawn_terminal(cfg.keys.clone(), tx.clone(), stop.clone(), quit) {
             tracing::warn!(error = %e, "terminal keyboard unavailable");
@@ -398,6 +404,11 @@ fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
         ) {
             return Err(format!("strip \"{}\" hardware settings changed", x.id));
         }
+        if (x.emulate, &x.device, x.frequency, x.invert, x.reset)
+            != (y.emulate, &y.device, y.frequency, y.invert, y.reset)
+        {
+            return Err(format!("strip \"{}\" driver settings changed", x.id));
+        }
     }
     if a.state_path != b.state_path || a.lamp_zone != b.lamp_zone {
         return Err("state path or lamp zone changed".into());
@@ -405,29 +416,13 @@ fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// The output device for the configured strips.
+/// The output device for the configured strips: the real drivers (after the preflight) and the simulator.
 fn open_device(config: &Config, opts: &RunOptions) -> Result<Box<dyn OutputDevice>, AppError> {
     let sim = SimOutput::new(&config.layout, opts.preview)?;
-    let hardware = config
-        .layout
-        .strips
-        .iter()
-        .find(|s| s.driver == crate::layout::Driver::Ws281x);
-    #[cfg(feature = "hardware")]
-    if hardware.is_some() {
-        let hw = crate::output::ws281x::Ws281xOutput::open(&config.layout)?;
-        return Ok(Box::new(crate::output::Combined(vec![
-            Box::new(hw),
-            Box::new(sim),
-        ])));
+    let mut devices = crate::output::open_hardware(&config.layout)?;
+    if devices.is_empty() {
+        return Ok(Box::new(sim));
     }
-    #[cfg(not(feature = "hardware"))]
-    if let Some(s) = hardware {
-        return Err(AppError::Output(OutputError::Open(format!(
-            "strip \"{}\" uses driver \"ws281x\" but this build has no hardware support; \
-             rebuild with `cargo build --release --features hardware` or set driver = \"sim\"",
-            s.id
-        ))));
-    }
-    Ok(Box::new(sim))
+    devices.push(Box::new(sim));
+    Ok(Box::new(crate::output::Combined(devices)))
 }

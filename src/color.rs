@@ -136,8 +136,15 @@ pub fn wheel(h: f32) -> Rgb {
 
 /// Colour temperature (kelvin, 1000–40000) → RGB, Tanner Helland's approximation.
 pub fn kelvin_to_rgb(kelvin: u32) -> Rgb {
-    let t = kelvin.clamp(1000, 40000) as f32 / 100.0;
-    let clamp = |v: f32| v.clamp(0.0, 255.0).round() as u8;
+    let [r, g, b] = kelvin_to_rgb_f32(kelvin as f32);
+    let q = |v: f32| v.round() as u8;
+    Rgb::new(q(r), q(g), q(b))
+}
+
+/// [`kelvin_to_rgb`] without rounding (channels 0.0–255.0), for smooth colour-temperature ramps.
+pub fn kelvin_to_rgb_f32(kelvin: f32) -> [f32; 3] {
+    let t = kelvin.clamp(1000.0, 40000.0) / 100.0;
+    let clamp = |v: f32| v.clamp(0.0, 255.0);
     let r = if t <= 66.0 {
         255.0
     } else {
@@ -155,7 +162,7 @@ pub fn kelvin_to_rgb(kelvin: u32) -> Rgb {
     } else {
         138.517_73 * (t - 10.0).ln() - 305.044_8
     };
-    Rgb::new(clamp(r), clamp(g), clamp(b))
+    [clamp(r), clamp(g), clamp(b)]
 }
 
 /// CIE 1931 xy (at full brightness) → RGB through sRGB primaries, normalised so the largest channel is 255.

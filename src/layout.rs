@@ -2,21 +2,50 @@
 //!
 //! Zones on a strip follow each other in config order from pixel 0, so the strip length is the sum of its
 //! zones and gaps or overlaps cannot be expressed. This module owns the one mapping from a zone's logical
-//! pixel to a physical index on its strip (honouring `reversed`) and the wire timing of a strip.
+//! pixel to a physical index on its strip (honouring `reversed`); `timing` owns each driver's wire time.
+
+pub mod timing;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Wire time of one 24-bit (RGB) pixel at 800 kHz; a 32-bit RGBW pixel takes 4/3 of it (40 µs).
-pub const PIXEL_WIRE_TIME: Duration = Duration::from_micros(30);
+pub use timing::{FrameTiming, PIXEL_WIRE_TIME};
 
 /// Which back-end drives a strip.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Driver {
     /// Simulated strip: wire timing, capture file, terminal preview.
+    #[default]
     Sim,
-    /// A real WS281x chain through `rs_ws281x` (cargo feature `hardware`).
+    /// The rpi_ws281x C library through `rs_ws281x` (PWM, PCM or SPI; cargo feature `hardware`).
     Ws281x,
+    /// Pure-Rust SPI: each WS281x bit becomes four SPI bits on `/dev/spidevB.C` (any Pi, Pi 5 included).
+    Spi,
+    /// The Pi 5's kernel driver (`dtoverlay=ws2812-pio`) behind `/dev/ledsN`.
+    Pio,
+}
+
+impl Driver {
+    /// The spelling in the config file.
+    pub fn parse(s: &str) -> Option<Driver> {
+        match s {
+            "sim" => Some(Driver::Sim),
+            "ws281x" => Some(Driver::Ws281x),
+            "spi" => Some(Driver::Spi),
+            "pio" => Some(Driver::Pio),
+            _ => None,
+        }
+    }
+
+    /// The config spelling, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Driver::Sim => "sim",
+            Driver::Ws281x => "ws281x",
+            Driver::Spi => "spi",
+            Driver::Pio => "pio",
+        }
+    }
 }
 
 /// The LED chip family, which fixes the default latch (reset) time.
@@ -202,7 +231,12 @@ pub const DEFAULT_WHITE_KELVIN: u32 = 4000;
 pub struct StripSpec {
     pub id: String,
     pub driver: Driver,
+    /// Sim only: the driver whose wire timing the simulator stands in for (`None`: an ideal wire).
+    pub emulate: Option<Driver>,
+    /// `spi`: the spidev node (default from `gpio`); `pio`: the `/dev/ledsN` node.
+    pub device: Option<PathBuf>,
     pub gpio: u8,
+    /// The ws281x controller's DMA channel (one for all ws281x strips; validated in `config`).
     pub dma: u8,
     pub led_type: LedType,
     pub color_order: ColorOrder,
@@ -223,10 +257,45 @@ pub struct StripSpec {
     pub len: usize,
 }
 
+impl Default for StripSpec {
+    /// A simulated 0-pixel WS2812 strip on GPIO 18 (tests fill in what they need).
+    fn default() -> Self {
+        StripSpec {
+            id: String::new(),
+            driver: Driver::Sim,
+            emulate: None,
+            device: None,
+            gpio: 18,
+            dma: 10,
+            led_type: LedType::Ws2812,
+            color_order: ColorOrder::GRB,
+            white: WhiteMode::None,
+            white_kelvin: DEFAULT_WHITE_KELVIN,
+            frequency: 800_000,
+            invert: false,
+            gamma: 2.2,
+            max_current_ma: 0,
+            ma_per_channel: 20.0,
+            reset: LedType::Ws2812.default_reset(),
+            capture: None,
+            len: 0,
+        }
+    }
+}
+
 impl StripSpec {
-    /// Bytes per pixel on the wire: 3, or 4 on an RGBW strip.
+    /// The driver whose timing this strip has: its own, or the one a simulated strip stands in for.
+    pub fn timing_driver(&self) -> Option<Driver> {
+        match self.driver {
+            Driver::Sim => self.emulate,
+            d => Some(d),
+        }
+    }
+
+    /// Wire bytes per pixel: the colour order's channel count, 3 (RGB) or 4 (RGBW). Every driver,
+    /// wire-time function and frame buffer sizes by this.
     #[inline]
-    pub fn channels(&self) -> usize {
+    pub fn bytes_per_pixel(&self) -> usize {
         self.color_order.channels()
     }
 
@@ -237,12 +306,12 @@ impl StripSpec {
         self.color_order.has_white() && self.white != WhiteMode::None
     }
 
-    /// Time one frame occupies the wire, latch included.
+    /// Time one frame occupies the wire, latch included, if this strip were alone on its driver.
     pub fn wire_time(&self) -> Duration {
-        PIXEL_WIRE_TIME * (self.len * self.channels()) as u32 / 3 + self.reset
+        timing::strip_time(self, self.len)
     }
 
-    /// The physical frame-rate limit of this strip.
+    /// The physical frame-rate limit of this strip alone.
     pub fn max_fps(&self) -> f64 {
         1.0 / self.wire_time().as_secs_f64()
     }
@@ -287,12 +356,15 @@ impl Layout {
         self.strips.iter().map(|s| s.len).sum()
     }
 
-    /// The lowest physical frame-rate limit over all strips.
+    /// How long showing a frame keeps the output thread busy when the `dirty` strips changed.
+    pub fn frame_time(&self, dirty: &[bool]) -> Duration {
+        FrameTiming::new(self).frame_time(dirty)
+    }
+
+    /// The physical frame-rate limit: every strip changed, each driver's real wire time.
     pub fn max_fps(&self) -> f64 {
-        self.strips
-            .iter()
-            .map(StripSpec::max_fps)
-            .fold(f64::INFINITY, f64::min)
+        let all = vec![true; self.strips.len()];
+        1.0 / self.frame_time(&all).as_secs_f64().max(1e-9)
     }
 
     /// Human-readable zone map, as `--check-config` prints it.
@@ -300,14 +372,19 @@ impl Layout {
         let mut out = String::new();
         for (si, s) in self.strips.iter().enumerate() {
             out.push_str(&format!(
-                "strip {:<10} driver={:?} gpio={} dma={} {:?} {} channels={}{} pixels={} wire={}µs max_fps={:.0}\n",
+                "strip {:<10} driver={}{} gpio={} {:?} {} channels={}{} pixels={} wire={}µs max_fps={:.0}\n",
                 s.id,
-                s.driver,
+                s.driver.name(),
+                match (s.driver, s.emulate, &s.device) {
+                    (Driver::Sim, Some(e), _) => format!(" emulate={}", e.name()),
+                    (Driver::Ws281x, ..) => format!(" dma={}", s.dma),
+                    (_, _, Some(d)) => format!(" device={}", d.display()),
+                    _ => String::new(),
+                },
                 s.gpio,
-                s.dma,
                 s.led_type,
                 s.color_order,
-                s.channels(),
+                s.bytes_per_pixel(),
                 if s.color_order.has_white() {
                     format!(" white={}@{}K", s.white.name(), s.white_kelvin)
                 } else {
@@ -328,6 +405,14 @@ impl Layout {
                     if z.reversed { " reversed" } else { "" }
                 ));
             }
+        }
+        if self.strips.len() > 1 {
+            let all = vec![true; self.strips.len()];
+            out.push_str(&format!(
+                "frame (all strips) {}µs max_fps={:.0}\n",
+                self.frame_time(&all).as_micros(),
+                self.max_fps()
+            ));
         }
         out
     }
@@ -421,21 +506,8 @@ mod tests {
     fn wire_time_and_limit() {
         let mut s = StripSpec {
             id: "s".into(),
-            driver: Driver::Sim,
-            gpio: 18,
-            dma: 10,
-            led_type: LedType::Ws2812,
-            color_order: ColorOrder::GRB,
-            white: WhiteMode::None,
-            white_kelvin: DEFAULT_WHITE_KELVIN,
-            frequency: 800_000,
-            invert: false,
-            gamma: 2.2,
-            max_current_ma: 0,
-            ma_per_channel: 20.0,
-            reset: LedType::Ws2812.default_reset(),
-            capture: None,
             len: 300,
+            ..StripSpec::default()
         };
         assert_eq!(s.wire_time(), Duration::from_micros(9000 + 280));
         assert!((s.max_fps() - 107.76).abs() < 0.01);
@@ -444,7 +516,7 @@ mod tests {
         s.led_type = LedType::Sk6812;
         s.reset = LedType::Sk6812.default_reset();
         s.color_order = ColorOrder::GRBW;
-        assert_eq!(s.channels(), 4);
+        assert_eq!(s.bytes_per_pixel(), 4);
         assert_eq!(s.wire_time(), Duration::from_micros(12_000 + 80));
         assert!(!s.uses_white(), "white = none leaves W dark");
         s.white = WhiteMode::Accurate;

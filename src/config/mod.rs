@@ -4,8 +4,10 @@
 //! Loading is two-stage: [`raw::RawConfig`] mirrors the file; [`Config::from_raw`] checks every field and
 //! collects *all* problems, each naming its key, so a user fixes a file in one pass.
 
+pub mod library;
 pub mod raw;
 mod sections;
+pub mod strips;
 
 use sections::{build_input, build_layout};
 
@@ -118,6 +120,8 @@ pub struct Config {
     pub layout: Layout,
     pub zone_init: Vec<ZoneInit>,
     pub input: InputConfig,
+    /// Palettes, scenes, playlists, wake-up and power-on (`config/library.rs`).
+    pub library: library::LibraryConfig,
 }
 
 impl Config {
@@ -208,7 +212,7 @@ impl Config {
             let limit = layout.max_fps();
             if render.fps as f64 > limit {
                 errs.push(format!(
-                    "fps: {} is above the wire limit of the longest strip ({:.0} FPS)",
+                    "fps: {} is above the wire limit of these strips and drivers ({:.0} FPS): lower fps, or split long strips",
                     render.fps, limit
                 ));
             }
@@ -294,6 +298,18 @@ impl Config {
         });
 
         let input = build_input(&raw.input, &layout, &mut errs);
+        let library = library::build(
+            library::RawLibrary {
+                palettes: &raw.palettes,
+                scenes: &raw.scenes,
+                playlists: &raw.playlists,
+                sunrise: &raw.sunrise,
+                nightlight: &raw.nightlight,
+                power_on: &raw.power_on,
+            },
+            &layout,
+            &mut errs,
+        );
         if !errs.is_empty() {
             return Err(ConfigError::Invalid(errs));
         }
@@ -320,6 +336,7 @@ impl Config {
             layout,
             zone_init,
             input,
+            library,
         })
     }
 }
@@ -348,7 +365,16 @@ pub(crate) fn duration(
 /// instead of failing the load as unknown keys.
 pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
     const SCALARS: [&str; 5] = ["device_id", "name", "suggested_area", "fps", "log_level"];
-    const SECTIONS: [&str; 5] = ["render__", "mqtt__", "state__", "shutdown__", "lamp__"];
+    const SECTIONS: [&str; 8] = [
+        "render__",
+        "mqtt__",
+        "state__",
+        "shutdown__",
+        "lamp__",
+        "sunrise__",
+        "nightlight__",
+        "power_on__",
+    ];
     vars.filter(|(k, _)| {
         k.strip_prefix("DIUNA_").is_some_and(|rest| {
             let rest = rest.to_ascii_lowercase();

@@ -29,6 +29,19 @@ pub struct RawConfig {
     pub strips: Vec<RawStrip>,
     #[serde(default)]
     pub zones: Vec<RawZone>,
+    // Palettes, scenes, playlists, wake-up and power-on (`config/library.rs`).
+    #[serde(default)]
+    pub palettes: Vec<super::library::RawPalette>,
+    #[serde(default)]
+    pub scenes: Vec<super::library::RawScene>,
+    #[serde(default)]
+    pub playlists: Vec<super::library::RawPlaylist>,
+    #[serde(default)]
+    pub sunrise: super::library::RawSunrise,
+    #[serde(default)]
+    pub nightlight: super::library::RawNightlight,
+    #[serde(default)]
+    pub power_on: super::library::RawPowerOn,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,6 +114,10 @@ pub struct RawStrip {
     pub ma_per_channel: Option<f32>,
     pub reset: Option<String>,
     pub capture: Option<String>,
+    /// Sim only: "ws281x", "spi" or "pio", whose wire timing the simulated strip imitates.
+    pub emulate: Option<String>,
+    /// `spi`: the spidev node (default from `gpio`); `pio`: the `/dev/ledsN` node (required).
+    pub device: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,7 +157,10 @@ pub struct RawInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEncoder {
-    pub a: u8,
-    pub b: u8,
+    /// GPIO pins (BCM) of the A and B lines...
+    pub a: Option<u8>,
+    pub b: Option<u8>,
+    /// ...or the input device of the kernel's rotary-encoder overlay.
+    pub device: Option<String>,
     pub button: Option<u8>,
 }

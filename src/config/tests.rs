@@ -1,7 +1,8 @@
 //! Table-driven tests of configuration validation: each bad file must name the key at fault.
 
 use super::*;
-use crate::layout::{ColorOrder, WhiteMode};
+
+mod strips;
 
 const GOOD: &str = r#"
 device_id = "test"
@@ -99,24 +100,6 @@ id="z"
 strip="a"
 pixels=3"#,
             "duplicate zone id",
-        ),
-        (
-            "shared dma",
-            r#"[[strips]]
-id="a"
-gpio=18
-[[strips]]
-id="b"
-gpio=19
-[[zones]]
-id="z"
-strip="a"
-pixels=3
-[[zones]]
-id="y"
-strip="b"
-pixels=3"#,
-            "strips[1].dma",
         ),
         (
             "shared pin",
@@ -303,71 +286,6 @@ pixls=3"#,
 }
 
 #[test]
-fn rgbw_strips_take_a_w_order_and_a_white_mode() {
-    let c = Config::from_toml(
-        r#"[[strips]]
-id="w"
-gpio=18
-led_type="sk6812"
-color_order="grbw"
-[[strips]]
-id="b"
-gpio=19
-dma=11
-led_type="SK6812"
-color_order="RGBW"
-white="brighter"
-white_kelvin=2700
-[[strips]]
-id="rgb"
-gpio=21
-dma=12
-led_type="sk6812"
-color_order="GRB"
-[[zones]]
-id="x"
-strip="w"
-pixels=3
-[[zones]]
-id="y"
-strip="b"
-pixels=3
-[[zones]]
-id="z"
-strip="rgb"
-pixels=3
-"#,
-    )
-    .expect("valid");
-    let [w, b, rgb] = &c.layout.strips[..] else {
-        panic!("three strips")
-    };
-    assert_eq!((w.color_order, w.channels()), (ColorOrder::GRBW, 4));
-    assert_eq!(
-        (w.white, w.white_kelvin),
-        (WhiteMode::Accurate, 4000),
-        "defaults"
-    );
-    assert_eq!(
-        (b.color_order, b.white, b.white_kelvin),
-        (ColorOrder::RGBW, WhiteMode::Brighter, 2700)
-    );
-    assert_eq!((rgb.channels(), rgb.white), (3, WhiteMode::None));
-    let map = c.layout.describe();
-    assert!(
-        map.contains("GRBW channels=4 white=accurate@4000K"),
-        "{map}"
-    );
-    assert!(
-        map.contains("RGBW channels=4 white=brighter@2700K"),
-        "{map}"
-    );
-    assert!(map.contains("GRB channels=3 pixels=3"), "{map}");
-    // 40 µs a pixel on the wire.
-    assert_eq!(w.wire_time(), Duration::from_micros(3 * 40 + 80));
-}
-
-#[test]
 fn shipped_example_config_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/diuna.toml");
     let c = Config::load(&path).expect("config/diuna.toml must be valid");
@@ -389,4 +307,55 @@ fn only_config_keys_are_taken_from_the_environment() {
     let mut keys: Vec<_> = m.keys().cloned().collect();
     keys.sort();
     assert_eq!(keys, ["DIUNA_FPS", "DIUNA_MQTT__HOST"]);
+}
+
+#[test]
+fn input_errors_name_their_keys() {
+    let base = "[[strips]]\nid=\"a\"\ngpio=18\n[[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=3\n";
+    let cases = [
+        (
+            "[input]\nselector = { a = 5, b = 18 }",
+            "input.selector.b: GPIO 18 is already used by strips[0].gpio",
+        ),
+        (
+            "[input]\nselector = { a = 5, b = 6 }\nmodulator = { a = 6, b = 7 }",
+            "input.modulator.a: GPIO 6 is already used by input.selector.b",
+        ),
+        (
+            "[input]\nselector = { a = 5, b = 6, button = 13 }\nbuttons = [13]",
+            "input.buttons[0]: GPIO 13 is already used by input.selector.button",
+        ),
+        (
+            "[input]\nbuttons = [40]",
+            "input.buttons[0]: GPIO 40 does not exist",
+        ),
+        (
+            "[input]\nselector = { a = 5 }",
+            "input.selector: both a and b",
+        ),
+        (
+            "[input]\nselector = { a = 5, b = 6, device = \"/dev/input/event1\" }",
+            "input.selector: give either a and b",
+        ),
+        (
+            "[input]\nmodulator = { device = \"event1\" }",
+            "input.modulator.device",
+        ),
+    ];
+    for (input, needle) in cases {
+        let errs = errors_for(&format!("{base}{input}"));
+        assert!(
+            errs.iter().any(|e| e.contains(needle)),
+            "{input}: no error says {needle:?}: {errs:?}"
+        );
+    }
+    let ok = Config::from_toml(&format!(
+        "{base}[input]\nselector = {{ device = \"/dev/input/by-path/platform-rotary@5-event\", button = 13 }}"
+    ))
+    .unwrap();
+    assert_eq!(
+        ok.input.pins(),
+        [13],
+        "a device encoder claims only its button pin"
+    );
 }

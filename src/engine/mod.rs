@@ -8,11 +8,15 @@ pub mod clock;
 pub mod command;
 pub mod compositor;
 pub mod control;
+pub mod master;
+pub mod playlist;
 pub mod render_loop;
+pub mod scene;
 pub mod stats;
+pub mod sunrise;
 pub mod zone;
 
-pub use command::{Command, EngineHandle, Event, SendError, Snapshot, Target};
+pub use command::{Command, EngineHandle, Event, SceneCommand, SendError, Snapshot, Target};
 pub use control::{Control, DeviceCommand, DeviceState, EditTarget};
 pub use render_loop::{EngineInit, parse_effect, spawn};
 pub use zone::{ColorMode, ColorSet, EffectChoice, LightCommand, MasterState, ZoneState};

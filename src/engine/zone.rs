@@ -94,6 +94,8 @@ pub struct LightCommand {
     pub transition: Option<f32>,
     /// Seconds of flashing.
     pub flash: Option<f32>,
+    /// A palette for the zone's effects: `Some(None)` = the zone colour, `Some(Some(i))` = palette `i`.
+    pub palette: Option<Option<usize>>,
 }
 
 impl LightCommand {
@@ -120,6 +122,9 @@ pub struct ZoneState {
     pub last_effect: usize,
     /// Per-effect parameter memory, indexed like `effects::REGISTRY`.
     pub params: Vec<ParamValues>,
+    /// The palette effects draw from (index into the daemon's palettes); `None` = the zone colour.
+    #[serde(default)]
+    pub palette: Option<usize>,
 }
 
 impl ZoneState {
@@ -135,6 +140,7 @@ impl ZoneState {
                 .iter()
                 .map(|e| ParamValues::defaults(e.params()))
                 .collect(),
+            palette: None,
         }
     }
 
@@ -187,6 +193,9 @@ impl ZoneState {
             }
             None => {}
         }
+        if let Some(p) = cmd.palette {
+            self.palette = p;
+        }
         if let Some(on) = cmd.on {
             self.on = on;
         }
@@ -203,11 +212,21 @@ impl ZoneState {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MasterState {
     pub brightness: u8,
+    /// Colour (and mode) of the last master command, reported in its state (see `engine/master.rs`).
+    #[serde(skip)]
+    pub color: Option<(Rgb, ColorMode)>,
+    /// Effect of the last master command (`Some(None)` = static), reported in its state.
+    #[serde(skip)]
+    pub effect: Option<Option<usize>>,
 }
 
 impl Default for MasterState {
     fn default() -> Self {
-        MasterState { brightness: 255 }
+        MasterState {
+            brightness: 255,
+            color: None,
+            effect: None,
+        }
     }
 }
 

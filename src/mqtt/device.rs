@@ -124,6 +124,11 @@ pub fn device_json(s: &DeviceState, preset: &str, zone_ids: &[String]) -> Value 
         "lamp": s.lamp,
         "frame_step": s.frame_step,
         "preset": preset,
+        "scenes": s.scenes,
+        "scene": s.scene,
+        "scene_name": s.scene_name,
+        "playlists": s.playlists,
+        "playlist": s.playlist.as_deref().unwrap_or(super::scenes::NO_PLAYLIST),
     })
 }
 

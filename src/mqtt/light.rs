@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::color::Rgb;
 use crate::effects;
-use crate::engine::{ColorMode, ColorSet, LightCommand, ZoneState, parse_effect};
+use crate::engine::{ColorMode, ColorSet, LightCommand, MasterState, ZoneState, parse_effect};
 
 /// Colour temperatures accepted and advertised, in kelvin.
 pub const MIN_KELVIN: u32 = 2000;
@@ -144,7 +144,8 @@ pub fn parse_command(payload: &[u8]) -> Result<LightCommand, CommandError> {
         );
     }
     if let Some(v) = m.get("transition") {
-        cmd.transition = Some(number(v, "transition", 0.0, 3600.0)? as f32);
+        // Up to 24 h: long fades are smooth and cheap (see `engine/compositor/fade.rs`).
+        cmd.transition = Some(number(v, "transition", 0.0, 86_400.0)? as f32);
     }
     if let Some(v) = m.get("flash") {
         cmd.flash = Some(match v {
@@ -240,9 +241,13 @@ pub fn state_json(z: &ZoneState) -> Value {
     Value::Object(m)
 }
 
-/// The master light's state: on while any zone is on.
-pub fn master_json(brightness: u8, any_on: bool) -> Value {
-    json!({"state": if any_on { "ON" } else { "OFF" }, "brightness": brightness.max(1), "color_mode": "brightness"})
+/// The master light's state: on while any zone is on, the master dimmer as its brightness, and the
+/// colour, colour mode and effect of its last command (before any: those of the first zone that is on).
+pub fn master_json(m: &MasterState, any_on: bool) -> Value {
+    let (color, mode) = m.color.unwrap_or((Rgb::WHITE, ColorMode::Rgb));
+    let mut z = ZoneState::new(color, m.brightness, any_on, m.effect.flatten());
+    z.color_mode = mode;
+    state_json(&z)
 }
 
 fn round2(v: f32) -> f64 {

@@ -12,6 +12,7 @@ pub mod device;
 pub mod discovery;
 pub mod health;
 pub mod light;
+pub mod scenes;
 pub mod topics;
 
 use std::collections::HashMap;
@@ -74,6 +75,7 @@ impl MqttBridge {
         let discovery_topics = discovery::all(config, &topics)
             .into_iter()
             .map(|d| d.topic)
+            .chain(scenes::library_topics(&topics))
             .collect();
         MqttBridge {
             config: config.clone(),
@@ -224,15 +226,25 @@ impl MqttBridge {
             self.publish_zone(client, z, st);
         }
         let any_on = s.zones.iter().any(|z| z.on);
-        let all = light::master_json(s.master.brightness, any_on).to_string();
+        let all = light::master_json(&s.master, any_on).to_string();
         self.publish(client, &self.topics.all_state.clone(), all, true);
         let dev = device::device_json(&s.device, s.preset, &self.topics.zone_ids).to_string();
         self.publish(client, &self.topics.device_state.clone(), dev, true);
+        self.publish_library(client, &s.device);
+    }
+
+    /// The scene and playlist selects follow the library (published only when their options changed).
+    fn publish_library(&mut self, client: &AsyncClient, s: &crate::engine::DeviceState) {
+        for d in scenes::library_entities(&self.config, &self.topics, s) {
+            self.publish(client, &d.topic, d.payload.to_string(), true);
+        }
     }
 
     fn publish_zone(&mut self, client: &AsyncClient, z: usize, st: &ZoneState) {
         let topic = self.topics.zone_state(z);
-        self.publish(client, &topic, light::state_json(st).to_string(), true);
+        let mut state = light::state_json(st);
+        scenes::add_palette(&mut state, st, &self.config.library.palettes);
+        self.publish(client, &topic, state.to_string(), true);
         let params = st.current_params();
         for p in ParamId::ALL {
             let topic = self.topics.param_state(z, p);
@@ -276,12 +288,17 @@ impl MqttBridge {
         match ev {
             Event::Zone { zone, state } => self.publish_zone(client, zone, &state),
             Event::Master { state, any_on } => {
-                let all = light::master_json(state.brightness, any_on).to_string();
+                let all = light::master_json(&state, any_on).to_string();
                 self.publish(client, &self.topics.all_state.clone(), all, true);
             }
             Event::Device { state, preset } => {
                 let dev = device::device_json(&state, preset, &self.topics.zone_ids).to_string();
                 self.publish(client, &self.topics.device_state.clone(), dev, true);
+                self.publish_library(client, &state);
+            }
+            Event::Rejected(reason) => {
+                let topic = self.topics.device_set.clone();
+                self.reject(client, &topic, &reason, &[]);
             }
             Event::Input(json) => {
                 if self.connected {
@@ -336,12 +353,12 @@ impl MqttBridge {
             return false;
         }
         let cmd: Result<Command, CommandError> = match inbound {
-            Inbound::ZoneSet(z) => {
-                light::parse_command(&p.payload).map(|c| Command::Light(Target::Zone(z), c))
-            }
-            Inbound::AllSet => {
-                light::parse_command(&p.payload).map(|c| Command::Light(Target::All, c))
-            }
+            Inbound::ZoneSet(z) => light::parse_command(&p.payload)
+                .and_then(|c| scenes::with_palette(c, &p.payload, &self.config.library.palettes))
+                .map(|c| Command::Light(Target::Zone(z), c)),
+            Inbound::AllSet => light::parse_command(&p.payload)
+                .and_then(|c| scenes::with_palette(c, &p.payload, &self.config.library.palettes))
+                .map(|c| Command::Light(Target::All, c)),
             Inbound::ParamSet(z, param) => {
                 parse_param(&p.payload, param).map(|value| Command::Param {
                     zone: z,
@@ -349,12 +366,12 @@ impl MqttBridge {
                     value,
                 })
             }
-            Inbound::DeviceSet => device::parse_device(
+            Inbound::DeviceSet => scenes::parse_set(
                 &p.payload,
                 &self.topics.zone_ids,
                 self.config.lamp_zone.is_some(),
-            )
-            .map(Command::Device),
+                &self.config.library,
+            ),
             Inbound::HaStatus | Inbound::Discovery => return false,
         };
         match cmd {

@@ -4,7 +4,11 @@
 //! brightness (zone × master, in the compositor) → gamma → white extraction (RGBW strips) → power limit
 //! → colour order.
 //!
-//! - *Gamma* maps perceptual values to PWM duty, and an LED's light is linear in its duty.
+//! - *Gamma* maps perceptual values to PWM duty, and an LED's light is linear in its duty. During a fade
+//!   the compositor hands over each channel's fractional part (1/256 of a level, see
+//!   `engine/compositor/fade.rs`) and gamma is applied to the exact value ([`GammaTable::apply_fine`]),
+//!   so a long fade moves each duty by at most one step at a time; the explicit white level of an
+//!   RGBW strip goes through the same curve.
 //! - *White extraction* therefore runs after gamma: light adds linearly in duty, so moving the white
 //!   share of R, G and B onto the W LED keeps the colour only there. Before gamma it would not: with
 //!   gamma 2.2, (200, 200, 100) split into (100, 100, 0) + W 100 becomes duty (33, 33, 0) + W 33, which
@@ -17,23 +21,52 @@
 //!   the order's permutation, so the code writes each pixel in wire order at once and scales the bytes
 //!   afterwards: the same bytes as scaling first, one pass fewer.
 //!
-//! The simulator and the real drivers all get their bytes from [`StripPipeline::encode`], so a capture
-//! shows exactly what the wire would carry. Nothing here allocates per frame.
+//! The simulator and the real drivers all get their bytes from [`StripPipeline::encode_fine`] (a strip's
+//! [`Planes`]: pixels, fractions, white plane), so a capture shows exactly what the wire would carry.
+//! Each combination of colour order, white mode and plane set runs its own monomorphised loop, so an RGB
+//! strip with no fade running pays for neither fractions nor white. Nothing here allocates per frame.
 
 use crate::color::{Rgb, kelvin_to_rgb};
 use crate::layout::{ColorOrder, StripSpec, WhiteMode};
 
-/// A 256-entry gamma lookup table.
+/// A 256-entry gamma lookup table, plus the same curve in 8.8 fixed point for inputs with a
+/// fractional part (long fades: see [`GammaTable::apply_fine`]).
 #[derive(Clone)]
-pub struct GammaTable(pub [u8; 256]);
+pub struct GammaTable(pub [u8; 256], [u16; 256]);
 
 impl GammaTable {
     pub fn new(gamma: f32) -> Self {
         let mut t = [0u8; 256];
-        for (i, v) in t.iter_mut().enumerate() {
-            *v = ((i as f32 / 255.0).powf(gamma) * 255.0 + 0.5) as u8;
+        let mut fine = [0u16; 256];
+        for (i, (v, f)) in t.iter_mut().zip(fine.iter_mut()).enumerate() {
+            let y = (i as f32 / 255.0).powf(gamma) * 255.0;
+            *v = (y + 0.5) as u8;
+            *f = (y * 256.0 + 0.5) as u16;
         }
-        GammaTable(t)
+        GammaTable(t, fine)
+    }
+
+    /// Gamma of `v + frac/256` for one channel: the curve interpolated between `v` and `v + 1`, then
+    /// rounded. Equal to the table when `frac` is 0; monotonic and continuous in between, so a slow
+    /// fade moves the output by at most one level at a time.
+    #[inline]
+    pub fn apply_fine(&self, v: u8, frac: u8) -> u8 {
+        if frac == 0 || v == 255 {
+            return self.0[v as usize];
+        }
+        let (a, b) = (self.1[v as usize] as u32, self.1[v as usize + 1] as u32);
+        let y = a + ((b - a) * frac as u32 + 128) / 256;
+        ((y + 128) >> 8).min(255) as u8
+    }
+
+    /// The largest output step between two neighbouring inputs (how fast a fade can move the output).
+    pub fn max_step(&self) -> u8 {
+        self.0
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or(1)
+            .max(1)
     }
 
     #[inline]
@@ -150,6 +183,11 @@ pub struct StripPipeline {
 }
 
 impl StripPipeline {
+    /// The largest output step of one input step (see [`GammaTable::max_step`]).
+    pub fn max_step(&self) -> u8 {
+        self.gamma.max_step()
+    }
+
     pub fn new(spec: &StripSpec) -> Self {
         StripPipeline {
             gamma: GammaTable::new(spec.gamma),
@@ -163,20 +201,32 @@ impl StripPipeline {
         }
     }
 
-    /// Encodes logical pixels into wire bytes: `out.len() == channels × pixels.len()`. `white` is each
-    /// pixel's explicit white level (same scale as `pixels`, brightness applied), or empty (any other
-    /// length) for none; it is used only on RGBW strips.
-    pub fn encode(&self, pixels: &[Rgb], white: &[u8], out: &mut [u8]) -> EncodeReport {
-        debug_assert_eq!(out.len(), pixels.len() * self.order.channels());
+    /// Encodes composed pixels (whole levels, no explicit white) into wire bytes:
+    /// `out.len() == bytes_per_pixel × pixels.len()`.
+    pub fn encode(&self, pixels: &[Rgb], out: &mut [u8]) -> EncodeReport {
+        self.encode_fine(
+            &Planes {
+                pixels,
+                ..Planes::default()
+            },
+            out,
+        )
+    }
+
+    /// Encodes a strip's planes into wire bytes: `out.len() == bytes_per_pixel × pixels.len()`. Gamma
+    /// is applied to the exact value where a fraction is given, then (RGBW strips) the white share
+    /// moves to the W LED, then the limiter and colour order run. No allocation.
+    pub fn encode_fine(&self, planes: &Planes, out: &mut [u8]) -> EncodeReport {
+        debug_assert_eq!(out.len(), planes.pixels.len() * self.order.channels());
         let sum = match &self.white {
-            None => self.encode_rgb(pixels, out),
-            Some(x) => encode_rgbw(&self.gamma.0, x, self.order, pixels, white, out),
+            None => self.encode_rgb(planes, out),
+            Some(x) => self.encode_rgbw(x, planes, out),
         };
         let requested_ma = estimate_ma(sum, self.ma_per_channel);
         let mut scale = 1.0;
         if self.max_current_ma > 0 && requested_ma > self.max_current_ma as f32 {
             scale = self.max_current_ma as f32 / requested_ma;
-            // Fixed-point factor, rounded down so the budget is never exceeded.
+            // Fixed-point scale, rounding down so the estimate stays within budget.
             let k = (scale * 65536.0) as u32;
             for b in out.iter_mut() {
                 *b = ((*b as u32 * k) >> 16) as u8;
@@ -189,95 +239,175 @@ impl StripPipeline {
     }
 
     /// Gamma and colour order for 3-byte pixels; returns the channel sum.
-    fn encode_rgb(&self, pixels: &[Rgb], out: &mut [u8]) -> u64 {
-        let g = &self.gamma.0;
-        match self.order.positions() {
-            [0, 1, 2, _] => encode_rgb::<0, 1, 2>(g, pixels, out),
-            [0, 2, 1, _] => encode_rgb::<0, 2, 1>(g, pixels, out),
-            [1, 0, 2, _] => encode_rgb::<1, 0, 2>(g, pixels, out),
-            [1, 2, 0, _] => encode_rgb::<1, 2, 0>(g, pixels, out),
-            [2, 0, 1, _] => encode_rgb::<2, 0, 1>(g, pixels, out),
-            _ => encode_rgb::<2, 1, 0>(g, pixels, out),
+    fn encode_rgb(&self, planes: &Planes, out: &mut [u8]) -> u64 {
+        let g = &self.gamma;
+        if planes.fine() {
+            let src = planes
+                .pixels
+                .iter()
+                .zip(planes.frac)
+                .map(|(p, f)| g.fine_rgb(*p, *f));
+            encode_rgb_ordered(self.order, src, out)
+        } else {
+            let t = &g.0;
+            let src = planes
+                .pixels
+                .iter()
+                .map(|p| [t[p.r as usize], t[p.g as usize], t[p.b as usize]]);
+            encode_rgb_ordered(self.order, src, out)
+        }
+    }
+
+    /// Gamma (of the explicit white too), white extraction and colour order for 4-byte pixels;
+    /// returns the channel sum (W included).
+    fn encode_rgbw(&self, x: &WhiteExtractor, planes: &Planes, out: &mut [u8]) -> u64 {
+        let g = &self.gamma;
+        let t = &g.0;
+        let n = planes.pixels.len();
+        if planes.fine() {
+            let (white, white_frac) = (planes.white, planes.white_frac);
+            let src = planes
+                .pixels
+                .iter()
+                .zip(planes.frac)
+                .enumerate()
+                .map(|(i, (p, f))| {
+                    let [r, gr, b] = g.fine_rgb(*p, *f);
+                    let w = white.get(i).copied().unwrap_or(0);
+                    [
+                        r,
+                        gr,
+                        b,
+                        g.apply_fine(w, white_frac.get(i).copied().unwrap_or(0)),
+                    ]
+                });
+            encode_rgbw_mode(x, self.order, src, out)
+        } else if planes.white.len() == n {
+            let src = planes.pixels.iter().zip(planes.white).map(|(p, &w)| {
+                [
+                    t[p.r as usize],
+                    t[p.g as usize],
+                    t[p.b as usize],
+                    t[w as usize],
+                ]
+            });
+            encode_rgbw_mode(x, self.order, src, out)
+        } else {
+            let src = planes
+                .pixels
+                .iter()
+                .map(|p| [t[p.r as usize], t[p.g as usize], t[p.b as usize], 0]);
+            encode_rgbw_mode(x, self.order, src, out)
         }
     }
 }
 
-/// One RGB order, monomorphised so the per-pixel loop has fixed byte positions.
+/// One strip's composed frame as the pipeline takes it. `frac`, `white` and `white_frac` are either
+/// one entry per pixel or empty (none): the compositor passes fractions only while a fade runs on the
+/// strip, and a white plane only on a strip that lights a white LED.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Planes<'a> {
+    /// Composed pixels, brightness applied.
+    pub pixels: &'a [Rgb],
+    /// Fractional part (1/256 of a level) of each channel of `pixels` during a fade.
+    pub frac: &'a [[u8; 3]],
+    /// Explicit white level of each pixel (RGBW strips), brightness applied.
+    pub white: &'a [u8],
+    /// Fractional part of each `white` level during a fade.
+    pub white_frac: &'a [u8],
+}
+
+impl Planes<'_> {
+    /// Whether fractions are given (a fade is running): the exact-gamma path.
+    #[inline]
+    fn fine(&self) -> bool {
+        !self.frac.is_empty() && self.frac.len() == self.pixels.len()
+    }
+}
+
+impl GammaTable {
+    /// [`GammaTable::apply_fine`] on each channel of a pixel.
+    #[inline]
+    fn fine_rgb(&self, p: Rgb, f: [u8; 3]) -> [u8; 3] {
+        [
+            self.apply_fine(p.r, f[0]),
+            self.apply_fine(p.g, f[1]),
+            self.apply_fine(p.b, f[2]),
+        ]
+    }
+}
+
+/// Writes post-gamma `[r, g, b]` duties in `order`, monomorphised per order so the per-pixel loop has
+/// fixed byte positions; returns the channel sum.
 #[inline]
-fn encode_rgb<const R: usize, const G: usize, const B: usize>(
-    gamma: &[u8; 256],
-    pixels: &[Rgb],
+fn encode_rgb_ordered(
+    order: ColorOrder,
+    src: impl Iterator<Item = [u8; 3]>,
     out: &mut [u8],
 ) -> u64 {
-    let mut sum = 0u32;
-    for (p, w) in pixels.iter().zip(out.chunks_exact_mut(3)) {
-        let (r, g, b) = (
-            gamma[p.r as usize],
-            gamma[p.g as usize],
-            gamma[p.b as usize],
-        );
-        sum += r as u32 + g as u32 + b as u32;
+    match order.positions() {
+        [0, 1, 2, _] => encode_rgb::<0, 1, 2>(src, out),
+        [0, 2, 1, _] => encode_rgb::<0, 2, 1>(src, out),
+        [1, 0, 2, _] => encode_rgb::<1, 0, 2>(src, out),
+        [1, 2, 0, _] => encode_rgb::<1, 2, 0>(src, out),
+        [2, 0, 1, _] => encode_rgb::<2, 0, 1>(src, out),
+        _ => encode_rgb::<2, 1, 0>(src, out),
+    }
+}
+
+/// One RGB order.
+#[inline(always)]
+fn encode_rgb<const R: usize, const G: usize, const B: usize>(
+    src: impl Iterator<Item = [u8; 3]>,
+    out: &mut [u8],
+) -> u64 {
+    let mut sum = 0u64;
+    for ([r, g, b], w) in src.zip(out.chunks_exact_mut(3)) {
+        sum += r as u64 + g as u64 + b as u64;
         w[R] = r;
         w[G] = g;
         w[B] = b;
     }
-    sum as u64
+    sum
 }
 
-/// Gamma, white extraction and colour order for 4-byte pixels; returns the channel sum (W included).
-fn encode_rgbw(
-    gamma: &[u8; 256],
-    extract: &WhiteExtractor,
+/// Picks the white mode once per strip, so the per-pixel loop has no mode branch.
+#[inline]
+fn encode_rgbw_mode(
+    x: &WhiteExtractor,
     order: ColorOrder,
-    pixels: &[Rgb],
-    white: &[u8],
+    src: impl Iterator<Item = [u8; 4]>,
     out: &mut [u8],
 ) -> u64 {
-    let f = match extract.mode {
-        WhiteMode::None => encode_rgbw_as::<NONE>,
-        WhiteMode::Accurate => encode_rgbw_as::<ACCURATE>,
-        WhiteMode::Brighter => encode_rgbw_as::<BRIGHTER>,
-    };
-    f(gamma, extract, order, pixels, white, out)
+    match x.mode {
+        WhiteMode::None => encode_rgbw::<NONE>(x, order, src, out),
+        WhiteMode::Accurate => encode_rgbw::<ACCURATE>(x, order, src, out),
+        WhiteMode::Brighter => encode_rgbw::<BRIGHTER>(x, order, src, out),
+    }
 }
 
-/// [`encode_rgbw`] for one white mode, so the per-pixel loop has no mode branch.
-fn encode_rgbw_as<const MODE: u8>(
-    gamma: &[u8; 256],
-    extract: &WhiteExtractor,
+/// White extraction and colour order for post-gamma `[r, g, b, explicit w]` duties, one 4-byte store
+/// a pixel; returns the channel sum (W included).
+#[inline(always)]
+fn encode_rgbw<const MODE: u8>(
+    x: &WhiteExtractor,
     order: ColorOrder,
-    pixels: &[Rgb],
-    white: &[u8],
+    src: impl Iterator<Item = [u8; 4]>,
     out: &mut [u8],
 ) -> u64 {
-    // Each channel's bit shift in the pixel's little-endian wire word: one 4-byte store a pixel.
+    // Each channel's bit shift in the pixel's little-endian wire word.
     let shift = order.positions().map(|p| (p as u32 & 3) * 8);
-    let pixel = |p: &Rgb, w: u8, dst: &mut [u8]| {
-        let px = extract.split_as::<MODE>(
-            gamma[p.r as usize],
-            gamma[p.g as usize],
-            gamma[p.b as usize],
-            gamma[w as usize],
-        );
+    let mut sum = 0u64;
+    for ([r, g, b, w], dst) in src.zip(out.chunks_exact_mut(4)) {
+        let px = x.split_as::<MODE>(r, g, b, w);
         let word = (px[0] as u32) << shift[0]
             | (px[1] as u32) << shift[1]
             | (px[2] as u32) << shift[2]
             | (px[3] as u32) << shift[3];
         dst.copy_from_slice(&word.to_le_bytes());
-        px[0] as u32 + px[1] as u32 + px[2] as u32 + px[3] as u32
-    };
-    let mut sum = 0u32;
-    let wire = out.chunks_exact_mut(4);
-    if white.len() == pixels.len() {
-        for ((p, &w), dst) in pixels.iter().zip(white).zip(wire) {
-            sum += pixel(p, w, dst);
-        }
-    } else {
-        for (p, dst) in pixels.iter().zip(wire) {
-            sum += pixel(p, 0, dst);
-        }
+        sum += px[0] as u64 + px[1] as u64 + px[2] as u64 + px[3] as u64;
     }
-    sum as u64
+    sum
 }
 
 #[cfg(test)]

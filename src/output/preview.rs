@@ -50,7 +50,7 @@ impl Preview {
                     order: s.color_order,
                     white: super::pipeline::white_point(s),
                     ungamma,
-                    last: vec![0; s.len * s.channels()],
+                    last: vec![0; s.len * s.bytes_per_pixel()],
                 }
             })
             .collect();

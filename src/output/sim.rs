@@ -1,8 +1,10 @@
 //! The simulated strip back-end: the wire's timing, an optional capture file and the terminal preview.
 //!
-//! Each shown frame occupies the simulated wire for `pixels × 30 µs + reset`, exactly as a real chain
-//! would, so frame-rate limits and backpressure behave as on a Pi. With `capture = "path"` every shown
-//! frame is appended as one JSON line — the black-box view tests and benchmarks use:
+//! Each shown frame occupies the simulated wire as long as the real driver would keep the output thread
+//! busy (`layout::timing`: an ideal wire of 30 µs per RGB pixel or 40 µs per RGBW pixel + reset, or
+//! with `emulate = "spi" | "pio" | "ws281x"` that driver's own figure), so frame-rate limits and
+//! backpressure behave as on a Pi. With `capture = "path"` every shown frame is appended as one JSON
+//! line — the black-box view tests and benchmarks use:
 //!
 //! - an RGB strip: `{"t_us", "strip", "rgb"}`, 3 bytes a pixel;
 //! - an RGBW strip: `{"t_us", "strip", "rgbw"}`, 4 bytes a pixel (W where the colour order puts it).
@@ -18,19 +20,21 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::preview::Preview;
 use super::{OutFrame, OutputDevice, OutputError};
-use crate::layout::Layout;
+use crate::layout::{FrameTiming, Layout};
 
 struct SimStrip {
     id: String,
     /// The capture key: `rgb` or `rgbw` (see the module docs).
     field: &'static str,
-    wire_time: Duration,
     capture: Option<BufWriter<File>>,
 }
 
 /// All simulated strips of a layout (strips with another driver are skipped).
 pub struct SimOutput {
     strips: Vec<Option<SimStrip>>,
+    /// The wire-time model, and which simulated strips changed in the frame being shown.
+    timing: FrameTiming,
+    changed: Vec<bool>,
     line: String,
     preview: Option<Preview>,
     /// When the simulated wire finished (or finishes) latching the last frame.
@@ -70,13 +74,14 @@ impl SimOutput {
                 } else {
                     "rgb"
                 },
-                wire_time: s.wire_time(),
                 capture,
             }));
         }
         let max_len = layout.strips.iter().map(|s| s.len).max().unwrap_or(0);
         Ok(SimOutput {
+            changed: vec![false; strips.len()],
             strips,
+            timing: FrameTiming::new(layout),
             line: String::with_capacity(64 + max_len * 8),
             preview: preview.then(|| Preview::new(layout)),
             free_at: None,
@@ -100,13 +105,12 @@ impl OutputDevice for SimOutput {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_micros();
-        let mut busy = Duration::ZERO;
         for (i, strip) in self.strips.iter_mut().enumerate() {
+            self.changed[i] = strip.is_some() && frame.dirty[i];
             let Some(strip) = strip else { continue };
             if !frame.dirty[i] {
                 continue;
             }
-            busy = busy.max(strip.wire_time);
             if let Some(w) = strip.capture.as_mut() {
                 self.line.clear();
                 self.line.push_str("{\"t_us\":");
@@ -132,8 +136,8 @@ impl OutputDevice for SimOutput {
         if let Some(p) = self.preview.as_mut() {
             p.update(frame);
         }
-        // The simulated wire is busy until the longest changed strip has latched.
-        let free = began + busy;
+        // The simulated wire is busy as long as the emulated drivers would be.
+        let free = began + self.timing.frame_time(&self.changed);
         self.free_at = Some(free);
         if let Some(rest) = free.checked_duration_since(Instant::now()) {
             std::thread::sleep(rest);

@@ -3,10 +3,14 @@
 
 mod support;
 
+mod drivers;
 mod effects;
 mod input;
+mod library;
 mod lifecycle;
+mod logging;
 mod mqtt;
 mod persistence;
 mod rgbw;
+mod scenes;
 mod security;

@@ -134,8 +134,28 @@ fn rgbw_strip_captures_four_bytes_in_wire_order_with_the_expected_white() {
     let s = c.wait_topic(&format!("{B}/desk/state"), |m| m.json()["color"]["r"] == 1);
     assert_eq!(s.json()["color_mode"], "rgb");
 
+    // The master light with an RGBW colour: the RGBW zone takes it whole (gamma 1, accurate: W 10
+    // extracted + 40 explicit), the RGB zone its RGB part; the master reports it back in rgbw.
+    c.publish(
+        &format!("{B}/all/set"),
+        r#"{"color":{"r":10,"g":20,"b":30,"w":40}}"#,
+    );
+    cap.wait_frame("w", "master rgbw on the RGBW zone", |f| {
+        all_pixels(f, &[20, 0, 10, 50])
+    });
+    rgb_cap.wait_frame("rgb", "master rgbw on the RGB zone", |f| {
+        all_pixels(f, &[20, 10, 30])
+    });
+    let s = c.wait_topic(&format!("{B}/all/state"), |m| {
+        m.json()["color_mode"] == "rgbw"
+    });
+    assert_eq!(
+        s.json()["color"],
+        json!({"r": 10, "g": 20, "b": 30, "w": 40})
+    );
+
     // Discovery (retained, so already among the messages seen): the RGBW zone offers rgbw and white,
-    // the RGB zone does not.
+    // the RGB zone does not, the master does (some zone has a white LED).
     let modes = |c: &mut TestClient, zone: &str| {
         let topic = format!("homeassistant/light/rgbw/{zone}/config");
         let seen = c.seen.iter().find(|m| m.topic == topic).cloned();
@@ -148,4 +168,8 @@ fn rgbw_strip_captures_four_bytes_in_wire_order_with_the_expected_white() {
         json!(["hs", "rgb", "rgbw", "color_temp", "white"])
     );
     assert_eq!(modes(&mut c, "desk"), json!(["hs", "rgb", "color_temp"]));
+    assert_eq!(
+        modes(&mut c, "all"),
+        json!(["hs", "rgb", "rgbw", "color_temp", "white"])
+    );
 }

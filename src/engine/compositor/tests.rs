@@ -74,7 +74,15 @@ fn reversed_zone_runs_backwards() {
 fn brightness_is_zone_times_master() {
     let (_, mut c, mut zones, now) = setup();
     zones[0].brightness = 128;
-    c.render(now, now, &zones, &MasterState { brightness: 128 });
+    c.render(
+        now,
+        now,
+        &zones,
+        &MasterState {
+            brightness: 128,
+            ..Default::default()
+        },
+    );
     // 128 * 128 / 255 = 64 → 255 * 64 / 255 = 64
     assert_eq!(c.strip_pixels(0)[0], Rgb::new(64, 0, 0));
     zones[0].on = false;
@@ -84,18 +92,34 @@ fn brightness_is_zone_times_master() {
 
 #[test]
 fn transition_cross_fades_then_releases() {
-    let (_, mut c, mut zones, now) = setup();
+    let (layout, mut c, mut zones, now) = setup();
     c.render(now, now, &zones, &MasterState::default());
     c.begin_transition(0, Duration::from_secs(1), now);
     zones[0].color = Rgb::new(0, 0, 255);
     let t = now + Duration::from_millis(500);
     c.render(t, t, &zones, &MasterState::default());
-    assert_eq!(c.strip_pixels(0)[0], Rgb::new(128, 0, 128));
+    // Half way: 127.5 each, carried as 127 + 128/256 and rounded only on the wire (gamma 1 here).
+    assert_eq!(c.strip_pixels(0)[0], Rgb::new(127, 0, 127));
+    let mut f = OutFrame::new(&layout);
+    c.encode(&mut f, true);
+    assert_eq!(f.strips[0][..3], [128, 0, 128]);
     assert!(c.overlays_active(now + Duration::from_millis(500)));
+    // A one-second fade runs at the full frame rate.
+    let full = Duration::from_millis(16);
+    assert_eq!(c.pace(now + Duration::from_millis(500), full), Some(full));
     let t = now + Duration::from_millis(1001);
     c.render(t, t, &zones, &MasterState::default());
     assert_eq!(c.strip_pixels(0)[0], Rgb::new(0, 0, 255));
     assert!(!c.overlays_active(now + Duration::from_millis(1001)));
+    assert_eq!(
+        c.pace(now + Duration::from_millis(1001), full),
+        None,
+        "idle again"
+    );
+    // An hour-long fade asks for a frame every few seconds (255 levels × gamma step 1 × 1).
+    c.begin_transition(0, Duration::from_secs(3600), t);
+    let every = c.pace(t, full).unwrap();
+    assert_eq!(every, Duration::from_secs(3600).div_f64(255.0));
 }
 
 #[test]
@@ -268,4 +292,103 @@ fn indicator_pulses_the_white_plane() {
         &MasterState::default(),
     );
     assert_eq!(c.strip_white(1)[0], 200);
+}
+
+/// The whole path — compositor fade, fractional levels, gamma 2.2, wire bytes — over an hour-long fade
+/// drawn at the pace the compositor asks for: no wire byte moves by more than one level per frame.
+#[test]
+fn an_hour_long_fade_on_the_wire_moves_one_level_at_a_time() {
+    let cfg = Config::from_toml(
+        "[[strips]]\nid=\"a\"\ncolor_order=\"RGB\"\ngamma=2.2\n[[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=4\n",
+    )
+    .unwrap();
+    let now = Instant::now();
+    let mut c = Compositor::new(&cfg.layout, Easing::InOut, now);
+    let mut zones = vec![ZoneState::new(Rgb::new(255, 140, 30), 255, false, None)];
+    let master = MasterState::default();
+    c.render(now, now, &zones, &master);
+    zones[0].on = true;
+    c.begin_transition(0, Duration::from_secs(3600), now);
+    let full = Duration::from_millis(16);
+    let mut f = OutFrame::new(&cfg.layout);
+    let mut prev: Option<Vec<u8>> = None;
+    let (mut t, mut frames) = (now, 0);
+    while let Some(every) = c.pace(t, full) {
+        c.render(t, t, &zones, &master);
+        c.encode(&mut f, true);
+        if let Some(p) = &prev {
+            let step = p
+                .iter()
+                .zip(&f.strips[0])
+                .map(|(a, b)| a.abs_diff(*b))
+                .max();
+            assert!(
+                step <= Some(1),
+                "frame {frames}: {:?} → {:?}",
+                p,
+                f.strips[0]
+            );
+        }
+        prev = Some(f.strips[0].clone());
+        frames += 1;
+        t += every;
+    }
+    c.render(t, t, &zones, &master);
+    c.encode(&mut f, true);
+    assert_eq!(
+        f.strips[0][..3],
+        [255, 68, 2],
+        "ends on (255, 140, 30) after gamma 2.2"
+    );
+    assert!(
+        (1000..1200).contains(&frames),
+        "{frames} frames for an hour"
+    );
+}
+
+/// The same whole path on an RGBW strip: the explicit white plane fades with its fractions, white
+/// extraction runs after the exact gamma, and no wire byte (W included) jumps.
+#[test]
+fn an_hour_long_rgbw_fade_moves_one_level_at_a_time_on_all_four_bytes() {
+    let cfg = Config::from_toml(
+        "[[strips]]\nid=\"a\"\nled_type=\"sk6812\"\ncolor_order=\"GRBW\"\nwhite_kelvin=6600\n\
+         [[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=2\n",
+    )
+    .unwrap();
+    let now = Instant::now();
+    let mut c = Compositor::new(&cfg.layout, Easing::InOut, now);
+    let mut zones = vec![ZoneState::new(Rgb::new(255, 140, 30), 255, false, None)];
+    zones[0].color_mode = ColorMode::Rgbw { w: 180 };
+    let master = MasterState::default();
+    c.render(now, now, &zones, &master);
+    zones[0].on = true;
+    c.begin_transition(0, Duration::from_secs(3600), now);
+    let full = Duration::from_millis(16);
+    let mut f = OutFrame::new(&cfg.layout);
+    let mut prev: Option<Vec<u8>> = None;
+    let (mut t, mut frames, mut fine_w) = (now, 0, false);
+    while let Some(every) = c.pace(t, full) {
+        c.render(t, t, &zones, &master);
+        c.encode(&mut f, true);
+        fine_w |= c.strips[0].white_frac.iter().any(|&x| x != 0);
+        if let Some(p) = &prev {
+            let step = p.iter().zip(&f.strips[0]).map(|(a, b)| a.abs_diff(*b));
+            assert!(
+                step.max() <= Some(1),
+                "frame {frames}: {p:?} → {:?}",
+                f.strips[0]
+            );
+        }
+        prev = Some(f.strips[0].clone());
+        frames += 1;
+        t += every;
+    }
+    assert!(fine_w, "the white plane carried fractions");
+    c.render(t, t, &zones, &master);
+    c.encode(&mut f, true);
+    // (255, 140, 30) after gamma 2.2 is (255, 68, 2); accurate extraction moves 2 of each onto W,
+    // which also carries the explicit 180 (gamma: 119).
+    assert_eq!(f.strips[0][..4], [66, 253, 0, 121]);
+    assert!(c.strips[0].white_frac.iter().all(|&x| x == 0));
+    assert!(!c.strips[0].fine, "the fade is over: plain path");
 }

@@ -1,31 +1,21 @@
 //! Pipeline tests: gamma, colour order, the power limiter and white extraction on RGBW strips.
 
 use super::*;
-use crate::layout::{DEFAULT_WHITE_KELVIN, Driver, LedType};
+use crate::layout::LedType;
 
 fn spec(order: &str, gamma: f32, max_ma: u32) -> StripSpec {
     let color_order = ColorOrder::parse(order).unwrap();
     StripSpec {
         id: "s".into(),
-        driver: Driver::Sim,
-        gpio: 18,
-        dma: 10,
-        led_type: LedType::Ws2812,
         color_order,
         white: if color_order.has_white() {
             WhiteMode::Accurate
         } else {
             WhiteMode::None
         },
-        white_kelvin: DEFAULT_WHITE_KELVIN,
-        frequency: 800_000,
-        invert: false,
         gamma,
         max_current_ma: max_ma,
-        ma_per_channel: 20.0,
-        reset: LedType::Ws2812.default_reset(),
-        capture: None,
-        len: 0,
+        ..StripSpec::default()
     }
 }
 
@@ -41,7 +31,12 @@ fn rgbw(order: &str, mode: WhiteMode, kelvin: u32, max_ma: u32) -> StripPipeline
 /// Encodes one pixel (with explicit white `w`) and returns its wire bytes.
 fn one(p: &StripPipeline, c: Rgb, w: u8) -> [u8; 4] {
     let mut out = [0u8; 4];
-    p.encode(&[c], &[w], &mut out);
+    let planes = Planes {
+        pixels: &[c],
+        white: &[w],
+        ..Planes::default()
+    };
+    p.encode_fine(&planes, &mut out);
     out
 }
 
@@ -58,6 +53,84 @@ fn gamma_table_known_values() {
 }
 
 #[test]
+fn fine_gamma_is_continuous_between_table_entries() {
+    for gamma in [1.0, 2.2, 2.8] {
+        let g = GammaTable::new(gamma);
+        let mut prev = g.apply_fine(0, 0);
+        for v in 0..=255u8 {
+            assert_eq!(g.apply_fine(v, 0), g.0[v as usize]);
+            for f in 0..=255u8 {
+                let y = g.apply_fine(v, f);
+                assert!(
+                    y >= prev && y - prev <= 1,
+                    "γ {gamma}: {v}+{f}/256 → {y} after {prev}"
+                );
+                prev = y;
+            }
+        }
+    }
+    assert_eq!(
+        GammaTable::new(1.0).apply_fine(10, 200),
+        11,
+        "rounds to nearest"
+    );
+    assert_eq!(GammaTable::new(2.2).max_step(), 3);
+}
+
+#[test]
+fn fractions_reach_gamma_on_rgb_and_rgbw_strips_alike() {
+    // Each channel with a fraction goes through apply_fine; a zero fraction is the plain table.
+    let g = GammaTable::new(2.2);
+    let px = [Rgb::new(200, 10, 100), Rgb::new(5, 5, 5)];
+    let frac = [[128, 200, 0], [0, 0, 0]];
+    let want = |p: Rgb, f: [u8; 3]| {
+        [
+            g.apply_fine(p.r, f[0]),
+            g.apply_fine(p.g, f[1]),
+            g.apply_fine(p.b, f[2]),
+        ]
+    };
+    let planes = Planes {
+        pixels: &px,
+        frac: &frac,
+        ..Planes::default()
+    };
+    let mut out = [0u8; 6];
+    StripPipeline::new(&spec("RGB", 2.2, 0)).encode_fine(&planes, &mut out);
+    assert_eq!(out[..3], want(px[0], frac[0]));
+    assert_eq!(out[3..], want(px[1], frac[1]), "zero fraction = the table");
+    assert_eq!(
+        (g.0[200], out[0]),
+        (149, 150),
+        "the fraction moved the output"
+    );
+    // RGBW with white = none: the same RGB bytes, W dark; the explicit white takes its fraction.
+    let mut s = spec("RGBW", 2.2, 0);
+    s.led_type = LedType::Sk6812;
+    s.white = WhiteMode::None;
+    let mut out4 = [0u8; 8];
+    StripPipeline::new(&s).encode_fine(&planes, &mut out4);
+    assert_eq!(
+        (&out4[..3], &out4[4..7], out4[3]),
+        (&out[..3], &out[3..], 0)
+    );
+    s.white = WhiteMode::Accurate;
+    s.white_kelvin = 6600;
+    let planes = Planes {
+        pixels: &[Rgb::BLACK],
+        frac: &[[0; 3]],
+        white: &[200],
+        white_frac: &[128],
+    };
+    StripPipeline::new(&s).encode_fine(&planes, &mut out4[..4]);
+    assert_eq!(
+        out4[..4],
+        [0, 0, 0, 150],
+        "W of 200.5 after gamma, not the table's 149"
+    );
+}
+
+#[test]
 fn colour_order_on_the_wire() {
     let px = [Rgb::new(10, 20, 30)];
     let mut out = [0u8; 3];
@@ -69,7 +142,7 @@ fn colour_order_on_the_wire() {
         ("BRG", [30, 10, 20]),
         ("BGR", [30, 20, 10]),
     ] {
-        StripPipeline::new(&spec(order, 1.0, 0)).encode(&px, &[], &mut out);
+        StripPipeline::new(&spec(order, 1.0, 0)).encode(&px, &mut out);
         assert_eq!(out, want, "{order}");
     }
 }
@@ -79,7 +152,7 @@ fn limiter_scales_whole_strip_and_keeps_hue() {
     // 10 white pixels at 60 mA each = 600 mA against a 300 mA budget.
     let px = [Rgb::WHITE; 10];
     let mut out = [0u8; 30];
-    let rep = StripPipeline::new(&spec("RGB", 1.0, 300)).encode(&px, &[], &mut out);
+    let rep = StripPipeline::new(&spec("RGB", 1.0, 300)).encode(&px, &mut out);
     assert!((rep.requested_ma - 600.0).abs() < 0.01);
     assert!((rep.scale - 0.5).abs() < 1e-6);
     let sum: u64 = out.iter().map(|&b| b as u64).sum();
@@ -89,7 +162,7 @@ fn limiter_scales_whole_strip_and_keeps_hue() {
     // Hue kept: an orange stays 2:1, whatever the colour order.
     let px = [Rgb::new(200, 100, 0); 20];
     let mut out = [0u8; 60];
-    StripPipeline::new(&spec("BGR", 1.0, 100)).encode(&px, &[], &mut out);
+    StripPipeline::new(&spec("BGR", 1.0, 100)).encode(&px, &mut out);
     let ratio = out[2] as f32 / out[1] as f32;
     assert!((ratio - 2.0).abs() < 0.1, "{:?}", &out[..3]);
     assert_eq!(out[0], 0);
@@ -97,7 +170,7 @@ fn limiter_scales_whole_strip_and_keeps_hue() {
     // Under budget: untouched.
     let px = [Rgb::new(10, 10, 10); 3];
     let mut out = [0u8; 9];
-    let rep = StripPipeline::new(&spec("RGB", 1.0, 1000)).encode(&px, &[], &mut out);
+    let rep = StripPipeline::new(&spec("RGB", 1.0, 1000)).encode(&px, &mut out);
     assert_eq!(rep.scale, 1.0);
     assert_eq!(out, [10; 9]);
 }
@@ -202,7 +275,7 @@ fn rgbw_bytes_follow_the_colour_order() {
     assert_eq!(one(&none("GRBW"), c, 0), [20, 30, 10, 0]);
     // Several pixels, no explicit white plane.
     let mut out = [0u8; 8];
-    acc("GRBW").encode(&[Rgb::new(1, 2, 3), Rgb::new(9, 9, 9)], &[], &mut out);
+    acc("GRBW").encode(&[Rgb::new(1, 2, 3), Rgb::new(9, 9, 9)], &mut out);
     assert_eq!(out, [1, 0, 2, 1, 0, 0, 0, 9]);
 }
 
@@ -211,7 +284,7 @@ fn limiter_counts_the_white_channel() {
     // Brighter white: all four channels full = 80 mA a pixel; 10 pixels against 400 mA.
     let p = rgbw("GRBW", WhiteMode::Brighter, 6600, 400);
     let mut out = [0u8; 40];
-    let rep = p.encode(&[Rgb::WHITE; 10], &[], &mut out);
+    let rep = p.encode(&[Rgb::WHITE; 10], &mut out);
     assert!((rep.requested_ma - 800.0).abs() < 0.01, "{rep:?}");
     assert!((rep.scale - 0.5).abs() < 1e-6);
     assert!(out.iter().all(|&b| b == 127), "W scaled with the rest");
@@ -219,11 +292,16 @@ fn limiter_counts_the_white_channel() {
     assert!(estimate_ma(sum, 20.0) <= 400.0);
     // Accurate white moves 3 channels' current onto one: a third of the current, under budget.
     let p = rgbw("GRBW", WhiteMode::Accurate, 6600, 400);
-    let rep = p.encode(&[Rgb::WHITE; 10], &[], &mut out);
+    let rep = p.encode(&[Rgb::WHITE; 10], &mut out);
     assert!((rep.requested_ma - 200.0).abs() < 0.01, "{rep:?}");
     assert_eq!(rep.scale, 1.0);
     // An explicit white level counts too.
     let p = rgbw("GRBW", WhiteMode::Accurate, 6600, 0);
-    let rep = p.encode(&[Rgb::BLACK; 10], &[255; 10], &mut out);
+    let planes = Planes {
+        pixels: &[Rgb::BLACK; 10],
+        white: &[255; 10],
+        ..Planes::default()
+    };
+    let rep = p.encode_fine(&planes, &mut out);
     assert!((rep.requested_ma - 200.0).abs() < 0.01, "{rep:?}");
 }
