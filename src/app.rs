@@ -399,6 +399,7 @@ fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
             x.dma,
             x.led_type,
             x.color_order,
+            x.uses_white(),
             x.len,
             &x.capture,
         ) != (
@@ -408,6 +409,7 @@ fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
             y.dma,
             y.led_type,
             y.color_order,
+            y.uses_white(),
             y.len,
             &y.capture,
         ) {

@@ -107,6 +107,10 @@ pub struct RawStrip {
     pub dma: Option<u8>,
     pub led_type: Option<String>,
     pub color_order: Option<String>,
+    /// RGBW strips: "none", "accurate" or "brighter".
+    pub white: Option<String>,
+    /// RGBW strips: colour temperature of the white LED (kelvin).
+    pub white_kelvin: Option<u32>,
     pub frequency: Option<u32>,
     pub invert: Option<bool>,
     pub gamma: Option<f32>,

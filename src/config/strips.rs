@@ -3,13 +3,15 @@
 //! otherwise fail silently (a dark strip, a corrupted SD card); every message names the key and the fix.
 //!
 //! A simulated strip with `emulate = "…"` is validated as the driver it stands in for, so a config
-//! rehearsed on a laptop passes on the Pi.
+//! rehearsed on a laptop passes on the Pi. A colour order with W (an SK6812 RGBW strip) is valid on
+//! every driver: each sends 4 bytes a pixel (`StripSpec::bytes_per_pixel`); `white` and
+//! `white_kelvin` are accepted only next to such an order.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::raw::RawStrip;
-use crate::layout::{ColorOrder, Driver, LedType, StripSpec};
+use crate::layout::{ColorOrder, DEFAULT_WHITE_KELVIN, Driver, LedType, StripSpec, WhiteMode};
 
 /// Pins the rpi_ws281x library can drive: PWM0, PWM1, SPI0 MOSI, PCM DOUT.
 pub const WS281X_PINS: [u8; 6] = [10, 12, 13, 18, 19, 21];
@@ -64,19 +66,14 @@ pub(super) fn build_strip(i: usize, s: &RawStrip, errs: &mut Vec<String>) -> Str
     check_pin(&key, rules, gpio, errs);
     let led_type = LedType::parse(s.led_type.as_deref().unwrap_or("ws2812")).unwrap_or_else(|| {
         errs.push(format!(
-            "{key}.led_type: \"{}\" is not one of ws2811, ws2812, ws2813, sk6812",
+            "{key}.led_type: \"{}\" is not one of ws2811, ws2812, ws2813, sk6812 (an SK6812 RGBW \
+             strip is led_type = \"sk6812\" with a colour order such as \"GRBW\")",
             s.led_type.as_deref().unwrap_or_default()
         ));
         LedType::Ws2812
     });
-    let color_order =
-        ColorOrder::parse(s.color_order.as_deref().unwrap_or("GRB")).unwrap_or_else(|| {
-            errs.push(format!(
-                "{key}.color_order: \"{}\" is not one of RGB, RBG, GRB, GBR, BRG, BGR",
-                s.color_order.as_deref().unwrap_or_default()
-            ));
-            ColorOrder::Grb
-        });
+    let color_order = color_order(&key, s, led_type, errs);
+    let (white, white_kelvin) = white(&key, s, color_order, errs);
     let spec = StripSpec {
         id: s.id.clone(),
         driver,
@@ -86,6 +83,8 @@ pub(super) fn build_strip(i: usize, s: &RawStrip, errs: &mut Vec<String>) -> Str
         dma: dma(&key, s, rules, errs),
         led_type,
         color_order,
+        white,
+        white_kelvin,
         frequency: frequency(&key, s, rules, errs),
         invert: invert(&key, s, rules, gpio, errs),
         gamma: s.gamma.unwrap_or(2.2),
@@ -136,6 +135,60 @@ fn parse_emulate(
             None
         }
     }
+}
+
+/// `color_order`: a permutation of RGB, or of RGBW on an LED type that has a white LED (SK6812).
+fn color_order(key: &str, s: &RawStrip, led_type: LedType, errs: &mut Vec<String>) -> ColorOrder {
+    let text = s.color_order.as_deref().unwrap_or("GRB");
+    let Some(order) = ColorOrder::parse(text) else {
+        errs.push(format!(
+            "{key}.color_order: \"{text}\" is not a colour order: write R, G and B once each in wire \
+             order (RGB, GRB, BRG, …), plus W for an RGBW strip (GRBW, RGBW, …)"
+        ));
+        return ColorOrder::GRB;
+    };
+    if order.has_white() && led_type != LedType::Sk6812 {
+        errs.push(format!(
+            "{key}.color_order: \"{text}\" has a white channel but led_type \"{}\" has three colour \
+             channels; use led_type = \"sk6812\" for an RGBW strip, or an order without W",
+            s.led_type.as_deref().unwrap_or("ws2812")
+        ));
+        return ColorOrder::GRB;
+    }
+    order
+}
+
+/// `white` and `white_kelvin`: only for RGBW strips; white defaults to accurate there.
+fn white(key: &str, s: &RawStrip, order: ColorOrder, errs: &mut Vec<String>) -> (WhiteMode, u32) {
+    if !order.has_white() {
+        for (name, set) in [
+            ("white", s.white.is_some()),
+            ("white_kelvin", s.white_kelvin.is_some()),
+        ] {
+            if set {
+                errs.push(format!(
+                    "{key}.{name}: only RGBW strips have a white channel; give color_order a W \
+                     (e.g. \"GRBW\") or remove {name}"
+                ));
+            }
+        }
+        return (WhiteMode::None, DEFAULT_WHITE_KELVIN);
+    }
+    let text = s.white.as_deref().unwrap_or("accurate");
+    let mode = WhiteMode::parse(text).unwrap_or_else(|| {
+        errs.push(format!(
+            "{key}.white: \"{text}\" is not one of \"none\", \"accurate\", \"brighter\""
+        ));
+        WhiteMode::Accurate
+    });
+    let kelvin = s.white_kelvin.unwrap_or(DEFAULT_WHITE_KELVIN);
+    if !(2000..=10_000).contains(&kelvin) {
+        errs.push(format!(
+            "{key}.white_kelvin: {kelvin} is out of range 2000–10000 (a warm white LED is about \
+             3000, a neutral one 4000, a cool one 6500)"
+        ));
+    }
+    (mode, kelvin.clamp(2000, 10_000))
 }
 
 fn check_pin(key: &str, rules: Driver, gpio: u8, errs: &mut Vec<String>) {

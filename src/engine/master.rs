@@ -6,8 +6,16 @@
 //! and remembers which were on; an `ON` (or any colour, effect or brightness) while every zone is off
 //! brings those back (every zone when nothing is remembered). The master reports the colour and
 //! effect of its last command, so its state is truthful about what it did even when zones differ.
+//! An `rgbw` or `white` colour stays one only if some strip lights a white LED ([`for_device`]).
 
 use super::zone::{EffectChoice, LightCommand, MasterState, ZoneState};
+
+/// The command as the master takes it: with no white LED on any strip the master offers no `rgbw` or
+/// `white` mode (`mqtt/discovery.rs`), so such a colour becomes its RGB equivalent, as on an RGB zone.
+/// With one, zones without a white LED convert their share themselves (the render loop's `apply_zone`).
+pub fn for_device(cmd: &LightCommand, any_white: bool) -> LightCommand {
+    if any_white { *cmd } else { cmd.without_white() }
+}
 
 /// Turns one master command into per-zone commands; updates `master` and the remembered on-set.
 /// Returns `(zone, command)` pairs; zones not listed are left alone.
@@ -178,6 +186,27 @@ mod tests {
             out.iter()
                 .all(|(_, c)| c.on.is_none() && c.flash == Some(2.0))
         );
+    }
+
+    #[test]
+    fn white_colours_stay_white_only_where_a_white_led_exists() {
+        let zs = zones();
+        let rgbw = cmd(|c| c.color = Some(ColorSet::Rgbw(Rgb::new(1, 2, 3), 40)));
+        let mut m = MasterState::default();
+        fan_out(&for_device(&rgbw, true), &mut m, &zs, &mut None);
+        assert_eq!(
+            m.color,
+            Some((Rgb::new(1, 2, 3), ColorMode::Rgbw { w: 40 }))
+        );
+        let out = fan_out(&for_device(&rgbw, false), &mut m, &zs, &mut None);
+        assert_eq!(m.color, Some((Rgb::new(1, 2, 3), ColorMode::Rgb)));
+        assert!(
+            out.iter()
+                .all(|(_, c)| c.color == Some(ColorSet::Rgb(Rgb::new(1, 2, 3))))
+        );
+        let white = cmd(|c| c.color = Some(ColorSet::White));
+        fan_out(&for_device(&white, false), &mut m, &zs, &mut None);
+        assert_eq!(m.color, Some((Rgb::WHITE, ColorMode::Rgb)));
     }
 
     #[test]

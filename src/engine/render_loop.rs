@@ -285,7 +285,18 @@ impl RenderLoop {
             .unwrap_or(self.cfg.transition)
     }
 
+    /// Whether zone `z`'s strip lights a white LED (else its RGBW and white colours become RGB).
+    fn has_white(&self, z: usize) -> bool {
+        let layout = self.compositor.layout();
+        layout.strips[layout.zones[z].strip].uses_white()
+    }
+
     fn apply_zone(&mut self, z: usize, cmd: &LightCommand, now: Instant) {
+        let cmd = &if self.has_white(z) {
+            *cmd
+        } else {
+            cmd.without_white()
+        };
         let old_effect = self.zones[z].effect;
         if self.zones[z].apply(cmd) {
             if self.zones[z].effect != old_effect && self.zones[z].effect.is_some() {
@@ -309,6 +320,9 @@ impl RenderLoop {
 
     /// `B/all/set`: brightness scales every zone; the rest fans out (see `master.rs`).
     fn apply_master(&mut self, cmd: &LightCommand, now: Instant) {
+        // The master offers rgbw and white only when some zone has a white LED (`mqtt/discovery.rs`).
+        let any_white = (0..self.zones.len()).any(|z| self.has_white(z));
+        let cmd = &master::for_device(cmd, any_white);
         let before = self.master.brightness;
         let plan = master::fan_out(
             cmd,

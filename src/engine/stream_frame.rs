@@ -18,14 +18,13 @@ use crate::color::Rgb;
 use crate::config::RealtimeConfig;
 use crate::layout::{Layout, StripSpec};
 
-/// Channels one pixel of `strip` takes in a realtime stream: 3 (RGB) today. The single place to wire
-/// RGBW strips (4) to.
-pub fn channels_per_pixel(_strip: &StripSpec) -> usize {
-    3
+/// Channels one pixel of `strip` takes in a realtime stream: 3 (RGB) or 4 (RGBW), as on its wire.
+pub fn channels_per_pixel(strip: &StripSpec) -> usize {
+    strip.bytes_per_pixel()
 }
 
-/// One pixel's channels as the colour the compositor draws. RGB is taken as is; until the pipeline
-/// carries a white channel, a fourth (white) channel is added to all three.
+/// One pixel's channels as an RGB colour. RGB is taken as is; a fourth (white) channel is added to all
+/// three (used for zones without a white plane; `StreamLayer::draw` puts it on the white LED otherwise).
 #[inline]
 pub fn channels_to_rgb(c: &[u8]) -> Rgb {
     match c {

@@ -258,7 +258,7 @@ impl StreamLayer {
 
     /// Draws zone `z` over its base layer when the stream shows there; `level` is zone × master
     /// brightness. Returns whether it drew.
-    pub fn draw(&self, z: usize, level: u8, out: &mut [Rgb]) -> bool {
+    pub fn draw(&self, z: usize, level: u8, out: &mut [Rgb], out_w: &mut [u8]) -> bool {
         let (Some(cfg), Some(frame)) = (&self.cfg, &self.frame) else {
             return false;
         };
@@ -269,12 +269,26 @@ impl StreamLayer {
         let inv = (cfg.gamma == StreamGamma::Sender).then(|| &self.inverse[self.zone_strip[z]]);
         let cpp = self.shape.cpp[z];
         let src = self.shape.zone(&frame.channels, z);
-        for (p, c) in out.iter_mut().zip(src.chunks_exact(cpp)) {
-            let mut rgb = channels_to_rgb(c);
+        // A zone with a white plane takes the stream's fourth channel on its white LED; any other
+        // zone folds it into RGB (`channels_to_rgb`).
+        let white = cpp == 4 && out_w.len() == out.len();
+        if !white {
+            out_w.fill(0);
+        }
+        for (i, (p, c)) in out.iter_mut().zip(src.chunks_exact(cpp)).enumerate() {
+            let (mut rgb, mut w) = if white {
+                (Rgb::new(c[0], c[1], c[2]), c[3])
+            } else {
+                (channels_to_rgb(c), 0)
+            };
             if let Some(t) = inv {
                 rgb = Rgb::new(t[rgb.r as usize], t[rgb.g as usize], t[rgb.b as usize]);
+                w = t[w as usize];
             }
             *p = if level < 255 { rgb.scale8(level) } else { rgb };
+            if white {
+                out_w[i] = crate::color::scale8(w, level);
+            }
         }
         true
     }

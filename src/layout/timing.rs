@@ -2,17 +2,20 @@
 //! frame rate (`fps` is checked against it) and the simulator sleeps exactly this long, so a simulated
 //! strip with `emulate = "spi" | "pio" | "ws281x"` runs at the rate the real driver would.
 //!
-//! The figures come from the drivers themselves:
-//! - ideal wire (plain `sim`): 8 bits per byte at `frequency` (30 µs per RGB pixel at 800 kHz) + `reset`.
-//! - `spi`: the bytes [`spi_frame_bytes`] really sends (four SPI bits per data bit, then `reset` as low
-//!   bytes) at [`spi_clock_hz`].
-//! - `pio`: the kernel's PIO program runs at a fixed 800 kHz; after the DMA it sleeps ≥ 50 µs, we wait
-//!   `reset` (≥ 50 µs by validation).
+//! Every figure is sized by the strip's bytes per pixel ([`StripSpec::bytes_per_pixel`]): 3 on an RGB
+//! strip, 4 on an RGBW one (32 bits a pixel on the wire). The figures come from the drivers themselves:
+//! - ideal wire (plain `sim`): 8 bits per byte at `frequency` (30 µs per RGB pixel, 40 µs per RGBW
+//!   pixel at 800 kHz) + `reset`.
+//! - `spi`: the bytes [`spi_frame_bytes`] really sends (four SPI bits per data bit: 12 bytes per RGB
+//!   pixel, 16 per RGBW pixel; then `reset` as low bytes) at [`spi_clock_hz`].
+//! - `pio`: the kernel's PIO program runs at a fixed 800 kHz and shifts 24 bits per LED, 32 with the
+//!   overlay's `rgbw`; after the DMA it sleeps ≥ 50 µs, we wait `reset` (≥ 50 µs by validation).
 //! - `ws281x`: rpi_ws281x 1.1.0 sizes its DMA/SPI buffer for 4 colours per LED whatever the strip type
-//!   (`LED_COLOURS 4`, 3 symbols per bit at 3 × `frequency`: 40 µs per LED at 800 kHz), plus 55 µs of
-//!   reset, rounded as `PWM_BYTE_COUNT` does; it also refuses to start a render sooner than the previous
-//!   one's 1.25 µs-per-bit protocol time + 300 µs (`LED_RESET_WAIT_TIME`). One render drives every
-//!   channel, so all ws281x strips share one period, sized by the longest.
+//!   (`LED_COLOURS 4`, 3 symbols per bit at 3 × `frequency`: 40 µs per LED at 800 kHz, RGB or RGBW),
+//!   plus 55 µs of reset, rounded as `PWM_BYTE_COUNT` does; it also refuses to start a render sooner
+//!   than the previous one's protocol time (1.25 µs per bit of `count × 3` colours, `× 4` for an
+//!   `SK6812_STRIP_*W` type) + 300 µs (`LED_RESET_WAIT_TIME`). One render drives every channel, so all
+//!   ws281x strips share one period, sized by the longest.
 //!
 //! The output thread shows drivers one after another, so a frame costs the sum over drivers: SPI strips
 //! are written one after another (sum), PIO writes return at once and run in parallel (max), the
@@ -22,7 +25,7 @@ use std::time::Duration;
 
 use super::{Driver, Layout, StripSpec};
 
-/// Wire time of one RGB pixel on an ideal 800 kHz line: 24 bits × 1.25 µs.
+/// Wire time of one RGB pixel on an ideal 800 kHz line: 24 bits × 1.25 µs (an RGBW pixel: 32 bits, 40 µs).
 pub const PIXEL_WIRE_TIME: Duration = Duration::from_micros(30);
 
 /// SPI bits per WS281x data bit in the `spi` driver's encoding.
@@ -174,6 +177,7 @@ fn shared_period(layout: &Layout, idx: &[usize]) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::{ColorOrder, LedType};
 
     fn strip(driver: Driver, emulate: Option<Driver>, len: usize) -> StripSpec {
         StripSpec {
@@ -210,6 +214,51 @@ mod tests {
         // A simulated stand-in has the same time as the driver it emulates.
         assert_eq!(strip(Driver::Sim, Some(Driver::Spi), 300).wire_time(), spi);
         assert_eq!(strip(Driver::Sim, None, 300).wire_time(), pio);
+    }
+
+    #[test]
+    fn rgbw_strips_take_32_bits_a_pixel_on_every_driver() {
+        let rgbw = |driver, emulate, len| StripSpec {
+            color_order: ColorOrder::GRBW,
+            led_type: LedType::Sk6812,
+            reset: LedType::Sk6812.default_reset(),
+            ..strip(driver, emulate, len)
+        };
+        assert_eq!(rgbw(Driver::Sim, None, 1).bytes_per_pixel(), 4);
+        // Ideal wire and pio (the overlay's `rgbw` shifts 32 bits): 300 × 40 µs + 80 µs.
+        let ideal = Duration::from_micros(12_000 + 80);
+        assert_eq!(rgbw(Driver::Sim, None, 300).wire_time(), ideal);
+        assert_eq!(rgbw(Driver::Pio, None, 300).wire_time(), ideal);
+        // spi: 16 bytes a pixel + ⌈80 µs × 3.3 MHz / 8⌉ = 4800 + 33 bytes at 3.3 MHz.
+        assert_eq!(
+            spi_frame_bytes(300, 4, Duration::from_micros(80), 800_000),
+            4833
+        );
+        let spi = rgbw(Driver::Spi, None, 300).wire_time();
+        assert_eq!(spi, bits_time(4833 * 8, 3_300_000));
+        assert_eq!(rgbw(Driver::Sim, Some(Driver::Spi), 300).wire_time(), spi);
+        // ws281x: the buffer holds 4 colours per LED either way, but the render gap counts 32 bits per
+        // LED: 300 × 32 × 1.25 µs + 300 µs = 12.3 ms, above the 12.08 ms buffer.
+        assert_eq!(
+            rgbw(Driver::Ws281x, None, 300).wire_time(),
+            Duration::from_micros(12_300)
+        );
+        assert_eq!(
+            rgbw(Driver::Ws281x, None, 10).wire_time(),
+            Duration::from_micros(10 * 40 + 300)
+        );
+        // A controller with an RGB and an RGBW strip: the RGBW one's protocol time sets the period.
+        let layout = Layout {
+            strips: vec![
+                strip(Driver::Ws281x, None, 300),
+                rgbw(Driver::Ws281x, None, 300),
+            ],
+            zones: Vec::new(),
+        };
+        assert_eq!(
+            layout.frame_time(&[true, false]),
+            Duration::from_micros(12_300)
+        );
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! presets; diagnostic `sensor`s read from `B/health`; an `event` entity for local inputs; an identify
 //! `button`. `unique_id`s are derived from `device_id` and zone ids only, so they survive restarts.
 //! No deprecated keys (`color_mode: true`, `rgb`/`hs`/`xy` flags, `object_id`).
+//!
+//! A zone's colour modes follow its strip: [`RGB_MODES`], plus `rgbw` and `white` ([`RGBW_MODES`]) when
+//! the strip lights a white LED (Home Assistant allows `white` only beside a colour mode). The master
+//! light offers the RGBW modes when any zone has them; zones without a white LED take its RGBW or white
+//! commands as RGB (`engine/zone.rs`, `LightCommand::without_white`).
 
 use serde_json::{Value, json};
 
@@ -27,6 +32,20 @@ pub const EVENT_TYPES: &[&str] = &[
     "button_release",
     "key",
 ];
+
+/// Colour modes of a zone on an RGB strip (or an RGBW strip with `white = "none"`).
+pub const RGB_MODES: &[&str] = &["hs", "rgb", "color_temp"];
+/// Colour modes of a zone on a strip that lights a white LED.
+pub const RGBW_MODES: &[&str] = &["hs", "rgb", "rgbw", "color_temp", "white"];
+
+/// The master light's colour modes: [`RGBW_MODES`] when any zone's strip lights a white LED.
+pub fn master_modes(config: &Config) -> &'static [&'static str] {
+    if config.layout.strips.iter().any(|s| s.uses_white()) {
+        RGBW_MODES
+    } else {
+        RGB_MODES
+    }
+}
 
 /// One discovery message: topic and retained JSON payload.
 #[derive(Clone, Debug)]
@@ -75,8 +94,9 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
         out.push(entity(config, t, component, object, p));
     };
 
-    // Zones and the master alike: colour, colour temperature, effects, flash (transition is implied).
-    let light = |name: &str, command: String, state: String| {
+    // Zones and the master alike: colour (`modes`), colour temperature, effects, flash (transition is
+    // implied).
+    let light = |name: &str, command: String, state: String, modes: &[&str]| {
         json!({
             "name": name,
             "schema": "json",
@@ -84,7 +104,7 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
             "state_topic": state,
             "brightness": true,
             "brightness_scale": 255,
-            "supported_color_modes": ["hs", "rgb", "color_temp"],
+            "supported_color_modes": modes,
             "color_temp_kelvin": true,
             "min_kelvin": MIN_KELVIN,
             "max_kelvin": MAX_KELVIN,
@@ -96,10 +116,15 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     };
 
     for (z, zone) in config.layout.zones.iter().enumerate() {
+        let modes = if config.layout.strips[zone.strip].uses_white() {
+            RGBW_MODES
+        } else {
+            RGB_MODES
+        };
         push(
             "light",
             &zone.id,
-            light(&zone.name, t.zone_set(z), t.zone_state(z)),
+            light(&zone.name, t.zone_set(z), t.zone_state(z), modes),
         );
         for p in ParamId::ALL {
             let spec = p.global();
@@ -122,7 +147,12 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     push(
         "light",
         "all",
-        light("All zones", t.all_set.clone(), t.all_state.clone()),
+        light(
+            "All zones",
+            t.all_set.clone(),
+            t.all_state.clone(),
+            master_modes(config),
+        ),
     );
 
     let switch = |name: &str, key: &str| {
@@ -279,5 +309,71 @@ mod tests {
         // 1 light + 5 numbers + a palette select per zone, master, 2 switches, 2 selects, 5 sensors,
         // event, identify; scene-name text, save, sunrise and nightlight buttons.
         assert_eq!(all.len(), 7 + 1 + 2 + 2 + 5 + 1 + 1 + 4);
+        assert_eq!(light.payload["supported_color_modes"], json!(RGB_MODES));
+        let master = all
+            .iter()
+            .find(|d| d.topic == "homeassistant/light/dev/all/config")
+            .unwrap();
+        assert_eq!(
+            master.payload["supported_color_modes"],
+            json!(RGB_MODES),
+            "no white LED anywhere: the master offers no white either"
+        );
+    }
+
+    #[test]
+    fn zones_with_a_white_led_offer_rgbw_and_white() {
+        let c = Config::from_toml(
+            r#"device_id="dev"
+[[strips]]
+id="rgb"
+gpio=18
+[[strips]]
+id="w"
+gpio=19
+dma=11
+led_type="sk6812"
+color_order="GRBW"
+[[strips]]
+id="dark"
+gpio=21
+dma=12
+led_type="sk6812"
+color_order="GRBW"
+white="none"
+[[zones]]
+id="a"
+strip="rgb"
+pixels=3
+[[zones]]
+id="b"
+strip="w"
+pixels=3
+[[zones]]
+id="c"
+strip="dark"
+pixels=3
+"#,
+        )
+        .unwrap();
+        let t = Topics::new("diuna", "dev", "homeassistant", &c.layout);
+        let all = all(&c, &t);
+        let modes = |zone: &str| {
+            all.iter()
+                .find(|d| d.topic == format!("homeassistant/light/dev/{zone}/config"))
+                .map(|d| d.payload["supported_color_modes"].clone())
+                .unwrap()
+        };
+        assert_eq!(modes("a"), json!(["hs", "rgb", "color_temp"]));
+        assert_eq!(
+            modes("b"),
+            json!(["hs", "rgb", "rgbw", "color_temp", "white"])
+        );
+        assert_eq!(modes("c"), json!(RGB_MODES), "white = none: W stays dark");
+        assert_eq!(
+            modes("all"),
+            json!(RGBW_MODES),
+            "the master offers white when a zone has it"
+        );
     }
 }

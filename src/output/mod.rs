@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use crate::layout::{Driver, Layout};
 
-/// Wire bytes for every strip, plus which strips changed since the last frame.
+/// Wire bytes for every strip (3 bytes a pixel, 4 on an RGBW strip, in wire order), plus which strips
+/// changed since the last frame.
 pub struct OutFrame {
     pub strips: Vec<Vec<u8>>,
     pub dirty: Vec<bool>,
@@ -34,7 +35,11 @@ pub struct OutFrame {
 impl OutFrame {
     pub fn new(layout: &Layout) -> Self {
         OutFrame {
-            strips: layout.strips.iter().map(|s| vec![0; s.len * 3]).collect(),
+            strips: layout
+                .strips
+                .iter()
+                .map(|s| vec![0; s.len * s.bytes_per_pixel()])
+                .collect(),
             dirty: vec![false; layout.strips.len()],
         }
     }

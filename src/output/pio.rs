@@ -7,6 +7,8 @@
 //!   longer one fails); each LED is a little-endian `u32` whose bytes are R, G, B, W. It sends G, R, B
 //!   (then W with `rgbw`) — always GRB order, 800 kHz. Our bytes are already in the strip's wire
 //!   order, so [`pack`] puts wire byte 0 where the driver reads G, byte 1 at R, byte 2 at B, byte 3 at W.
+//!   An RGB strip leaves W at 0; an RGBW strip (a colour order with W: 4 wire bytes a pixel) fills it,
+//!   and the preflight insists on `rgbw` in its overlay line so that the kernel sends it.
 //! - the file position moves on with each `write`, so every frame is a `pwrite` at offset 0.
 //! - a one-byte write at offset 0 sets its brightness; every value then goes through
 //!   `gamma[value × brightness / 255]` with a fixed γ ≈ 2.22 table, except 0. Kernels with

@@ -1,10 +1,17 @@
 //! The simulated strip back-end: the wire's timing, an optional capture file and the terminal preview.
 //!
 //! Each shown frame occupies the simulated wire as long as the real driver would keep the output thread
-//! busy (`layout::timing`: an ideal wire of 30 µs per RGB pixel + reset, or with `emulate = "spi" |
-//! "pio" | "ws281x"` that driver's own figure), so frame-rate limits and backpressure behave as on a Pi. With `capture = "path"` every shown
-//! frame is appended as one JSON line `{"t_us", "strip", "rgb"}` (wire bytes in wire order, hex) — the
-//! black-box view tests and benchmarks use.
+//! busy (`layout::timing`: an ideal wire of 30 µs per RGB pixel or 40 µs per RGBW pixel + reset, or
+//! with `emulate = "spi" | "pio" | "ws281x"` that driver's own figure), so frame-rate limits and
+//! backpressure behave as on a Pi. With `capture = "path"` every shown frame is appended as one JSON
+//! line — the black-box view tests and benchmarks use:
+//!
+//! - an RGB strip: `{"t_us", "strip", "rgb"}`, 3 bytes a pixel;
+//! - an RGBW strip: `{"t_us", "strip", "rgbw"}`, 4 bytes a pixel (W where the colour order puts it).
+//!
+//! Either way the value is the frame's wire bytes in wire order, as lower-case hex (`"ff0000…"`), and
+//! `t_us` is when the frame began on the wire (µs since the Unix epoch). An RGBW frame has its own key so
+//! that a reader expecting 3 bytes a pixel fails loudly instead of misreading it.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -17,6 +24,8 @@ use crate::layout::{FrameTiming, Layout};
 
 struct SimStrip {
     id: String,
+    /// The capture key: `rgb` or `rgbw` (see the module docs).
+    field: &'static str,
     capture: Option<BufWriter<File>>,
 }
 
@@ -60,6 +69,11 @@ impl SimOutput {
             };
             strips.push(Some(SimStrip {
                 id: s.id.clone(),
+                field: if s.color_order.has_white() {
+                    "rgbw"
+                } else {
+                    "rgb"
+                },
                 capture,
             }));
         }
@@ -68,7 +82,7 @@ impl SimOutput {
             changed: vec![false; strips.len()],
             strips,
             timing: FrameTiming::new(layout),
-            line: String::with_capacity(64 + max_len * 6),
+            line: String::with_capacity(64 + max_len * 8),
             preview: preview.then(|| Preview::new(layout)),
             free_at: None,
             anchor: (Instant::now(), SystemTime::now()),
@@ -103,7 +117,9 @@ impl OutputDevice for SimOutput {
                 let _ = write!(self.line, "{t_us}");
                 self.line.push_str(",\"strip\":\"");
                 self.line.push_str(&strip.id);
-                self.line.push_str("\",\"rgb\":\"");
+                self.line.push_str("\",\"");
+                self.line.push_str(strip.field);
+                self.line.push_str("\":\"");
                 for b in &frame.strips[i] {
                     const HEX: &[u8; 16] = b"0123456789abcdef";
                     self.line.push(HEX[(b >> 4) as usize] as char);
@@ -137,5 +153,45 @@ impl OutputDevice for SimOutput {
         if let Some(p) = self.preview.as_mut() {
             p.redraw();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn capture_keys_rgb_and_rgbw_frames_by_channels() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+        let cfg = Config::from_toml(&format!(
+            "[[strips]]\nid=\"a\"\ngpio=18\ncapture=\"{}\"\n\
+             [[strips]]\nid=\"b\"\ngpio=19\ndma=11\nled_type=\"sk6812\"\ncolor_order=\"GRBW\"\ncapture=\"{}\"\n\
+             [[zones]]\nid=\"x\"\nstrip=\"a\"\npixels=2\n[[zones]]\nid=\"y\"\nstrip=\"b\"\npixels=2\n",
+            a.display(),
+            b.display()
+        ))
+        .unwrap();
+        let mut sim = SimOutput::new(&cfg.layout, false).unwrap();
+        let mut frame = OutFrame::new(&cfg.layout);
+        frame.strips[0].copy_from_slice(&[1, 2, 3, 4, 5, 6]);
+        frame.strips[1].copy_from_slice(&[1, 2, 3, 0xff, 5, 6, 7, 8]);
+        frame.dirty.fill(true);
+        sim.show(&frame).unwrap();
+        let line = |p: &std::path::Path| -> serde_json::Value {
+            serde_json::from_str(std::fs::read_to_string(p).unwrap().trim()).unwrap()
+        };
+        let (a, b) = (line(&a), line(&b));
+        assert_eq!(a["strip"], "a");
+        assert_eq!(a["rgb"], "010203040506", "RGB captures are unchanged");
+        assert!(a.get("rgbw").is_none());
+        assert_eq!(b["strip"], "b");
+        assert_eq!(
+            b["rgbw"], "010203ff05060708",
+            "4 bytes a pixel, in wire order"
+        );
+        assert!(b.get("rgb").is_none());
+        assert!(b["t_us"].as_u64().unwrap() > 1_600_000_000_000_000);
     }
 }

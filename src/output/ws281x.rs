@@ -2,9 +2,10 @@
 //!
 //! All `ws281x` strips share one controller: the C library drives PWM0 and PWM1 from one DMA engine
 //! (the config makes every ws281x strip agree on `dma` and `frequency`, keeps SPI/PCM strips alone and
-//! one strip per PWM channel). Colour order is done by our pipeline, so the library is told the strips
-//! are plain RGB (or RGBW for 4-byte pixels) and gets the wire bytes as they are. It runs only on the
-//! output thread.
+//! one strip per PWM channel). Colour order (and white extraction) is done by our pipeline, so the
+//! library is told each strip is plain RGB (`WS2811_STRIP_RGB`) or, for a colour order with W (4 bytes
+//! a pixel), plain RGBW (`SK6812_STRIP_RGBW`, W last) and gets the wire bytes as they are. It runs only
+//! on the output thread.
 
 use rs_ws281x::{ChannelBuilder, Controller, ControllerBuilder, StripType, WS2811Error};
 
@@ -23,6 +24,24 @@ pub struct Ws281xOutput {
 // SAFETY: the controller holds raw pointers into memory the C library mapped; it is created on the
 // main thread, moved once to the output thread and only ever used there (never shared).
 unsafe impl Send for Ws281xOutput {}
+
+/// The library's layout for `bytes_per_pixel` wire bytes a pixel, all in the order our pipeline wrote
+/// them.
+fn strip_type(bytes_per_pixel: usize) -> StripType {
+    if bytes_per_pixel == 4 {
+        StripType::Sk6812Rgbw
+    } else {
+        StripType::Ws2811Rgb
+    }
+}
+
+/// One pixel's wire bytes (3 or 4) as the library's raw colour. `WS2811_STRIP_RGB` and
+/// `SK6812_STRIP_RGBW` send bits 16..23, 8..15, 0..7 and then (RGBW) 24..31, and the raw colour is the
+/// little-endian `u32`, so the bytes are `[w2, w1, w0, w3]`.
+#[inline]
+fn raw_led(wire: &[u8]) -> [u8; 4] {
+    [wire[2], wire[1], wire[0], wire.get(3).copied().unwrap_or(0)]
+}
 
 /// A start-up error with what to do about it.
 fn explain(e: WS2811Error) -> String {
@@ -77,17 +96,12 @@ impl Ws281xOutput {
                     channels.iter().map(|c| c.0).collect::<Vec<_>>()
                 )));
             }
-            let rgbw = s.bytes_per_pixel() == 4;
             builder.channel(
                 ch,
                 ChannelBuilder::new()
                     .pin(s.gpio as i32)
                     .count(s.len as i32)
-                    .strip_type(if rgbw {
-                        StripType::Sk6812Rgbw
-                    } else {
-                        StripType::Ws2811Rgb
-                    })
+                    .strip_type(strip_type(s.bytes_per_pixel()))
                     .invert(s.invert)
                     .brightness(255)
                     .build(),
@@ -113,11 +127,14 @@ impl OutputDevice for Ws281xOutput {
             any = true;
             let wire = &frame.strips[strip];
             let leds = self.controller.leds_mut(ch);
-            let bpp = wire.len() / leds.len().max(1);
-            for (led, w) in leds.iter_mut().zip(wire.chunks_exact(bpp.max(3))) {
-                // WS2811_STRIP_RGB sends bits 16..23, 8..15, 0..7; SK6812_STRIP_RGBW then 24..31: the
-                // raw colour is little-endian [B, G, R, W] = wire bytes [2, 1, 0, 3].
-                *led = [w[2], w[1], w[0], w.get(3).copied().unwrap_or(0)];
+            if wire.len() == leds.len() * 4 {
+                for (led, w) in leds.iter_mut().zip(wire.chunks_exact(4)) {
+                    *led = raw_led(w);
+                }
+            } else {
+                for (led, w) in leds.iter_mut().zip(wire.chunks_exact(3)) {
+                    *led = raw_led(w);
+                }
             }
         }
         if !any {
@@ -135,5 +152,28 @@ impl OutputDevice for Ws281xOutput {
                 strip,
                 reason: e.to_string(),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::raw::c_uint;
+
+    /// What the library sends for one raw colour under `t`: its bytes in shift order R, G, B (, W).
+    fn sent(t: StripType, raw: [u8; 4]) -> Vec<u8> {
+        let t: c_uint = t.into();
+        let v = u32::from_le_bytes(raw);
+        let mut shifts = vec![(t >> 16) & 0xff, (t >> 8) & 0xff, t & 0xff];
+        if t & 0xf000_0000 != 0 {
+            shifts.push((t >> 24) & 0xff);
+        }
+        shifts.iter().map(|s| (v >> s) as u8).collect()
+    }
+
+    #[test]
+    fn wire_bytes_reach_the_wire_unchanged() {
+        assert_eq!(sent(strip_type(3), raw_led(&[1, 2, 3])), [1, 2, 3]);
+        assert_eq!(sent(strip_type(4), raw_led(&[1, 2, 3, 4])), [1, 2, 3, 4]);
     }
 }

@@ -4,9 +4,12 @@
 //! MQTT edge's own parser (`mqtt::light::parse_command`: brightness, colour components, hue and
 //! saturation, kelvin, effect names), and each remembered effect parameter is checked against the
 //! range a `B/<zone>/<param>/set` command must meet, then clamped to the effect's own range as the
-//! render loop does. A record that fails any check is dropped whole: that zone starts from its config
-//! defaults, with one log line saying why; the other zones keep what they saved. Entries this version
-//! does not know (zones no longer configured, effects no longer registered, unknown keys) are ignored.
+//! render loop does. An `rgbw` or `white` colour is checked the same way (`{"color":{"r","g","b","w"}}`,
+//! `{"white":…}`); restored onto a zone whose strip no longer lights a white LED it becomes the RGB
+//! colour a command would have made of it. A record that fails any check is dropped whole: that zone
+//! starts from its config defaults, with one log line saying why; the other zones keep what they
+//! saved. Entries this version does not know (zones no longer configured, effects no longer
+//! registered, unknown keys) are ignored.
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
@@ -57,7 +60,11 @@ impl SavedState {
                 continue;
             };
             match zone_from_record(raw, z) {
-                Ok(state) => {
+                Ok(mut state) => {
+                    if !layout.strips[spec.strip].uses_white() {
+                        // Saved on a strip that had a white LED: keep the colour, as RGB.
+                        state.drop_white();
+                    }
                     *z = state;
                     restored += 1;
                 }
@@ -153,6 +160,14 @@ fn command_for(r: &ZoneRecord) -> Value {
         }
         ColorMode::ColorTemp { kelvin } => {
             m.insert("color_temp".into(), json!(kelvin));
+        }
+        ColorMode::Rgbw { w } => {
+            let [r, g, b] = r.color;
+            m.insert("color".into(), json!({"r": r, "g": g, "b": b, "w": w}));
+        }
+        // The W LED alone: its level is the brightness (also sent, so it wins).
+        ColorMode::White => {
+            m.insert("white".into(), json!(r.brightness));
         }
     }
     m.insert("effect".into(), json!(r.effect.as_deref().unwrap_or("off")));

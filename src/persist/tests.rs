@@ -340,3 +340,45 @@ fn a_zones_section_of_the_wrong_shape_keeps_the_rest() {
     assert_eq!(zs[0], ZoneState::new(Rgb::WHITE, 100, true, None));
     assert_eq!(m.brightness, 50);
 }
+
+#[test]
+fn white_colour_modes_round_trip_and_fall_back_to_rgb() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let text = "[[strips]]\nid=\"w\"\nled_type=\"sk6812\"\ncolor_order=\"GRBW\"\n\
+                [[zones]]\nid=\"a\"\nstrip=\"w\"\npixels=3\n[[zones]]\nid=\"b\"\nstrip=\"w\"\npixels=3\n";
+    let l = Config::from_toml(text).unwrap().layout;
+    let mut s = snapshot();
+    s.zones[0].color_mode = ColorMode::Rgbw { w: 40 };
+    s.zones[1].color = Rgb::BLACK;
+    s.zones[1].color_mode = ColorMode::White;
+    let file = StateFile::from_snapshot(&s, &l);
+    let record = serde_json::to_value(&file).unwrap();
+    assert_eq!(
+        record["zones"]["a"]["color_mode"],
+        json!({"mode": "rgbw", "w": 40})
+    );
+    assert_eq!(record["zones"]["b"]["color_mode"], json!({"mode": "white"}));
+    save(&path, &file).unwrap();
+    // Validated like commands ({"color":{r,g,b,w}}, {"white":…}) and restored as they were.
+    let (zs, ..) = restored(&load(&path, &l).unwrap(), &l, 2);
+    assert_eq!(zs, s.zones);
+    // The same file after the strip became RGB: the colours are kept as RGB.
+    let rgb = layout(&["a", "b"]);
+    let (zs, ..) = restored(&load(&path, &rgb).unwrap(), &rgb, 2);
+    assert_eq!(
+        (zs[0].color, zs[0].color_mode),
+        (Rgb::new(1, 2, 3), ColorMode::Rgb)
+    );
+    assert_eq!(
+        (zs[1].color, zs[1].color_mode, zs[1].brightness),
+        (Rgb::WHITE, ColorMode::Rgb, 100)
+    );
+    // A white level no command could send drops the zone, as any invalid value does.
+    for bad in [json!({"mode": "rgbw", "w": 256}), json!({"mode": "rgbw"})] {
+        let text = json!({"zones": {"a": record_with("color_mode", bad.clone())}}).to_string();
+        let (zs, ..) = restored(&parse(text.as_bytes(), &l).unwrap(), &l, 1);
+        assert_eq!(zs[0], ZoneState::new(Rgb::WHITE, 100, true, None), "{bad}");
+    }
+}

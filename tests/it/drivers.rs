@@ -1,8 +1,8 @@
 //! Every driver's frame rate, through the simulator standing in for it (`emulate = "spi" | "pio" |
 //! "ws281x"`): a flood of knob turns makes frames queue behind the wire, so consecutive captured frames
 //! are spaced by exactly the driver's wire time, which must equal the model in `layout::timing` — the
-//! same model `--check-config` holds `fps` to. No wall-clock sleeps: the spacing comes from the
-//! capture's `t_us`.
+//! same model `--check-config` holds `fps` to, for RGB and RGBW (32 bits a pixel) strips alike. No
+//! wall-clock sleeps: the spacing comes from the capture's `t_us`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -17,8 +17,17 @@ const IDEAL: &str = "gpio = 18";
 const SPI: &str = "gpio = 10\nemulate = \"spi\"";
 const PIO: &str = "gpio = 4\nemulate = \"pio\"";
 const WS281X: &str = "gpio = 18\nemulate = \"ws281x\"";
+/// An SK6812 RGBW strip: 32 bits a pixel on every driver.
+const RGBW: &str = "led_type = \"sk6812\"\ncolor_order = \"GRBW\"";
 
+/// A config with one 300-pixel strip described by `emulate` (RGB unless it names a colour order).
 fn config(emulate: &str, fps: u32) -> String {
+    let order = if emulate.contains("color_order") {
+        ""
+    } else {
+        "color_order = \"RGB\""
+    };
+    let emulate = format!("{emulate}\n{order}");
     format!(
         r#"
 device_id = "wire"
@@ -37,7 +46,6 @@ acceleration = false
 [[strips]]
 id = "s"
 {emulate}
-color_order = "RGB"
 capture = "{{dir}}/s.jsonl"
 [[zones]]
 id = "a"
@@ -94,25 +102,30 @@ fn flooded_spacings(emulate: &str, fps: u32) -> Vec<u64> {
     t.windows(2).map(|p| p[1] - p[0]).collect()
 }
 
+/// One stand-in's captured frames are spaced by its model's wire time.
+fn check_rate(emulate: &str) {
+    let (t, fps) = model(emulate);
+    // The config holds fps to the same model.
+    assert!(
+        diuna::config::Config::from_toml(&config(emulate, fps + 1).replace("{dir}", "/tmp"))
+            .is_err(),
+        "{emulate:?}: fps {} accepted above the wire limit",
+        fps + 1
+    );
+    let spacings = flooded_spacings(emulate, fps);
+    let want = t.as_micros() as u64;
+    let back_to_back = spacings.iter().filter(|&&s| s.abs_diff(want) <= 2).count();
+    let min = spacings.iter().copied().min().unwrap_or(0);
+    assert!(
+        min + 2 >= want && back_to_back >= 5,
+        "{emulate:?}: model {want} µs per frame; captured spacings {spacings:?}"
+    );
+}
+
 #[test]
 fn simulated_stand_ins_run_at_each_driver_s_wire_rate() {
     for emulate in [IDEAL, SPI, PIO, WS281X] {
-        let (t, fps) = model(emulate);
-        // The config holds fps to the same model.
-        assert!(
-            diuna::config::Config::from_toml(&config(emulate, fps + 1).replace("{dir}", "/tmp"))
-                .is_err(),
-            "{emulate:?}: fps {} accepted above the wire limit",
-            fps + 1
-        );
-        let spacings = flooded_spacings(emulate, fps);
-        let want = t.as_micros() as u64;
-        let back_to_back = spacings.iter().filter(|&&s| s.abs_diff(want) <= 2).count();
-        let min = spacings.iter().copied().min().unwrap_or(0);
-        assert!(
-            min + 2 >= want && back_to_back >= 5,
-            "{emulate:?}: model {want} µs per frame; captured spacings {spacings:?}"
-        );
+        check_rate(emulate);
     }
     // The drivers really differ at 300 LEDs: rpi_ws281x's 40 µs per LED is the slowest.
     let (ws, _) = model(WS281X);
@@ -121,4 +134,19 @@ fn simulated_stand_ins_run_at_each_driver_s_wire_rate() {
     assert_eq!(ws, Duration::from_micros(12_080));
     assert_eq!(ideal, Duration::from_micros(9_280));
     assert!(spi < ideal && spi > Duration::from_micros(8_900), "{spi:?}");
+}
+
+#[test]
+fn rgbw_stand_ins_run_at_32_bits_a_pixel() {
+    let rgbw = |emulate: &str| format!("{emulate}\n{RGBW}");
+    // The Pi 5's PIO driver (overlay with `rgbw`) and rpi_ws281x, whose render gap now counts 4 colours
+    // per LED and outlasts its DMA buffer.
+    for emulate in [rgbw(PIO), rgbw(WS281X)] {
+        check_rate(&emulate);
+    }
+    assert_eq!(model(&rgbw(PIO)).0, Duration::from_micros(12_000 + 80));
+    assert_eq!(model(&rgbw(WS281X)).0, Duration::from_micros(12_300));
+    assert_eq!(model(&rgbw(IDEAL)).0, Duration::from_micros(12_000 + 80));
+    // SPI: 16 bytes a pixel + 33 reset bytes at 3.3 MHz.
+    assert_eq!(model(&rgbw(SPI)).0.as_micros(), 11_716);
 }

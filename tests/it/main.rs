@@ -15,6 +15,7 @@ mod realtime;
 mod realtime_flood;
 mod realtime_mapping;
 mod realtime_sacn;
+mod rgbw;
 mod scenes;
 mod security;
 mod sync;

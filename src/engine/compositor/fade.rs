@@ -1,7 +1,7 @@
 //! Fades of the transition overlay, smooth at 8-bit depth and paced by how fast the output can move.
 //!
 //! A fade computes each channel exactly (in `f32`) and keeps its fractional part (1/256 steps) next to
-//! the 8-bit value; the output pipeline applies gamma to the exact value (`GammaTable::apply_fine`),
+//! the 8-bit value (an RGBW zone's white plane too); the output pipeline applies gamma to the exact value (`GammaTable::apply_fine`),
 //! so an hour-long fade moves each output channel by at most one level between frames instead of
 //! stepping in visible jumps. Its frame interval ([`Fade::step_interval`]) is the time the output
 //! needs to move by one level at the fade's fastest: a fade of seconds runs at the full frame rate,
@@ -88,6 +88,13 @@ pub(super) fn blend(from: &[Rgb], to: &[Rgb], k: f32, out: &mut [Rgb], frac: &mu
         let (bl, fb) = mix(a.b, b.b);
         *o = Rgb::new(r, g, bl);
         *f = [fr, fg, fb];
+    }
+}
+
+/// [`blend`] for one level per pixel (an RGBW zone's white plane).
+pub(super) fn blend_levels(from: &[u8], to: &[u8], k: f32, out: &mut [u8], frac: &mut [u8]) {
+    for (((o, f), &a), &b) in out.iter_mut().zip(frac.iter_mut()).zip(from).zip(to) {
+        (*o, *f) = split(a as f32 + (b as f32 - a as f32) * k);
     }
 }
 

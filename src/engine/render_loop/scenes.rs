@@ -105,6 +105,12 @@ impl RenderLoop {
         if !r.missing.is_empty() {
             tracing::warn!(scene = name, missing = ?r.missing, "scene names zones that no longer exist; applied to the others");
         }
+        for &z in &r.changed {
+            if !self.has_white(z) {
+                // Saved while the zone's strip had a white LED: its colour, as RGB.
+                self.zones[z].drop_white();
+            }
+        }
         let fade = transition
             .map(|s| Duration::from_secs_f64(s.clamp(0.0, 86_400.0)))
             .unwrap_or(self.cfg.transition);

@@ -37,11 +37,14 @@ fn data_activates_only_the_zones_it_reaches_and_silence_hands_back() {
     assert!(layer.on_frame(f, &zones, t0).is_empty());
     assert!(layer.shows(0) && !layer.shows(1));
     let mut out = [Rgb::BLACK; 2];
-    assert!(layer.draw(0, 255, &mut out));
+    assert!(layer.draw(0, 255, &mut out, &mut []));
     assert_eq!(out, [Rgb::new(100, 100, 100); 2]);
-    assert!(layer.draw(0, 128, &mut out), "brightness scales the stream");
+    assert!(
+        layer.draw(0, 128, &mut out, &mut []),
+        "brightness scales the stream"
+    );
     assert_eq!(out[0], Rgb::new(100, 100, 100).scale8(128));
-    assert!(!layer.draw(1, 255, &mut out));
+    assert!(!layer.draw(1, 255, &mut out, &mut []));
     assert_eq!(layer.next_deadline(), Some(t0 + Duration::from_secs(1)));
     assert!(layer.expire(t0 + Duration::from_millis(999)).is_empty());
     assert_eq!(layer.expire(t0 + Duration::from_secs(1)), vec![0]);
@@ -127,7 +130,7 @@ fn sender_gamma_reaches_the_wire_unchanged() {
     for v in [0u8, 1, 7, 64, 128, 200, 254, 255] {
         layer.on_frame(frame(&layer, [Feed::Data, Feed::None], v), &zones, t0);
         let mut out = [Rgb::BLACK; 2];
-        layer.draw(0, 255, &mut out);
+        layer.draw(0, 255, &mut out, &mut []);
         let wire = table.apply(out[0]).r;
         assert!((wire as i32 - v as i32).abs() <= 1, "{v} → {wire}");
     }
@@ -162,10 +165,35 @@ fn brightness_can_be_left_to_the_sender() {
         Instant::now(),
     );
     let mut out = [Rgb::BLACK; 2];
-    assert!(layer.draw(0, 40, &mut out));
+    assert!(layer.draw(0, 40, &mut out, &mut []));
     assert_eq!(
         out[0],
         Rgb::new(200, 200, 200),
         "zone brightness not applied"
     );
+}
+
+#[test]
+fn an_rgbw_stream_lights_the_white_plane_or_folds_into_rgb() {
+    let c = Config::from_toml(
+        "[realtime]\nenabled = true\ngamma = \"strip\"\n[[strips]]\nid=\"a\"\nled_type=\"sk6812\"\ncolor_order=\"GRBW\"\n[[zones]]\nid=\"one\"\nstrip=\"a\"\npixels=2\n",
+    )
+    .unwrap();
+    let mut layer = StreamLayer::new(&c.layout);
+    layer.attach(c.realtime.clone(), Arc::new(StreamCounters::default()));
+    let zones = vec![ZoneState::new(Rgb::new(9, 9, 9), 255, true, None)];
+    let mut f = StreamFrame::new(&layer.shape, None);
+    assert_eq!(f.channels.len(), 8, "4 channels a pixel on an RGBW strip");
+    f.channels.copy_from_slice(&[10, 20, 30, 40, 1, 2, 3, 4]);
+    f.feed[0] = Feed::Data;
+    layer.on_frame(f, &zones, Instant::now());
+    let (mut out, mut w) = ([Rgb::BLACK; 2], [0u8; 2]);
+    assert!(layer.draw(0, 255, &mut out, &mut w));
+    assert_eq!(
+        (out, w),
+        ([Rgb::new(10, 20, 30), Rgb::new(1, 2, 3)], [40, 4])
+    );
+    // A zone without a white plane: the fourth channel is folded into RGB.
+    assert!(layer.draw(0, 255, &mut out, &mut []));
+    assert_eq!(out[0], Rgb::new(50, 60, 70));
 }

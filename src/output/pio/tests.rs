@@ -152,3 +152,41 @@ fn frames_are_written_whole_at_offset_zero() {
     }
     assert_eq!(std::fs::read(&dev).unwrap(), [2, 1, 3, 0, 5, 4, 6, 0]);
 }
+
+#[test]
+fn rgbw_strips_send_their_w_byte() {
+    // An SK6812 RGBW strip: 4 wire bytes a pixel (W last for GRBW) reach the driver's W slot, which
+    // the kernel sends fourth when the overlay has `rgbw`.
+    let dir = tempfile::tempdir().unwrap();
+    let dev = dir.path().join("leds0");
+    std::fs::write(&dev, b"").unwrap();
+    let mut layout = crate::config::Config::from_toml(
+        "[[strips]]\nid=\"s\"\ndriver=\"pio\"\ngpio=4\ndevice=\"/dev/leds0\"\nled_type=\"sk6812\"\n\
+         color_order=\"GRBW\"\n[[zones]]\nid=\"z\"\nstrip=\"s\"\npixels=2\n",
+    )
+    .unwrap()
+    .layout;
+    assert_eq!(layout.strips[0].bytes_per_pixel(), 4);
+    layout.strips[0].device = Some(dev.clone());
+    let overlays = [Overlay {
+        gpio: 4,
+        num_leds: 2,
+        rgbw: true,
+        brightness: 0,
+    }];
+    let mut out = PioOutput::open(&layout, &overlays).unwrap();
+    let mut frame = OutFrame::new(&layout);
+    assert_eq!(frame.strips[0].len(), 8);
+    frame.strips[0].copy_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    frame.dirty[0] = true;
+    out.show(&frame).unwrap();
+    let written = std::fs::read(&dev).unwrap();
+    assert_eq!(written, [2, 1, 3, 4, 6, 5, 7, 8]);
+    assert_eq!(kernel_wire(&written, 255, true).len(), 8);
+    // What the kernel shifts out in pass-through: the wire bytes, W included, in order.
+    let sent: Vec<u8> = written
+        .chunks_exact(4)
+        .flat_map(|w| [w[1], w[0], w[2], w[3]])
+        .collect();
+    assert_eq!(sent, [1, 2, 3, 4, 5, 6, 7, 8]);
+}

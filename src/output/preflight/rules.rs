@@ -127,14 +127,14 @@ fn spi(s: &StripSpec, sys: &System, problems: &mut Vec<String>) {
         return;
     };
     spi_node(s, node, sys, problems);
-    let bytes = spi_frame_bytes(s.len, s.bytes_per_pixel(), s.reset, s.frequency);
-    bufsiz(
-        s,
-        bytes,
-        "the spi driver sends 12 bytes per RGB LED plus the reset",
-        sys,
-        problems,
+    let bpp = s.bytes_per_pixel();
+    let bytes = spi_frame_bytes(s.len, bpp, s.reset, s.frequency);
+    let why = format!(
+        "the spi driver sends {} bytes per {} LED plus the reset",
+        bpp * 4,
+        if bpp == 4 { "RGBW" } else { "RGB" }
     );
+    bufsiz(s, bytes, &why, sys, problems);
     if s.gpio == 20 && is_videocore_board(sys.model.as_deref()) {
         problems.push(format!(
             "strip \"{}\" on GPIO 20 (SPI1): on a Pi 0-4 SPI1 is the auxiliary SPI without DMA, whose \

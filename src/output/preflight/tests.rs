@@ -59,6 +59,17 @@ fn well_set_up_pis_pass() {
     assert!(check(&layout("driver=\"spi\"", 300), &pi5()).is_empty());
     assert!(check(&layout(PIO, 30), &pi5()).is_empty());
     assert!(check(&layout("driver=\"sim\"", 3), &System::default()).is_empty());
+    // RGBW: a PWM strip through rpi_ws281x, and a PIO strip whose overlay says `rgbw`.
+    let grbw = "led_type=\"sk6812\"; color_order=\"GRBW\"";
+    assert!(check(&layout(&format!("{WS}; {grbw}"), 30), &pi4()).is_empty());
+    let rgbw_overlay = System {
+        pio_overlays: vec![Overlay {
+            rgbw: true,
+            ..pi5().pio_overlays[0].clone()
+        }],
+        ..pi5()
+    };
+    assert!(check(&layout(&format!("{PIO}; {grbw}"), 30), &rgbw_overlay).is_empty());
     // SPI through rpi_ws281x needs no root.
     let user = System {
         is_root: false,
@@ -216,6 +227,20 @@ fn each_problem_says_how_to_fix_it() {
             60,
             pi5(),
             "set up for 30 RGB LEDs but the strip has 60 RGB: change its line in /boot/firmware/config.txt to `dtoverlay=ws2812-pio,gpio=18,num_leds=60`",
+        ),
+        (
+            "RGBW pio strip on an RGB overlay (the W byte would never be sent)",
+            "driver=\"pio\"; gpio=18; device=\"/dev/leds0\"; led_type=\"sk6812\"; color_order=\"GRBW\"",
+            30,
+            pi5(),
+            "set up for 30 RGB LEDs but the strip has 30 RGBW: change its line in /boot/firmware/config.txt to `dtoverlay=ws2812-pio,gpio=18,num_leds=30,rgbw`",
+        ),
+        (
+            "RGBW spi longer than bufsiz (16 bytes per LED: 300 LEDs > 4096)",
+            "driver=\"spi\"; led_type=\"sk6812\"; color_order=\"GRBW\"",
+            300,
+            pi4(),
+            "needs 4833-byte SPI transfers (the spi driver sends 16 bytes per RGBW LED plus the reset)",
         ),
         (
             "pio node missing",
