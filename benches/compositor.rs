@@ -1,5 +1,6 @@
 //! Compositor cost: one frame (compose + output pipeline) of 1,000 pixels in 8 zones on two strips,
-//! with static zones and with every zone running an effect. Run: `cargo bench --bench compositor`.
+//! with static zones and with every zone running an effect; then the same on two SK6812 RGBW strips
+//! (4 bytes a pixel, accurate white extraction). Run: `cargo bench --bench compositor`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -9,12 +10,17 @@ use diuna::color::Rgb;
 use diuna::config::Config;
 use diuna::effects;
 use diuna::engine::compositor::Compositor;
-use diuna::engine::{MasterState, ZoneState};
+use diuna::engine::{ColorMode, MasterState, ZoneState};
 use diuna::output::OutFrame;
 
 fn layout_toml() -> String {
-    let mut s = String::from(
-        "[[strips]]\nid=\"a\"\ngpio=18\ndma=10\nmax_current_ma=8000\n[[strips]]\nid=\"b\"\ngpio=19\ndma=11\n",
+    layout_with("")
+}
+
+/// The bench layout; `strip_keys` is added to both strips (e.g. an RGBW colour order).
+fn layout_with(strip_keys: &str) -> String {
+    let mut s = format!(
+        "[[strips]]\nid=\"a\"\ngpio=18\ndma=10\nmax_current_ma=8000\n{strip_keys}[[strips]]\nid=\"b\"\ngpio=19\ndma=11\n{strip_keys}",
     );
     for i in 0..8 {
         let strip = if i < 4 { "a" } else { "b" };
@@ -29,7 +35,10 @@ fn layout_toml() -> String {
 fn bench(c: &mut Criterion) {
     let cfg = Config::from_toml(&format!("fps = 60\n{}", layout_toml())).expect("bench layout");
     let start = Instant::now();
-    let master = MasterState { brightness: 200 };
+    let master = MasterState {
+        brightness: 200,
+        ..Default::default()
+    };
     let mut group = c.benchmark_group("frame_1000px_8zones");
     group.throughput(Throughput::Elements(1000));
 
@@ -76,6 +85,61 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    group.finish();
+    bench_rgbw(c, start, &master);
+}
+
+/// The same frames on RGBW strips: white extraction per pixel, 4 bytes a pixel, and (for rgbw zones)
+/// the white plane.
+fn bench_rgbw(c: &mut Criterion, start: Instant, master: &MasterState) {
+    let keys = "led_type=\"sk6812\"\ncolor_order=\"GRBW\"\nwhite=\"accurate\"\n";
+    let cfg = Config::from_toml(&format!("fps = 30\n{}", layout_with(keys))).expect("rgbw layout");
+    let mut group = c.benchmark_group("frame_1000px_8zones_rgbw");
+    group.throughput(Throughput::Elements(1000));
+    let mut frame = OutFrame::new(&cfg.layout);
+
+    let statics: Vec<ZoneState> = (0..8)
+        .map(|i| ZoneState::new(Rgb::new(30 * i as u8, 100, 200), 180, true, None))
+        .collect();
+    let mut comp = Compositor::new(&cfg.layout, cfg.render.easing, start);
+    group.bench_function("static", |b| {
+        b.iter(|| {
+            comp.render(start, start, black_box(&statics), master);
+            black_box(comp.encode(&mut frame, true));
+        })
+    });
+
+    let explicit: Vec<ZoneState> = statics
+        .iter()
+        .map(|z| {
+            let mut z = z.clone();
+            z.color_mode = ColorMode::Rgbw { w: 120 };
+            z
+        })
+        .collect();
+    let mut comp = Compositor::new(&cfg.layout, cfg.render.easing, start);
+    group.bench_function("static_rgbw_colour", |b| {
+        b.iter(|| {
+            comp.render(start, start, black_box(&explicit), master);
+            black_box(comp.encode(&mut frame, true));
+        })
+    });
+
+    let animated: Vec<ZoneState> = (0..8)
+        .map(|i| {
+            let e = i % effects::count();
+            ZoneState::new(Rgb::new(255, 80, 10), 180, true, Some(e))
+        })
+        .collect();
+    let mut comp = Compositor::new(&cfg.layout, cfg.render.easing, start);
+    let mut t = start;
+    group.bench_function("animated", |b| {
+        b.iter(|| {
+            t += Duration::from_micros(16_667);
+            comp.render(t, t, black_box(&animated), master);
+            black_box(comp.encode(&mut frame, false));
+        })
+    });
     group.finish();
 }
 

@@ -485,7 +485,10 @@ fn compositor(s: &Settings, t: &mut Table) {
     }
     let cfg = Config::from_toml(&toml).expect("compositor layout");
     let start = Instant::now();
-    let master = MasterState { brightness: 200 };
+    let master = MasterState {
+        brightness: 200,
+        ..Default::default()
+    };
     let mut frame = OutFrame::new(&cfg.layout);
     let budget = if s.quick {
         Duration::from_millis(500)

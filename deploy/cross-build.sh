@@ -20,7 +20,10 @@
 #
 # The binaries link against the cross glibc of the build machine (Debian 12: glibc 2.36, the same as Pi OS
 # bookworm). The script prints the newest glibc symbol version each binary needs: the Pi's glibc
-# (`ldd --version`) must be at least that.
+# (`ldd --version`) must be at least that. With qemu-user-static installed it then runs
+# deploy/smoke-test.sh on each binary under qemu (simulated strips: no Pi needed) and exits non-zero if
+# a smoke test fails. The spi and pio drivers are pure Rust and always built; `hardware` adds rpi_ws281x
+# and rppal.
 set -euo pipefail
 
 ALL_TARGETS=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf)
@@ -60,7 +63,7 @@ cargo_args=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --) shift; cargo_args=("$@"); break ;;
-        -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         aarch64 | arm64) targets+=(aarch64-unknown-linux-gnu) ;;
         armv7 | armhf) targets+=(armv7-unknown-linux-gnueabihf) ;;
         *-*) gnu_triple "$1" >/dev/null; targets+=("$1") ;;
@@ -122,7 +125,8 @@ for t in "${targets[@]}"; do
     built+=("$target_dir/$t/release/diuna")
 done
 
-# 4. Report.
+# 4. Report and smoke-test.
+smoke_failed=()
 echo
 for bin in "${built[@]}"; do
     t=$(basename "$(dirname "$(dirname "$bin")")")
@@ -133,9 +137,17 @@ for bin in "${built[@]}"; do
     echo "  needs: ${glibc:-no versioned glibc symbols} (the Pi's glibc must be at least this)"
     qemu=$(qemu_for "$t")
     if command -v "$qemu" >/dev/null; then
-        echo "  smoke test: $("$qemu" -L "/usr/$gnu" "$bin" --version 2>&1 || true)"
+        echo "  smoke test under $qemu:"
+        if ! SMOKE_START_TIMEOUT=${SMOKE_START_TIMEOUT:-60} deploy/smoke-test.sh "$bin" "$qemu" -L "/usr/$gnu" | sed 's/^/    /'; then
+            smoke_failed+=("$t")
+        fi
+    else
+        echo "  no $qemu: smoke test skipped (apt-get install qemu-user-static)"
     fi
 done
+if [[ ${#smoke_failed[@]} -gt 0 ]]; then
+    die "smoke test failed for ${smoke_failed[*]}"
+fi
 echo
 echo "Copy one to the Pi and install it:  scp ${built[0]} pi@raspberrypi:  then on the Pi,"
 echo "from a source tree or unpacked release:  sudo deploy/install.sh ~/diuna"

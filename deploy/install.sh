@@ -9,8 +9,9 @@
 # It installs the binary as /usr/bin/diuna, creates /etc/diuna/diuna.toml only if there is none yet (from
 # deploy/diuna.toml, the Pi default; without it from config/diuna.toml with driver = "ws281x", the state in
 # /var/lib/diuna and no sim capture files), creates /var/lib/diuna, installs deploy/diuna.service, checks
-# the config with `diuna --check-config` and then enables and (re)starts the service. An existing
-# /etc/diuna/diuna.toml is never changed.
+# the config with `diuna --check-config`, runs deploy/service-setup.sh (the diuna user, the /dev/leds*
+# udev rule, the drop-in with the config's devices) and then enables and (re)starts the service. An
+# existing /etc/diuna/diuna.toml is never changed (its group becomes diuna).
 set -euo pipefail
 
 CONFIG_DIR=/etc/diuna
@@ -30,7 +31,7 @@ binary=
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-start) start=no ;;
-        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) die "unknown option $1 (try --help)" ;;
         *) [[ -z $binary ]] || die "only one binary, please"; binary=$1 ;;
     esac
@@ -115,9 +116,11 @@ if ! "$BIN" --check-config "$CONFIG"; then
     die "$CONFIG is not valid (see above): fix it and run me again"
 fi
 
-# 6. The service.
+# 6. The service: the unit, the diuna user, the udev rule and the drop-in with exactly the devices this
+# config needs (root only for ws281x on PWM/PCM).
 install -D -m 0644 "$src/deploy/diuna.service" "$UNIT"
 echo "install: installed $UNIT"
+sh "$src/deploy/service-setup.sh" "$BIN" "$CONFIG"
 if [[ ! -d /run/systemd/system ]]; then
     echo "install: systemd is not running here: enable it later with  systemctl enable --now diuna"
     exit 0

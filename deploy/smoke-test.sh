@@ -9,18 +9,19 @@
 # Checks, each printed as PASS or FAIL:
 #   1. `diuna --version` runs;
 #   2. `diuna --check-config config/diuna.toml` exits 0 and prints the zone map;
-#   3. the daemon, started on a generated config (two simulated strips with capture files, RGB order,
-#      gamma 1.0, no fade-in, MQTT off, no keyboard), writes frames whose wire bytes equal the configured
-#      zone colours;
+#   3. the daemon, started on a generated config (two simulated strips with capture files, the second
+#      standing in for the spi driver; RGB order, gamma 1.0, no fade-in, MQTT off, no keyboard), writes
+#      frames whose wire bytes equal the configured zone colours;
 #   4. on SIGTERM it exits with status 0 within 5 s;
 #   5. the last frame it captured for each strip is black (the fade-out);
-#   6. it saved its state file on the way out.
+#   6. it saved its state file on the way out;
+#   7. `diuna --systemd-drop-in` prints a drop-in for the config (no root, an empty DeviceAllow= list).
 # Exits 0 when every check passed, 1 otherwise. SMOKE_START_TIMEOUT (seconds, default 30) bounds the wait for
 # the first frames (a debug build under qemu starts slowly).
 set -uo pipefail
 
 if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
     [[ $# -ge 1 ]]
     exit $?
 fi
@@ -125,8 +126,8 @@ capture = "$tmp/one.jsonl"
 [[strips]]
 id = "two"
 driver = "sim"
-gpio = 19
-dma = 11
+emulate = "spi"
+gpio = 10
 led_type = "ws2812"
 color_order = "RGB"
 gamma = 1.0
@@ -243,6 +244,14 @@ if [[ -n $pid ]]; then
         fail "no state.json after shutdown"
         show "$tmp/daemon.log"
     fi
+fi
+
+# 7. The systemd drop-in for the simulated config: nothing to allow, no root.
+if dropin=$(run --systemd-drop-in --config "$tmp/sim.toml" 2>&1) &&
+    grep -qx 'DeviceAllow=' <<<"$dropin" && ! grep -q 'User=root' <<<"$dropin"; then
+    pass "--systemd-drop-in: $(grep -c '^DeviceAllow=' <<<"$dropin") DeviceAllow line(s), no root"
+else
+    fail "--systemd-drop-in: $dropin"
 fi
 
 if [[ $failed -eq 0 ]]; then

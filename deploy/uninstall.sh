@@ -33,7 +33,7 @@ if [[ -d /run/systemd/system ]]; then
     systemctl daemon-reload
     systemctl reset-failed diuna.service 2>/dev/null || true
 fi
-rm -f /usr/bin/diuna
+rm -f /usr/bin/diuna /etc/udev/rules.d/99-diuna-leds.rules
 rm -rf /usr/share/doc/diuna
 echo "uninstall: removed the diuna service and /usr/bin/diuna"
 
@@ -43,7 +43,11 @@ if [[ $purge == yes ]]; then
     if [[ -d /run/systemd/system ]]; then
         systemctl daemon-reload
     fi
-    echo "uninstall: removed /etc/diuna, /var/lib/diuna and $UNIT.d"
+    # The service user service-setup.sh created (its groups spi, gpio, input stay: Pi OS owns them).
+    if getent passwd diuna >/dev/null; then
+        userdel diuna 2>/dev/null || true
+    fi
+    echo "uninstall: removed /etc/diuna, /var/lib/diuna, $UNIT.d and the diuna user"
 else
     echo "uninstall: kept /etc/diuna (config), /var/lib/diuna (state) and any $UNIT.d drop-ins: --purge removes them"
 fi

@@ -68,13 +68,7 @@ pub async fn run(
         .collect();
     let mut master = MasterState::default();
     let mut device = DeviceState::default();
-    persist::restore(
-        &config.state_path,
-        &config.layout,
-        &mut zones,
-        &mut master,
-        &mut device,
-    );
+    let library = persist::library::boot(&config, &mut zones, &mut master, &mut device);
     let mut control = Control::new(config.lamp_zone, config.lamp_color);
     control.state = device;
 
@@ -85,9 +79,14 @@ pub async fn run(
         zones,
         master,
         control,
+        palettes: config.library.palettes.clone(),
+        library,
     };
     let mut first_frame = events.subscribe();
     let (engine, render_join) = engine::spawn(init, output, events.clone())?;
+    if config.sync.group.is_some() {
+        let _ = engine.send(Command::Sync(engine::sync::SyncCommand::Enable));
+    }
     tracing::info!(
         zones = config.layout.zones.len(),
         strips = config.layout.strips.len(),
@@ -117,6 +116,7 @@ pub async fn run(
     }
     let mut mqtt = Mqtt::start(&sup, &config, &engine);
     spawn_watchdog(&sup, &engine, shutdown.clone());
+    crate::stream::receiver::spawn(&sup, &config, &engine, shutdown.clone());
     let input_stop = CancellationToken::new();
     let _gpio = spawn_inputs(&sup, &config, &engine, input_stop.clone(), shutdown.clone());
 
@@ -195,6 +195,11 @@ pub async fn run(
         .is_err()
     {
         tracing::warn!("tasks did not stop in time");
+    }
+    // Nothing writes the state file any more: mark this stop as clean (see `persist/library.rs`).
+    if failure.is_none() {
+        let path = current.state_path.clone();
+        let _ = tokio::task::spawn_blocking(move || persist::library::mark_clean(&path)).await;
     }
     // 5. Join the render loop and output thread.
     drop(engine);
@@ -313,7 +318,7 @@ fn spawn_inputs(
     ) {
         Ok(pins) => pins.map(|p| Box::new(p) as Box<dyn std::any::Any + Send>),
         Err(e) => {
-            tracing::error!(error = %e, "GPIO inputs unavailable; continuing without the knobs");
+            tracing::error!(error = %e, "GPIO inputs unavailable; continuing without the knobs and buttons");
             None
         }
     };
@@ -326,6 +331,11 @@ fn spawn_inputs(
         }
         None
     };
+    for (knob, path) in cfg.encoder_devices() {
+        if let Err(e) = crate::input::rotary::spawn(path, knob, tx.clone()) {
+            tracing::error!(device = %path.display(), ?knob, error = %e, "cannot open the rotary encoder device");
+        }
+    }
     if keyboard::wants_terminal(&cfg.keyboard) {
         if let Err(e) = keyboard::spawn_terminal(cfg.keys.clone(), tx.clone(), stop.clone(), quit) {
             tracing::warn!(error = %e, "terminal keyboard unavailable");
@@ -385,7 +395,7 @@ fn spawn_watchdog(sup: &Supervisor, engine: &EngineHandle, stop: CancellationTok
 
 /// Re-reads the config on SIGHUP and applies what is safe; logs what it cannot.
 fn reload(path: &std::path::Path, current: &Config, engine: &EngineHandle) -> Option<Config> {
-    let next = match Config::load(path) {
+    let mut next = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "SIGHUP: config not reloaded, keeping the running one");
@@ -404,6 +414,13 @@ fn reload(path: &std::path::Path, current: &Config, engine: &EngineHandle) -> Op
         .is_err()
     {
         return None;
+    }
+    if format!("{:?}{:?}", current.realtime, current.sync)
+        != format!("{:?}{:?}", next.realtime, next.sync)
+    {
+        tracing::warn!("SIGHUP: [realtime] and [sync] changes take effect at the next restart");
+        next.realtime = current.realtime.clone();
+        next.sync = current.sync.clone();
     }
     tracing::info!("SIGHUP: reloaded render settings, gamma and power limits");
     Some(next)
@@ -446,6 +463,7 @@ fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
             x.dma,
             x.led_type,
             x.color_order,
+            x.uses_white(),
             x.len,
             &x.capture,
         ) != (
@@ -455,10 +473,16 @@ fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
             y.dma,
             y.led_type,
             y.color_order,
+            y.uses_white(),
             y.len,
             &y.capture,
         ) {
             return Err(format!("strip \"{}\" hardware settings changed", x.id));
+        }
+        if (x.emulate, &x.device, x.frequency, x.invert, x.reset)
+            != (y.emulate, &y.device, y.frequency, y.invert, y.reset)
+        {
+            return Err(format!("strip \"{}\" driver settings changed", x.id));
         }
     }
     if a.state_path != b.state_path || a.lamp_zone != b.lamp_zone {
@@ -467,29 +491,13 @@ fn same_shape(a: &Config, b: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// The output device for the configured strips.
+/// The output device for the configured strips: the real drivers (after the preflight) and the simulator.
 fn open_device(config: &Config, opts: &RunOptions) -> Result<Box<dyn OutputDevice>, AppError> {
     let sim = SimOutput::new(&config.layout, opts.preview)?;
-    let hardware = config
-        .layout
-        .strips
-        .iter()
-        .find(|s| s.driver == crate::layout::Driver::Ws281x);
-    #[cfg(feature = "hardware")]
-    if hardware.is_some() {
-        let hw = crate::output::ws281x::Ws281xOutput::open(&config.layout)?;
-        return Ok(Box::new(crate::output::Combined(vec![
-            Box::new(hw),
-            Box::new(sim),
-        ])));
+    let mut devices = crate::output::open_hardware(&config.layout)?;
+    if devices.is_empty() {
+        return Ok(Box::new(sim));
     }
-    #[cfg(not(feature = "hardware"))]
-    if let Some(s) = hardware {
-        return Err(AppError::Output(OutputError::Open(format!(
-            "strip \"{}\" uses driver \"ws281x\" but this build has no hardware support; \
-             rebuild with `cargo build --release --features hardware` or set driver = \"sim\"",
-            s.id
-        ))));
-    }
-    Ok(Box::new(sim))
+    devices.push(Box::new(sim));
+    Ok(Box::new(crate::output::Combined(devices)))
 }

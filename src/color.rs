@@ -2,7 +2,8 @@
 //!
 //! Everything here is pure and allocation-free so the compositor and effects can call it per pixel.
 //! Hue is in degrees (0–360), saturation and value are 0–1, kelvin is mapped to RGB with Tanner Helland's
-//! fit of the black-body curve (a WS281x has no white channel).
+//! fit of the black-body curve. Colours are RGB throughout; on an RGBW strip the output pipeline moves
+//! the white share of each colour onto the W LED (`output/pipeline.rs`), so a kelvin colour lights it.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,8 +37,11 @@ impl Rgb {
     /// Scales every channel by `num / 255` exactly in integers (used for brightness).
     #[inline]
     pub fn scale8(self, num: u8) -> Rgb {
-        let s = |c: u8| ((c as u16 * num as u16 + 127) / 255) as u8;
-        Rgb::new(s(self.r), s(self.g), s(self.b))
+        Rgb::new(
+            scale8(self.r, num),
+            scale8(self.g, num),
+            scale8(self.b, num),
+        )
     }
 
     /// Linear interpolation from `self` (t = 0) to `to` (t = 1).
@@ -47,7 +51,22 @@ impl Rgb {
         let l = |a: u8, b: u8| (a as f32 + (b as f32 - a as f32) * t + 0.5) as u8;
         Rgb::new(l(self.r, to.r), l(self.g, to.g), l(self.b, to.b))
     }
+}
 
+/// One channel scaled by `num / 255` exactly in integers (brightness; also a white level).
+#[inline]
+pub fn scale8(v: u8, num: u8) -> u8 {
+    ((v as u16 * num as u16 + 127) / 255) as u8
+}
+
+/// One channel interpolated from `a` (t = 0) to `b` (t = 1), rounding, like [`Rgb::lerp`].
+#[inline]
+pub fn lerp8(a: u8, b: u8, t: f32) -> u8 {
+    let t = t.clamp(0.0, 1.0);
+    (a as f32 + (b as f32 - a as f32) * t + 0.5) as u8
+}
+
+impl Rgb {
     /// Channel-wise saturating add (used to layer sparks over a background).
     #[inline]
     pub fn saturating_add(self, o: Rgb) -> Rgb {
@@ -117,8 +136,15 @@ pub fn wheel(h: f32) -> Rgb {
 
 /// Colour temperature (kelvin, 1000–40000) → RGB, Tanner Helland's approximation.
 pub fn kelvin_to_rgb(kelvin: u32) -> Rgb {
-    let t = kelvin.clamp(1000, 40000) as f32 / 100.0;
-    let clamp = |v: f32| v.clamp(0.0, 255.0).round() as u8;
+    let [r, g, b] = kelvin_to_rgb_f32(kelvin as f32);
+    let q = |v: f32| v.round() as u8;
+    Rgb::new(q(r), q(g), q(b))
+}
+
+/// [`kelvin_to_rgb`] without rounding (channels 0.0–255.0), for smooth colour-temperature ramps.
+pub fn kelvin_to_rgb_f32(kelvin: f32) -> [f32; 3] {
+    let t = kelvin.clamp(1000.0, 40000.0) / 100.0;
+    let clamp = |v: f32| v.clamp(0.0, 255.0);
     let r = if t <= 66.0 {
         255.0
     } else {
@@ -136,7 +162,7 @@ pub fn kelvin_to_rgb(kelvin: u32) -> Rgb {
     } else {
         138.517_73 * (t - 10.0).ln() - 305.044_8
     };
-    Rgb::new(clamp(r), clamp(g), clamp(b))
+    [clamp(r), clamp(g), clamp(b)]
 }
 
 /// CIE 1931 xy (at full brightness) → RGB through sRGB primaries, normalised so the largest channel is 255.
@@ -276,6 +302,14 @@ mod tests {
             Rgb::new(100, 50, 0)
         );
         assert_eq!(Rgb::BLACK.lerp(Rgb::WHITE, 2.0), Rgb::WHITE);
+        assert_eq!(
+            (scale8(200, 128), scale8(200, 255), scale8(200, 0)),
+            (100, 200, 0)
+        );
+        assert_eq!(
+            (lerp8(0, 200, 0.5), lerp8(10, 20, -1.0), lerp8(10, 20, 9.0)),
+            (100, 10, 20)
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `diuna` binary: parses arguments, loads the config, sets up logging, builds the runtime and calls
 //! [`diuna::app::run`]. Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,6 +30,10 @@ struct Args {
     /// Draw the simulated strips live in the terminal.
     #[arg(long)]
     preview: bool,
+    /// Print the systemd drop-in the configuration needs (its device nodes; root only for rpi_ws281x
+    /// on PWM/PCM) and exit. See deploy/RASPBERRY-PI.md.
+    #[arg(long, conflicts_with_all = ["check_config", "preview"])]
+    systemd_drop_in: bool,
 }
 
 fn main() -> ExitCode {
@@ -48,6 +53,7 @@ fn main() -> ExitCode {
                     c.layout.max_fps()
                 );
                 let _ = write!(out, "{}", c.layout.describe());
+                let _ = write!(out, "{}", diuna::stream::mapping::describe(&c));
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -63,6 +69,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.systemd_drop_in {
+        use std::io::Write;
+        let text = diuna::unit::Needs::of(&config).drop_in();
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        return ExitCode::SUCCESS;
+    }
     init_tracing(config.log_level.as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -89,6 +101,9 @@ fn main() -> ExitCode {
         )
         .await
     });
+    // Every step of the stop is bounded inside `app::run`; do not let a blocking task that is still
+    // stuck (a hung file system under the state file, say) hold the exit hostage.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -116,7 +131,8 @@ async fn wait_for_signal(shutdown: CancellationToken) {
 }
 
 /// Journald with structured fields under systemd, the terminal otherwise; level from `RUST_LOG`, else
-/// the config's `log_level`, else `info`.
+/// the config's `log_level`, else `info`. Colours only when stderr is a terminal (and `NO_COLOR` is not
+/// set): a log written to a file or a pipe carries no escape codes.
 fn init_tracing(level: Option<&str>) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level.unwrap_or("info")))
@@ -130,7 +146,34 @@ fn init_tracing(level: Option<&str>) {
             .init();
         return;
     }
+    let ansi = colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     registry
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(ansi),
+        )
         .init();
+}
+
+/// Whether to colour the log: only on a terminal, and not when `NO_COLOR` is set (https://no-color.org).
+fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some(OsStr::new(""))));
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, None), "file or pipe: never");
+    }
 }

@@ -4,8 +4,13 @@
 //! Loading is two-stage: [`raw::RawConfig`] mirrors the file; [`Config::from_raw`] checks every field and
 //! collects *all* problems, each naming its key, so a user fixes a file in one pass.
 
+pub mod library;
 pub mod raw;
+mod realtime;
 mod sections;
+pub mod strips;
+
+pub use realtime::{RealtimeConfig, StreamGamma, SyncConfig, ZoneOrigin};
 
 use sections::{build_input, build_layout};
 
@@ -132,6 +137,10 @@ pub struct Config {
     pub layout: Layout,
     pub zone_init: Vec<ZoneInit>,
     pub input: InputConfig,
+    pub realtime: RealtimeConfig,
+    pub sync: SyncConfig,
+    /// Palettes, scenes, playlists, wake-up and power-on (`config/library.rs`).
+    pub library: library::LibraryConfig,
 }
 
 impl Config {
@@ -222,7 +231,7 @@ impl Config {
             let limit = layout.max_fps();
             if render.fps as f64 > limit {
                 errs.push(format!(
-                    "fps: {} is above the wire limit of the longest strip ({:.0} FPS)",
+                    "fps: {} is above the wire limit of these strips and drivers ({:.0} FPS): lower fps, or split long strips",
                     render.fps, limit
                 ));
             }
@@ -305,6 +314,20 @@ impl Config {
         });
 
         let input = build_input(&raw.input, &layout, &mut errs);
+        let realtime = realtime::build_realtime(&raw.realtime, &layout, &mut errs);
+        let sync = realtime::build_sync(&raw.sync, &device_id, &mut errs);
+        let library = library::build(
+            library::RawLibrary {
+                palettes: &raw.palettes,
+                scenes: &raw.scenes,
+                playlists: &raw.playlists,
+                sunrise: &raw.sunrise,
+                nightlight: &raw.nightlight,
+                power_on: &raw.power_on,
+            },
+            &layout,
+            &mut errs,
+        );
         if !errs.is_empty() {
             return Err(ConfigError::Invalid(errs));
         }
@@ -331,6 +354,9 @@ impl Config {
             layout,
             zone_init,
             input,
+            realtime,
+            sync,
+            library,
         })
     }
 }
@@ -359,7 +385,18 @@ pub(crate) fn duration(
 /// instead of failing the load as unknown keys.
 pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
     const SCALARS: [&str; 5] = ["device_id", "name", "suggested_area", "fps", "log_level"];
-    const SECTIONS: [&str; 5] = ["render__", "mqtt__", "state__", "shutdown__", "lamp__"];
+    const SECTIONS: [&str; 10] = [
+        "render__",
+        "mqtt__",
+        "state__",
+        "shutdown__",
+        "lamp__",
+        "realtime__",
+        "sync__",
+        "sunrise__",
+        "nightlight__",
+        "power_on__",
+    ];
     vars.filter(|(k, _)| {
         k.strip_prefix("DIUNA_").is_some_and(|rest| {
             let rest = rest.to_ascii_lowercase();

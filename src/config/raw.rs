@@ -29,6 +29,23 @@ pub struct RawConfig {
     pub strips: Vec<RawStrip>,
     #[serde(default)]
     pub zones: Vec<RawZone>,
+    #[serde(default)]
+    pub realtime: RawRealtime,
+    #[serde(default)]
+    pub sync: RawSync,
+    // Palettes, scenes, playlists, wake-up and power-on (`config/library.rs`).
+    #[serde(default)]
+    pub palettes: Vec<super::library::RawPalette>,
+    #[serde(default)]
+    pub scenes: Vec<super::library::RawScene>,
+    #[serde(default)]
+    pub playlists: Vec<super::library::RawPlaylist>,
+    #[serde(default)]
+    pub sunrise: super::library::RawSunrise,
+    #[serde(default)]
+    pub nightlight: super::library::RawNightlight,
+    #[serde(default)]
+    pub power_on: super::library::RawPowerOn,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,6 +107,10 @@ pub struct RawStrip {
     pub dma: Option<u8>,
     pub led_type: Option<String>,
     pub color_order: Option<String>,
+    /// RGBW strips: "none", "accurate" or "brighter".
+    pub white: Option<String>,
+    /// RGBW strips: colour temperature of the white LED (kelvin).
+    pub white_kelvin: Option<u32>,
     pub frequency: Option<u32>,
     pub invert: Option<bool>,
     pub gamma: Option<f32>,
@@ -97,6 +118,10 @@ pub struct RawStrip {
     pub ma_per_channel: Option<f32>,
     pub reset: Option<String>,
     pub capture: Option<String>,
+    /// Sim only: "ws281x", "spi" or "pio", whose wire timing the simulated strip imitates.
+    pub emulate: Option<String>,
+    /// `spi`: the spidev node (default from `gpio`); `pio`: the `/dev/ledsN` node (required).
+    pub device: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,7 +161,48 @@ pub struct RawInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEncoder {
-    pub a: u8,
-    pub b: u8,
+    /// GPIO pins (BCM) of the A and B lines...
+    pub a: Option<u8>,
+    pub b: Option<u8>,
+    /// ...or the input device of the kernel's rotary-encoder overlay.
+    pub device: Option<String>,
     pub button: Option<u8>,
+}
+
+/// `[realtime]`: DDP / E1.31 input (validated in `config/realtime.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRealtime {
+    pub enabled: Option<bool>,
+    pub bind: Option<String>,
+    pub ddp_port: Option<u16>,
+    pub e131_port: Option<u16>,
+    pub e131_universe: Option<u16>,
+    pub e131_address: Option<u16>,
+    pub multicast: Option<bool>,
+    pub timeout: Option<String>,
+    pub fade_back: Option<String>,
+    pub brightness: Option<bool>,
+    pub gamma: Option<String>,
+    /// Per-zone mapping overrides, keyed by zone id.
+    pub zones: Option<std::collections::BTreeMap<String, RawRealtimeZone>>,
+}
+
+/// `[realtime.zones.<id>]`: where one zone sits in the realtime pixel space.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRealtimeZone {
+    /// First realtime pixel (DDP pixel index) of the zone's logical pixel 0.
+    pub start: Option<u32>,
+    /// Or: the E1.31 universe and DMX address of its first channel.
+    pub universe: Option<u16>,
+    pub address: Option<u16>,
+}
+
+/// `[sync]`: several devices in step.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSync {
+    pub group: Option<String>,
+    pub lead: Option<String>,
 }

@@ -1,14 +1,14 @@
 //! Validation of the config's structured sections: strips and zones into a [`Layout`], and the input
 //! surface into an [`InputConfig`]. Each pushes one message per problem, naming the key.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use super::raw::{self, RawConfig};
+use super::strips::{build_strip, check_drivers};
 use super::{duration, is_slug};
-use crate::input::{self, EncoderPins, InputConfig, KeyboardSource};
-use crate::layout::{ColorOrder, Driver, Layout, LedType, StripSpec, ZoneSpec};
+use crate::input::{self, EncoderPins, EncoderSource, InputConfig, KeyboardSource};
+use crate::layout::{Layout, ZoneSpec};
 
 pub(super) fn build_input(
     raw: &raw::RawInput,
@@ -19,15 +19,8 @@ pub(super) fn build_input(
     cfg.long_press = duration("input.long_press", &raw.long_press, cfg.long_press, errs);
     cfg.debounce = duration("input.debounce", &raw.debounce, cfg.debounce, errs);
     cfg.acceleration = raw.acceleration.unwrap_or(true);
-    let enc = |e: &Option<raw::RawEncoder>| {
-        e.as_ref().map(|e| EncoderPins {
-            a: e.a,
-            b: e.b,
-            button: e.button,
-        })
-    };
-    cfg.selector = enc(&raw.selector);
-    cfg.modulator = enc(&raw.modulator);
+    cfg.selector = encoder("selector", &raw.selector, errs);
+    cfg.modulator = encoder("modulator", &raw.modulator, errs);
     cfg.buttons = raw.buttons.clone().unwrap_or_default();
     if cfg.buttons.len() > 4 {
         errs.push(format!(
@@ -35,17 +28,20 @@ pub(super) fn build_input(
             cfg.buttons.len()
         ));
     }
-    let mut seen = HashSet::new();
-    for s in &layout.strips {
-        seen.insert(s.gpio);
-    }
-    for pin in cfg.pins() {
+    // Every pin once: a message names both keys that claim it.
+    let mut seen: HashMap<u8, String> = layout
+        .strips
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.gpio, format!("strips[{i}].gpio")))
+        .collect();
+    for (key, pin) in cfg.pin_keys() {
         if pin > 27 {
-            errs.push(format!("input: GPIO {pin} does not exist (BCM 0–27)"));
-        } else if !seen.insert(pin) {
-            errs.push(format!(
-                "input: GPIO {pin} is used twice (by a strip or another input)"
-            ));
+            errs.push(format!("{key}: GPIO {pin} does not exist (BCM 0–27)"));
+        } else if let Some(other) = seen.get(&pin) {
+            errs.push(format!("{key}: GPIO {pin} is already used by {other}"));
+        } else {
+            seen.insert(pin, key);
         }
     }
     cfg.keyboard = match raw.keyboard.as_deref().unwrap_or("auto") {
@@ -72,11 +68,44 @@ pub(super) fn build_input(
     cfg
 }
 
+/// `[input.selector]` / `[input.modulator]`: GPIO lines `a` and `b`, or a rotary-encoder `device`.
+fn encoder(
+    name: &str,
+    raw: &Option<raw::RawEncoder>,
+    errs: &mut Vec<String>,
+) -> Option<EncoderPins> {
+    let e = raw.as_ref()?;
+    let source = match (e.a, e.b, &e.device) {
+        (Some(a), Some(b), None) => EncoderSource::Gpio { a, b },
+        (None, None, Some(d)) if d.starts_with('/') => EncoderSource::Evdev(d.into()),
+        (None, None, Some(d)) => {
+            errs.push(format!(
+                "input.{name}.device: \"{d}\" is not a path (/dev/input/by-path/…-event)"
+            ));
+            return None;
+        }
+        (_, _, Some(_)) => {
+            errs.push(format!(
+                "input.{name}: give either a and b (GPIO pins) or device (a rotary-encoder input device), not both"
+            ));
+            return None;
+        }
+        _ => {
+            errs.push(format!(
+                "input.{name}: both a and b (GPIO pins of the encoder's lines) are needed, or device = \"/dev/input/…\""
+            ));
+            return None;
+        }
+    };
+    Some(EncoderPins {
+        source,
+        button: e.button,
+    })
+}
+
 pub(super) fn build_layout(raw: &RawConfig, errs: &mut Vec<String>) -> Layout {
     let mut strips = Vec::new();
     let mut ids = HashSet::new();
-    let mut dmas = HashSet::new();
-    let mut pins = HashSet::new();
     if raw.strips.is_empty() {
         errs.push("strips: at least one [[strips]] entry is needed".into());
     }
@@ -88,104 +117,9 @@ pub(super) fn build_layout(raw: &RawConfig, errs: &mut Vec<String>) -> Layout {
         if !ids.insert(s.id.clone()) {
             errs.push(format!("{key}.id: duplicate strip id \"{}\"", s.id));
         }
-        let driver = match s.driver.as_deref().unwrap_or("sim") {
-            "sim" => Driver::Sim,
-            "ws281x" => Driver::Ws281x,
-            other => {
-                errs.push(format!(
-                    "{key}.driver: \"{other}\" is not \"sim\" or \"ws281x\""
-                ));
-                Driver::Sim
-            }
-        };
-        let gpio = s.gpio.unwrap_or(18);
-        if ![10, 12, 13, 18, 19, 21].contains(&gpio) {
-            errs.push(format!(
-                "{key}.gpio: {gpio} cannot drive WS281x; use 18 or 12 (PWM0), 13 or 19 (PWM1), 10 (SPI), 21 (PCM)"
-            ));
-        }
-        if !pins.insert(gpio) {
-            errs.push(format!("{key}.gpio: pin {gpio} is used by another strip"));
-        }
-        let dma = s.dma.unwrap_or(10);
-        if dma > 14 {
-            errs.push(format!("{key}.dma: {dma} is out of range 0–14"));
-        }
-        if !dmas.insert(dma) {
-            errs.push(format!(
-                "{key}.dma: DMA channel {dma} is used by another strip"
-            ));
-        }
-        let led_type =
-            LedType::parse(s.led_type.as_deref().unwrap_or("ws2812")).unwrap_or_else(|| {
-                errs.push(format!(
-                    "{key}.led_type: \"{}\" is not one of ws2811, ws2812, ws2813, sk6812",
-                    s.led_type.as_deref().unwrap_or_default()
-                ));
-                LedType::Ws2812
-            });
-        let color_order = ColorOrder::parse(s.color_order.as_deref().unwrap_or("GRB"))
-            .unwrap_or_else(|| {
-                errs.push(format!(
-                    "{key}.color_order: \"{}\" is not one of RGB, RBG, GRB, GBR, BRG, BGR",
-                    s.color_order.as_deref().unwrap_or_default()
-                ));
-                ColorOrder::Grb
-            });
-        let gamma = s.gamma.unwrap_or(2.2);
-        if !(0.5..=4.0).contains(&gamma) {
-            errs.push(format!("{key}.gamma: {gamma} is out of range 0.5–4.0"));
-        }
-        let ma_per_channel = s.ma_per_channel.unwrap_or(20.0);
-        if !(0.0..=100.0).contains(&ma_per_channel) {
-            errs.push(format!(
-                "{key}.ma_per_channel: {ma_per_channel} is out of range 0–100"
-            ));
-        }
-        let frequency = s.frequency.unwrap_or(800_000);
-        if !(400_000..=1_000_000).contains(&frequency) {
-            errs.push(format!(
-                "{key}.frequency: {frequency} Hz is out of range 400000–1000000"
-            ));
-        }
-        let reset = match &s.reset {
-            None => led_type.default_reset(),
-            Some(t) => match humantime::parse_duration(t) {
-                Ok(d) if d >= Duration::from_micros(50) => d,
-                Ok(_) => {
-                    errs.push(format!(
-                        "{key}.reset: \"{t}\" is below the 50µs minimum latch time"
-                    ));
-                    led_type.default_reset()
-                }
-                Err(e) => {
-                    errs.push(format!("{key}.reset: \"{t}\" is not a duration ({e})"));
-                    led_type.default_reset()
-                }
-            },
-        };
-        if s.capture.is_some() && driver != Driver::Sim {
-            errs.push(format!(
-                "{key}.capture: only simulated strips (driver = \"sim\") capture frames"
-            ));
-        }
-        strips.push(StripSpec {
-            id: s.id.clone(),
-            driver,
-            gpio,
-            dma,
-            led_type,
-            color_order,
-            frequency,
-            invert: s.invert.unwrap_or(false),
-            gamma,
-            max_current_ma: s.max_current_ma.unwrap_or(0),
-            ma_per_channel,
-            reset,
-            capture: s.capture.as_ref().map(PathBuf::from),
-            len: 0,
-        });
+        strips.push(build_strip(i, s, errs));
     }
+    check_drivers(&strips, errs);
 
     let mut zones: Vec<ZoneSpec> = Vec::new();
     let mut zone_ids = HashSet::new();
@@ -194,9 +128,9 @@ pub(super) fn build_layout(raw: &RawConfig, errs: &mut Vec<String>) -> Layout {
     }
     for (i, z) in raw.zones.iter().enumerate() {
         let key = format!("zones[{i}]");
-        if !is_slug(&z.id) || z.id == "all" {
+        if !is_slug(&z.id) || z.id == "all" || z.id == "realtime" {
             errs.push(format!(
-                "{key}.id: \"{}\" must be a lower-case slug (a-z, 0-9, _ and -) and not \"all\"",
+                "{key}.id: \"{}\" must be a lower-case slug (a-z, 0-9, _ and -) and not \"all\" or \"realtime\"",
                 z.id
             ));
         }

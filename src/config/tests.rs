@@ -2,6 +2,8 @@
 
 use super::*;
 
+mod strips;
+
 const GOOD: &str = r#"
 device_id = "test"
 fps = 60
@@ -100,24 +102,6 @@ pixels=3"#,
             "duplicate zone id",
         ),
         (
-            "shared dma",
-            r#"[[strips]]
-id="a"
-gpio=18
-[[strips]]
-id="b"
-gpio=19
-[[zones]]
-id="z"
-strip="a"
-pixels=3
-[[zones]]
-id="y"
-strip="b"
-pixels=3"#,
-            "strips[1].dma",
-        ),
-        (
             "shared pin",
             r#"[[strips]]
 id="a"
@@ -200,6 +184,78 @@ pixels=3"#,
             "strips[0].color_order",
         ),
         (
+            "W order on a three-channel LED type",
+            r#"[[strips]]
+id="a"
+led_type="ws2811"
+color_order="GRBW"
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].color_order: \"GRBW\" has a white channel but led_type \"ws2811\"",
+        ),
+        (
+            "colour order with a letter twice",
+            r#"[[strips]]
+id="a"
+led_type="sk6812"
+color_order="GRBB"
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].color_order",
+        ),
+        (
+            "white mode on an RGB strip",
+            r#"[[strips]]
+id="a"
+white="accurate"
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].white: only RGBW strips",
+        ),
+        (
+            "white point on an RGB strip",
+            r#"[[strips]]
+id="a"
+white_kelvin=3000
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].white_kelvin: only RGBW strips",
+        ),
+        (
+            "unknown white mode",
+            r#"[[strips]]
+id="a"
+led_type="sk6812"
+color_order="GRBW"
+white="max"
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].white: \"max\"",
+        ),
+        (
+            "white point out of range",
+            r#"[[strips]]
+id="a"
+led_type="sk6812"
+color_order="GRBW"
+white_kelvin=1000
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "strips[0].white_kelvin: 1000",
+        ),
+        (
             "zone id not a slug",
             r#"[[strips]]
 id="a"
@@ -268,4 +324,55 @@ fn mqtt_settings_compare_by_value_and_never_debug_print_the_password() {
     let shown = format!("{:?} {:?}", a.mqtt, a);
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains("redacted"));
+}
+
+#[test]
+fn input_errors_name_their_keys() {
+    let base = "[[strips]]\nid=\"a\"\ngpio=18\n[[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=3\n";
+    let cases = [
+        (
+            "[input]\nselector = { a = 5, b = 18 }",
+            "input.selector.b: GPIO 18 is already used by strips[0].gpio",
+        ),
+        (
+            "[input]\nselector = { a = 5, b = 6 }\nmodulator = { a = 6, b = 7 }",
+            "input.modulator.a: GPIO 6 is already used by input.selector.b",
+        ),
+        (
+            "[input]\nselector = { a = 5, b = 6, button = 13 }\nbuttons = [13]",
+            "input.buttons[0]: GPIO 13 is already used by input.selector.button",
+        ),
+        (
+            "[input]\nbuttons = [40]",
+            "input.buttons[0]: GPIO 40 does not exist",
+        ),
+        (
+            "[input]\nselector = { a = 5 }",
+            "input.selector: both a and b",
+        ),
+        (
+            "[input]\nselector = { a = 5, b = 6, device = \"/dev/input/event1\" }",
+            "input.selector: give either a and b",
+        ),
+        (
+            "[input]\nmodulator = { device = \"event1\" }",
+            "input.modulator.device",
+        ),
+    ];
+    for (input, needle) in cases {
+        let errs = errors_for(&format!("{base}{input}"));
+        assert!(
+            errs.iter().any(|e| e.contains(needle)),
+            "{input}: no error says {needle:?}: {errs:?}"
+        );
+    }
+    let ok = Config::from_toml(&format!(
+        "{base}[input]\nselector = {{ device = \"/dev/input/by-path/platform-rotary@5-event\", button = 13 }}"
+    ))
+    .unwrap();
+    assert_eq!(
+        ok.input.pins(),
+        [13],
+        "a device encoder claims only its button pin"
+    );
 }

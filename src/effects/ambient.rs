@@ -31,7 +31,8 @@ impl Effect for Gradient {
     }
     fn describe(&self) -> &'static str {
         "a gradient from the zone colour (first pixel) to the hue2 colour (last pixel) that drifts \
-         along the zone and back; reads speed (0.01 to 0.4 zone lengths/s), intensity (level), hue2 (default 240°)"
+         along the zone and back (a palette replaces the two colours); reads speed (0.01 to 0.4 zone \
+         lengths/s), intensity (level), hue2 (default 240°), palette"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, INTENSITY, HUE2]
@@ -54,7 +55,10 @@ impl Effect for Gradient {
             } else {
                 x - 2.0
             };
-            *px = from.lerp(to, f);
+            *px = match ctx.palette {
+                Some(pal) => pal.at01(f).scale(level),
+                None => from.lerp(to, f),
+            };
         }
     }
 }
@@ -75,7 +79,8 @@ impl Effect for Aurora {
     }
     fn describe(&self) -> &'static str {
         "northern lights: slow drifting curtains, green through to the hue2 colour, with dark gaps \
-         (ignores the zone colour); reads speed, intensity (level), hue2 (default 280°)"
+         (ignores the zone colour; a palette replaces green → hue2); reads speed, intensity (level), \
+         hue2 (default 280°), palette"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, INTENSITY, AURORA_HUE2]
@@ -99,8 +104,12 @@ impl Effect for Aurora {
         for (i, px) in out.iter_mut().enumerate() {
             let x = i as f32;
             let light = smooth((curtains.at(x / 6.0) - 0.35) * 2.5);
-            let hue = (hues.at(x / 12.0) * AURORA_STEPS as f32 + 0.5) as usize;
-            *px = palette[hue.min(AURORA_STEPS)].scale(light);
+            let h = hues.at(x / 12.0);
+            let hue = (h * AURORA_STEPS as f32 + 0.5) as usize;
+            *px = match ctx.palette {
+                Some(pal) => pal.at01(h).scale(light * p.intensity01()),
+                None => palette[hue.min(AURORA_STEPS)].scale(light),
+            };
         }
     }
 }
@@ -121,7 +130,8 @@ impl Effect for Ocean {
     }
     fn describe(&self) -> &'static str {
         "ocean swell: deep blue troughs, teal crests and white foam where two crossing waves meet \
-         (ignores the zone colour); reads speed (1 to 20 px/s), intensity (level), length (wavelength 4–30 px)"
+         (ignores the zone colour; a palette colours troughs → crests); reads speed (1 to 20 px/s), \
+         intensity (level), length (wavelength 4–30 px), palette"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, INTENSITY, OCEAN_LENGTH]
@@ -137,11 +147,11 @@ impl Effect for Ocean {
             let x = i as f32 * k;
             let swell = 0.6 * cos01(x - a) + 0.4 * cos01(1.8 * x + b);
             let foam = ((swell - 0.85) * 6.0).clamp(0.0, 1.0);
-            *px = hsv_fast(
-                215.0 - 35.0 * swell,
-                1.0 - 0.7 * foam,
-                (0.25 + 0.75 * swell) * level,
-            );
+            let lit = (0.25 + 0.75 * swell) * level;
+            *px = match ctx.palette {
+                Some(pal) => pal.at01(swell).lerp(Rgb::WHITE, 0.7 * foam).scale(lit),
+                None => hsv_fast(215.0 - 35.0 * swell, 1.0 - 0.7 * foam, lit),
+            };
         }
     }
 }
@@ -158,6 +168,7 @@ mod tests {
             color: C,
             params: p,
             seed: 3,
+            palette: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Colour-driven ones light in the zone colour and read `intensity` as the level of that light.
 
-use super::common::{by_speed, cos01, phase};
+use super::common::{by_speed, cos01, paint, phase};
 use super::params::{INTENSITY, SPEED};
 use super::{Effect, EffectCtx, ParamId, ParamSpec, ParamValues};
 use crate::color::Rgb;
@@ -66,7 +66,8 @@ impl Effect for TheaterChase {
     }
     fn describe(&self) -> &'static str {
         "every length-th pixel lit in the zone colour, marching along like marquee lights; \
-         reads speed (300 ms to 30 ms per step), intensity (level), length (spacing 2–10)"
+         reads speed (300 ms to 30 ms per step), intensity (level), length (spacing 2–10), palette \
+         (colours along the zone)"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, INTENSITY, THEATER_LENGTH]
@@ -75,9 +76,14 @@ impl Effect for TheaterChase {
         let gap = THEATER_LENGTH.clamp(ctx.params.get(ParamId::Length)) as usize;
         let step = (ctx.t.max(0.0) / TheaterChase::step_secs(ctx.params)) as u64;
         let on = (step % gap as u64) as usize;
-        let lit = ctx.color.scale(ctx.params.intensity01());
+        let level = ctx.params.intensity01();
+        let inv_n = 1.0 / out.len().max(1) as f32;
         for (i, px) in out.iter_mut().enumerate() {
-            *px = if i % gap == on { lit } else { Rgb::BLACK };
+            *px = if i % gap == on {
+                paint(ctx, i as f32 * inv_n).scale(level)
+            } else {
+                Rgb::BLACK
+            };
         }
     }
 }
@@ -98,7 +104,8 @@ impl Effect for RunningLights {
     }
     fn describe(&self) -> &'static str {
         "smooth waves of the zone colour travel along the zone; reads speed (2 to 60 px/s), \
-         intensity (wave depth: 0 % steady, 100 % troughs black), length (wavelength 4–30 px)"
+         intensity (wave depth: 0 % steady, 100 % troughs black), length (wavelength 4–30 px), palette \
+         (colours along the zone)"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, INTENSITY, RUNNING_LENGTH]
@@ -108,9 +115,10 @@ impl Effect for RunningLights {
         let shift = phase(ctx.t * RunningLights::px_per_sec(ctx.params) / wl as f64);
         let depth = ctx.params.intensity01();
         let k = 1.0 / wl;
+        let inv_n = 1.0 / out.len().max(1) as f32;
         for (i, px) in out.iter_mut().enumerate() {
             let wave = cos01(i as f32 * k - shift);
-            *px = ctx.color.scale(1.0 - depth * (1.0 - wave));
+            *px = paint(ctx, i as f32 * inv_n).scale(1.0 - depth * (1.0 - wave));
         }
     }
 }
@@ -166,6 +174,7 @@ mod tests {
             color: C,
             params: p,
             seed: 0,
+            palette: None,
         }
     }
 

@@ -12,6 +12,12 @@ pub(super) fn by_speed(p: &ParamValues, slow: f64, fast: f64) -> f64 {
     slow + (fast - slow) * p.speed01() as f64
 }
 
+/// The colour at position `x` (in cycles) of the zone's palette, or the zone colour when it has none.
+#[inline]
+pub(super) fn paint(ctx: &super::EffectCtx, x: f32) -> Rgb {
+    ctx.palette.map_or(ctx.color, |p| p.wrap(x))
+}
+
 /// The fractional part of `x` (any sign) as an `f32` in [0, 1).
 #[inline]
 pub(super) fn phase(x: f64) -> f32 {
@@ -248,6 +254,7 @@ mod tests {
                             color: Rgb::new(10, 200, 30),
                             params: &p,
                             seed: u64::MAX,
+                            palette: None,
                         };
                         e.render(&ctx, &mut out);
                     }
@@ -261,6 +268,7 @@ mod tests {
                     color: Rgb::new(255, 120, 20),
                     params: &p,
                     seed: 7,
+                    palette: None,
                 };
                 e.render(&ctx, &mut out);
                 out

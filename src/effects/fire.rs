@@ -63,7 +63,8 @@ impl Effect for Fire {
     }
     fn describe(&self) -> &'static str {
         "flickering flames rising from the zone's first pixel in a black–red–yellow fire palette \
-         (ignores the zone colour); reads speed (flicker rate), intensity (heat)"
+         (ignores the zone colour; a palette replaces the fire colours, heat 0 → its start, full → \
+         its end); reads speed (flicker rate), intensity (heat), palette"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, INTENSITY]
@@ -79,7 +80,11 @@ impl Effect for Fire {
             let x = i as f32;
             let noise = 0.65 * coarse.at(x * 0.25) + 0.35 * fine.at(x * 0.6);
             let flame = smooth((noise - 0.2) * 1.8);
-            *px = heat_color(flame * (1.0 - cooling * x) * heat_scale);
+            let heat = flame * (1.0 - cooling * x) * heat_scale;
+            *px = match ctx.palette {
+                Some(p) => p.at01(heat),
+                None => heat_color(heat),
+            };
         }
     }
 }
@@ -128,6 +133,7 @@ mod tests {
             color,
             params: p,
             seed: 42,
+            palette: None,
         }
     }
 

@@ -135,6 +135,7 @@ mod tests {
             color: C,
             params: p,
             seed: 0,
+            palette: None,
         }
     }
 

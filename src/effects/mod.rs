@@ -21,6 +21,7 @@ mod trails;
 pub use params::{PARAM_COUNT, ParamId, ParamSpec, ParamValues};
 
 use crate::color::Rgb;
+use crate::palette::Palette;
 
 /// What an effect may read to draw one frame.
 #[derive(Clone, Copy, Debug)]
@@ -32,6 +33,9 @@ pub struct EffectCtx<'a> {
     pub params: &'a ParamValues,
     /// Per-zone seed for random effects.
     pub seed: u64,
+    /// The zone's palette; effects that take one draw from it instead of the zone colour (`None` = the
+    /// zone colour, the default).
+    pub palette: Option<&'a Palette>,
 }
 
 /// One effect.
@@ -73,6 +77,24 @@ pub static REGISTRY: &[&dyn Effect] = &[
     &ambient::Aurora,
     &ambient::Ocean,
     &rainbow::Plasma,
+];
+
+/// The effects that draw from the zone's palette when one is set (the others ignore it).
+pub const PALETTE_EFFECTS: &[&str] = &[
+    "color_fade",
+    "rainbow",
+    "rainbow_cycle",
+    "theater_chase",
+    "running_lights",
+    "comet",
+    "meteor",
+    "twinkle",
+    "matrix",
+    "fire",
+    "gradient",
+    "aurora",
+    "ocean",
+    "plasma",
 ];
 
 /// Number of registered effects (sizes the per-zone parameter memory).
@@ -133,6 +155,7 @@ mod tests {
                     color: Rgb::new(255, 120, 20),
                     params: &p,
                     seed: 7,
+                    palette: None,
                 };
                 e.render(&ctx, &mut a);
                 e.render(&ctx, &mut b);
@@ -150,9 +173,42 @@ mod tests {
                 color: Rgb::WHITE,
                 params: &p,
                 seed: 1,
+                palette: None,
             };
             e.render(&ctx, &mut [Rgb::BLACK; 1]);
         }
+    }
+
+    /// A palette changes what the palette effects draw, and nothing else; no palette is the old look.
+    #[test]
+    fn palette_effects_draw_from_the_palette() {
+        let palettes = crate::palette::Palettes::default();
+        let ocean = palettes.get(palettes.find("ocean").unwrap());
+        for e in REGISTRY {
+            let p = ParamValues::defaults(e.params());
+            let frame = |t: f64, palette| {
+                let mut out = vec![Rgb::BLACK; 40];
+                let ctx = EffectCtx {
+                    t,
+                    color: Rgb::new(255, 120, 20),
+                    params: &p,
+                    seed: 7,
+                    palette,
+                };
+                e.render(&ctx, &mut out);
+                out
+            };
+            let differs =
+                (0..40).any(|k| frame(k as f64 * 0.37, None) != frame(k as f64 * 0.37, ocean));
+            assert_eq!(
+                differs,
+                PALETTE_EFFECTS.contains(&e.name()),
+                "{}: palette changes the output = {differs}",
+                e.name()
+            );
+        }
+        assert!(PALETTE_EFFECTS.len() >= 10);
+        assert!(PALETTE_EFFECTS.iter().all(|n| find(n).is_some()));
     }
 
     #[test]

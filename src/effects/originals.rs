@@ -56,13 +56,18 @@ impl Effect for ColorFade {
         "color_fade"
     }
     fn describe(&self) -> &'static str {
-        "whole zone sweeps the full hue wheel once per period, 20 s (speed 1) to 2 s; reads speed"
+        "whole zone sweeps the full hue wheel (or the palette) once per period, 20 s (speed 1) to 2 s; \
+         reads speed, palette"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED]
     }
     fn render(&self, ctx: &EffectCtx, out: &mut [Rgb]) {
-        out.fill(wheel(ColorFade::hue(ctx.t, ctx.params.get(ParamId::Speed))));
+        let hue = ColorFade::hue(ctx.t, ctx.params.get(ParamId::Speed));
+        out.fill(match ctx.palette {
+            Some(p) => p.wrap(hue / 360.0),
+            None => wheel(hue),
+        });
     }
 }
 
@@ -138,6 +143,7 @@ mod tests {
             color: Rgb::new(200, 100, 0),
             params: p,
             seed: 0,
+            palette: None,
         }
     }
 
@@ -204,6 +210,7 @@ mod tests {
             color: Rgb::new(255, 0, 0),
             params: &p,
             seed: 0,
+            palette: None,
         };
         ColorSnake.render(&red, &mut out);
         assert_eq!(out[3], wheel(3.0));

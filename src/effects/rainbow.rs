@@ -32,8 +32,8 @@ impl Effect for Rainbow {
         "rainbow"
     }
     fn describe(&self) -> &'static str {
-        "the hue wheel spread along the zone, scrolling; reads speed (10 s to 0.5 s per rainbow), \
-         intensity (saturation), density (0.25 to 4 rainbows, 20 % = one)"
+        "the hue wheel (or the palette) spread along the zone, scrolling; reads speed (10 s to 0.5 s \
+         per rainbow), intensity (saturation), density (0.25 to 4 rainbows, 20 % = one), palette"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, INTENSITY, RAINBOW_DENSITY]
@@ -48,7 +48,11 @@ impl Effect for Rainbow {
         let base = ctx.color.to_hsv().0 - 360.0 * phase(ctx.t / Rainbow::period(p));
         let sat = p.intensity01();
         for (i, px) in out.iter_mut().enumerate() {
-            *px = hsv_fast(base + step * i as f32, sat, 1.0);
+            let h = base + step * i as f32;
+            *px = match ctx.palette {
+                Some(pal) => Rgb::WHITE.lerp(pal.wrap(h / 360.0), sat),
+                None => hsv_fast(h, sat, 1.0),
+            };
         }
     }
 }
@@ -68,15 +72,19 @@ impl Effect for RainbowCycle {
         "rainbow_cycle"
     }
     fn describe(&self) -> &'static str {
-        "whole zone turns round the hue wheel from the zone colour's hue, 30 s (speed 1) to 1 s per turn; \
-         reads speed, intensity (saturation)"
+        "whole zone turns round the hue wheel (or the palette) from the zone colour's hue, 30 s \
+         (speed 1) to 1 s per turn; reads speed, intensity (saturation), palette"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, INTENSITY]
     }
     fn render(&self, ctx: &EffectCtx, out: &mut [Rgb]) {
         let h = RainbowCycle::hue(ctx.t, ctx.params, ctx.color.to_hsv().0);
-        out.fill(hsv(h, ctx.params.intensity01(), 1.0));
+        let sat = ctx.params.intensity01();
+        out.fill(match ctx.palette {
+            Some(p) => Rgb::WHITE.lerp(p.wrap(h / 360.0), sat),
+            None => hsv(h, sat, 1.0),
+        });
     }
 }
 
@@ -96,7 +104,7 @@ impl Effect for Plasma {
     }
     fn describe(&self) -> &'static str {
         "slowly churning colour blobs from three interfering waves, hue around the zone colour's; \
-         reads speed, intensity (saturation), density (blob size, 40 to 4 px)"
+         reads speed, intensity (saturation), density (blob size, 40 to 4 px), palette"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, INTENSITY, PLASMA_DENSITY]
@@ -113,7 +121,10 @@ impl Effect for Plasma {
             let x = i as f32 * k;
             let hue_wave = cos01(x - a) + cos01(x * 0.63 - b);
             let level = 0.3 + 0.7 * cos01(x * 0.29 - c);
-            *px = hsv_fast(base + 180.0 * hue_wave, sat, level);
+            *px = match ctx.palette {
+                Some(pal) => Rgb::WHITE.lerp(pal.wrap(0.5 * hue_wave), sat).scale(level),
+                None => hsv_fast(base + 180.0 * hue_wave, sat, level),
+            };
         }
     }
 }
@@ -130,6 +141,7 @@ mod tests {
             color: Rgb::new(255, 0, 0),
             params: p,
             seed: 0,
+            palette: None,
         }
     }
 

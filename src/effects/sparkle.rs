@@ -42,7 +42,8 @@ impl Effect for Twinkle {
     }
     fn describe(&self) -> &'static str {
         "pixels softly fade in and out of the zone colour at random, each on its own clock; \
-         reads speed (6 s to 0.6 s per twinkle), intensity (level), density (share lit, default 40 %)"
+         each twinkle a random colour of the palette when one is set; reads speed (6 s to 0.6 s per \
+         twinkle), intensity (level), density (share lit, default 40 %), palette"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, INTENSITY, TWINKLE_DENSITY]
@@ -50,7 +51,7 @@ impl Effect for Twinkle {
     fn render(&self, ctx: &EffectCtx, out: &mut [Rgb]) {
         let base = Twinkle::base_period(ctx.params);
         let density = ctx.params.density01();
-        let lit = ctx.color.scale(ctx.params.intensity01());
+        let level = ctx.params.intensity01();
         let t = ctx.t.max(0.0);
         for (i, px) in out.iter_mut().enumerate() {
             let (period, offset) = Twinkle::clock(ctx.seed, i, base);
@@ -58,7 +59,12 @@ impl Effect for Twinkle {
             let cycle = x as u64; // x ≥ 0: truncation is floor
             let on = density > 0.0 && hash01(ctx.seed, i as u64, cycle + 1) <= density;
             *px = if on {
-                lit.scale(smooth(tri01((x - cycle as f64) as f32)))
+                // With a palette, each twinkle takes a colour of it at random.
+                let color = match ctx.palette {
+                    Some(p) => p.at(hash(ctx.seed ^ 0x7A1E, i as u64, cycle) as u8),
+                    None => ctx.color,
+                };
+                color.scale(level * smooth(tri01((x - cycle as f64) as f32)))
             } else {
                 Rgb::BLACK
             };
@@ -136,7 +142,7 @@ impl Effect for Matrix {
     fn describe(&self) -> &'static str {
         "digital rain: drops with white-tipped heads and zone-colour trails run from the first pixel \
          towards the last; reads speed (3 to 60 px/s), intensity (level), density (drops per 8 px), \
-         length (trail 2–30 px)"
+         length (trail 2–30 px), palette (drops spread over its colours)"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, INTENSITY, MATRIX_DENSITY, MATRIX_LENGTH]
@@ -146,9 +152,15 @@ impl Effect for Matrix {
         let n = out.len();
         let len = MATRIX_LENGTH.clamp(ctx.params.get(ParamId::Length));
         let level = ctx.params.intensity01();
-        let hot = ctx.color.lerp(Rgb::WHITE, 0.6).scale(level);
         let v = by_speed(ctx.params, 3.0, 60.0);
-        for j in 0..Matrix::drops(n, ctx.params.density01()) {
+        let drops = Matrix::drops(n, ctx.params.density01());
+        for j in 0..drops {
+            // With a palette, drops are spread over its colours.
+            let color = match ctx.palette {
+                Some(p) => p.wrap(j as f32 / drops as f32),
+                None => ctx.color,
+            };
+            let hot = color.lerp(Rgb::WHITE, 0.6).scale(level);
             let (start, head) = Matrix::head(ctx.seed, j, ctx.t, n, len, v);
             let (start, head) = (start as usize, head as usize);
             for d in 0..len as usize {
@@ -159,7 +171,7 @@ impl Effect for Matrix {
                     let c = if d == 0 {
                         hot
                     } else {
-                        ctx.color.scale(level * (1.0 - d as f32 / len))
+                        color.scale(level * (1.0 - d as f32 / len))
                     };
                     out[p] = brighter(out[p], c);
                 }
@@ -180,6 +192,7 @@ mod tests {
             color: C,
             params: p,
             seed: 5,
+            palette: None,
         }
     }
 

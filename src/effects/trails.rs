@@ -3,7 +3,7 @@
 //! Positions are smooth functions of time (sub-pixel), tails are measured in pixels behind the head,
 //! and all three draw in the zone colour at `intensity` level.
 
-use super::common::{by_speed, phase, tri01};
+use super::common::{by_speed, paint, phase, tri01};
 use super::params::{INTENSITY, SPEED};
 use super::{Effect, EffectCtx, ParamId, ParamSpec, ParamValues, hash01};
 use crate::color::Rgb;
@@ -76,8 +76,8 @@ impl Effect for Comet {
         "comet"
     }
     fn describe(&self) -> &'static str {
-        "a comet in the zone colour circles the zone with a smoothly fading tail; \
-         reads speed (4 to 120 px/s), intensity (level), length (tail 2–30 px)"
+        "a comet in the zone colour (or the palette along the zone) circles the zone with a smoothly \
+         fading tail; reads speed (4 to 120 px/s), intensity (level), length (tail 2–30 px), palette"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, INTENSITY, COMET_LENGTH]
@@ -89,8 +89,10 @@ impl Effect for Comet {
         }
         let head = (ctx.t * px_per_sec(ctx.params)).rem_euclid(n as f64) as f32;
         let inv_len = 1.0 / COMET_LENGTH.clamp(ctx.params.get(ParamId::Length));
-        let lit = ctx.color.scale(ctx.params.intensity01());
+        let level = ctx.params.intensity01();
+        let inv_n = 1.0 / n as f32;
         for (i, px) in out.iter_mut().enumerate() {
+            let lit = paint(ctx, i as f32 * inv_n).scale(level);
             let mut d = head - i as f32;
             if d < 0.0 {
                 d += n as f32;
@@ -117,7 +119,8 @@ impl Effect for Meteor {
     }
     fn describe(&self) -> &'static str {
         "a meteor with a white-hot head in the zone colour crosses the zone, its tail decaying in \
-         random sparkles; reads speed (4 to 120 px/s), intensity (sparkle 0–100 %, default 60), length (tail 2–30 px)"
+         random sparkles (a palette colours it by position); reads speed (4 to 120 px/s), intensity \
+         (sparkle 0–100 %, default 60), length (tail 2–30 px), palette"
     }
     fn params(&self) -> &'static [ParamSpec] {
         &[SPEED, METEOR_INTENSITY, METEOR_LENGTH]
@@ -128,8 +131,10 @@ impl Effect for Meteor {
         let sparkle = ctx.params.intensity01();
         let bucket = (ctx.t.max(0.0) * METEOR_SPARKLE_HZ) as u64;
         let inv_len = 1.0 / len;
-        let hot = ctx.color.lerp(Rgb::WHITE, 0.5);
+        let inv_n = 1.0 / out.len().max(1) as f32;
         for (i, px) in out.iter_mut().enumerate() {
+            let color = paint(ctx, i as f32 * inv_n);
+            let hot = color.lerp(Rgb::WHITE, 0.5);
             let d = head - i as f32;
             *px = if !(0.0..len).contains(&d) {
                 Rgb::BLACK
@@ -137,7 +142,7 @@ impl Effect for Meteor {
                 hot
             } else {
                 let decay = 1.0 - sparkle * hash01(ctx.seed, i as u64, bucket);
-                ctx.color.scale((1.0 - d * inv_len) * decay)
+                color.scale((1.0 - d * inv_len) * decay)
             };
         }
     }
@@ -155,6 +160,7 @@ mod tests {
             color: C,
             params: p,
             seed: 9,
+            palette: None,
         }
     }
 

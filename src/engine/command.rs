@@ -10,7 +10,12 @@ use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 
 use super::control::{DeviceCommand, DeviceState};
+use super::playlist::Playlist;
+use super::scene::LibrarySnapshot;
 use super::stats::FrameStats;
+use super::stream_frame::{RealtimeStatus, StreamCommand};
+use super::sunrise::Sunrise;
+use super::sync::SyncCommand;
 use super::zone::{LightCommand, MasterState, ZoneState};
 use crate::config::RenderConfig;
 use crate::effects::ParamId;
@@ -37,6 +42,11 @@ pub enum Command {
     },
     /// A device command (`B/set`).
     Device(DeviceCommand),
+    /// A `B/set` with scene, playlist, sunrise or nightlight keys: the device part first, then these.
+    Scenes {
+        device: DeviceCommand,
+        scenes: Vec<SceneCommand>,
+    },
     /// A local input (encoder, button, key).
     Input(InputEvent),
     /// A copy of every zone and the master.
@@ -48,6 +58,10 @@ pub enum Command {
     /// Apply reloaded settings that are safe to change live (SIGHUP): render settings and the strips'
     /// gamma and power limits (the layout itself must be unchanged).
     Reload(Box<(RenderConfig, Layout)>),
+    /// Realtime input (DDP / E1.31) and its Home Assistant controls.
+    Stream(StreamCommand),
+    /// A sync group: wall-clock anchoring, commands held for their moment.
+    Sync(SyncCommand),
     /// Fade out (or keep, when `fade` is `None`), then stop; answers once the last frame is on the wire.
     Shutdown {
         fade: Option<Duration>,
@@ -63,6 +77,8 @@ pub struct Snapshot {
     pub device: DeviceState,
     /// Preset nearest the selected zone's colour.
     pub preset: &'static str,
+    /// Saved scenes and playlists, zone palettes and the clean-shutdown marker (for the state file).
+    pub library: LibrarySnapshot,
 }
 
 /// What the render loop tells the rest of the daemon.
@@ -81,6 +97,41 @@ pub enum Event {
     Input(String),
     /// The first frame has gone out (READY for systemd).
     FirstFrame,
+    /// Realtime input started, stopped, moved or was overridden.
+    Realtime(Box<RealtimeStatus>),
+    /// A command the render loop refused (an unknown scene, a full library, …), for `B/error`.
+    Rejected(String),
+}
+
+/// One scene, playlist or wake-up request from `B/set` (names already checked for form).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SceneCommand {
+    /// Save the current state; `None` = under the name set with `SetName`.
+    Save(Option<String>),
+    Recall {
+        name: String,
+        /// Seconds; `None` = the configured default.
+        transition: Option<f32>,
+    },
+    Delete(String),
+    Rename {
+        from: String,
+        to: String,
+    },
+    /// The name Home Assistant's "scene name" text holds.
+    SetName(String),
+    /// Recall the scene after the current one (the knob).
+    Next,
+    PlaylistStart(String),
+    PlaylistStop,
+    PlaylistSave(String, Playlist),
+    PlaylistDelete(String),
+    Sunrise(Sunrise),
+    /// Fade the zones (all that are on when `None`) to off over `duration`.
+    Nightlight {
+        zones: Option<Vec<usize>>,
+        duration: Duration,
+    },
 }
 
 /// Why a command could not be delivered.

@@ -59,6 +59,18 @@ pub struct DeviceState {
     pub edit_target: EditTarget,
     pub lamp: bool,
     pub frame_step: bool,
+    /// Scene names, the scene recalled last and the name typed for the next save (`engine/scene.rs`).
+    #[serde(skip)]
+    pub scenes: Vec<String>,
+    #[serde(skip)]
+    pub scene: Option<String>,
+    #[serde(skip)]
+    pub scene_name: String,
+    /// Playlist names and the one playing.
+    #[serde(skip)]
+    pub playlists: Vec<String>,
+    #[serde(skip)]
+    pub playlist: Option<String>,
 }
 
 /// A validated `B/set` command: any subset.

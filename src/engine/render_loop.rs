@@ -8,6 +8,9 @@
 //! goes out at the next deadline — except a local input (knob, button, key), which is shown at once with
 //! an extra frame between two deadlines, leaving the schedule untouched.
 
+mod stream;
+mod sync;
+
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,16 +18,23 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, oneshot};
 
 use super::clock::Clock;
-use super::command::{Command, EngineHandle, Event, Snapshot, Target};
+use super::command::{Command, EngineHandle, Event, SceneCommand, Snapshot, Target};
 use super::compositor::Compositor;
 use super::control::{Control, DeviceCommand, DeviceState};
+use super::master;
+use super::playlist::PlaylistRun;
+use super::scene::{Library, LibrarySnapshot};
 use super::stats::StatsRecorder;
+use super::sync::SyncState;
 use super::zone::{EffectChoice, LightCommand, MasterState, ZoneState};
 use crate::config::RenderConfig;
 use crate::effects::{self, ParamId};
-use crate::input::InputEvent;
+use crate::input::{ButtonAction, InputEvent};
 use crate::layout::Layout;
 use crate::output::{Output, OutputDevice};
+use crate::palette::Palettes;
+
+mod scenes;
 
 /// Flash length for the identify button.
 const IDENTIFY: Duration = Duration::from_secs(2);
@@ -36,6 +46,10 @@ pub struct EngineInit {
     pub zones: Vec<ZoneState>,
     pub master: MasterState,
     pub control: Control,
+    /// Built-in and user palettes (indexes in zone state point here).
+    pub palettes: Palettes,
+    /// Scenes and playlists (config-declared and restored).
+    pub library: Library,
 }
 
 /// Starts the render loop and its output thread. Returns the handle and the loop's join handle.
@@ -73,12 +87,18 @@ struct RenderLoop {
     rx: Receiver<Command>,
     output: Output,
     stats: StatsRecorder,
-    stats_since: Instant,
     /// Something changed that the strips do not show yet.
     need_frame: bool,
     /// The change came from a local input: show it without waiting for the next deadline.
     urgent: bool,
     shutdown: Option<(Instant, oneshot::Sender<()>)>,
+    /// Which zones were on when the master last went off (brought back by the next master ON).
+    master_saved_on: Option<Vec<bool>>,
+    palettes: Palettes,
+    library: Library,
+    playlist: Option<PlaylistRun>,
+    zone_ids: Vec<String>,
+    sync: SyncState,
 }
 
 impl RenderLoop {
@@ -94,9 +114,12 @@ impl RenderLoop {
         for z in 0..init.zones.len() {
             compositor.begin_transition(z, init.render.fade_in, now);
         }
+        let mut init = init;
+        master::init_from_zones(&mut init.master, &init.zones);
+        compositor.set_palettes(init.palettes.clone());
         let edit = init.control.state.edit_mode;
         compositor.set_indicator(edit.then_some(init.control.state.selected_zone), now);
-        RenderLoop {
+        let mut rl = RenderLoop {
             cfg: init.render,
             compositor,
             zones: init.zones,
@@ -106,17 +129,31 @@ impl RenderLoop {
             events,
             rx,
             output,
-            stats: StatsRecorder::default(),
-            stats_since: now,
+            stats: StatsRecorder::new(now),
             need_frame: true,
             urgent: false,
             shutdown: None,
-        }
+            master_saved_on: None,
+            zone_ids: init.layout.zones.iter().map(|z| z.id.clone()).collect(),
+            palettes: init.palettes,
+            library: init.library,
+            playlist: None,
+            sync: SyncState::default(),
+        };
+        rl.sync_library();
+        rl
     }
 
-    fn animating(&self, now: Instant) -> bool {
-        (!self.clock.paused() && self.zones.iter().any(ZoneState::animates))
-            || self.compositor.overlays_active(now)
+    /// The frame interval needed at `now`: the full rate while an effect runs (or an indicator,
+    /// flash or quick fade), a lower one during a slow fade (at most `render.refresh`, which keeps
+    /// its resend), `None` when nothing moves.
+    fn pace(&self, now: Instant) -> Option<Duration> {
+        let full = self.interval();
+        if !self.clock.paused() && self.zones.iter().any(ZoneState::animates) {
+            return Some(full);
+        }
+        let refresh = self.cfg.refresh.max(full);
+        self.compositor.pace(now, full).map(|p| p.min(refresh))
     }
 
     fn interval(&self) -> Duration {
@@ -128,21 +165,32 @@ impl RenderLoop {
         let mut last_out = Instant::now();
         let mut was_animating = false;
         loop {
-            let interval = self.interval();
+            let full = self.interval();
             let now = Instant::now();
-            let animating = self.animating(now);
-            if animating && !was_animating && next < now {
-                // Waking from idle: the next possible frame is now.
-                next = now;
+            self.stream_expire(now);
+            self.sync_due(now);
+            self.tick_playlist(now);
+            let pace = self.pace(now);
+            let animating = pace.is_some();
+            let interval = pace.unwrap_or(full);
+            if animating && ((!was_animating && next < now) || next > now + interval) {
+                // Waking from idle, or the pace got faster: the next possible frame is now (in a sync
+                // group: the next grid point).
+                next = self.sync_first(now);
             }
             was_animating = animating;
-            let wait = if animating {
+            // During a slow fade a change is shown at once rather than at the next (distant) deadline.
+            let slow = interval > full;
+            let wait = if animating && !(slow && self.need_frame) {
                 next.saturating_duration_since(now)
             } else if self.need_frame {
                 Duration::ZERO
             } else {
-                (last_out + self.cfg.refresh).saturating_duration_since(now)
-            };
+                let refresh = (last_out + self.cfg.refresh).saturating_duration_since(now);
+                self.playlist_wait(now).map_or(refresh, |w| w.min(refresh))
+            }
+            .min(self.stream_wait(now))
+            .min(self.sync_wait(now));
             match self.rx.recv_timeout(wait) {
                 Ok(cmd) => {
                     self.handle(cmd);
@@ -157,7 +205,7 @@ impl RenderLoop {
                         last_out = now;
                         continue;
                     }
-                    if animating || !self.need_frame {
+                    if (animating && !slow) || !self.need_frame {
                         continue;
                     }
                 }
@@ -167,7 +215,7 @@ impl RenderLoop {
             self.urgent = false;
             let now = Instant::now();
             let refresh = now >= last_out + self.cfg.refresh;
-            if animating && now < next {
+            if animating && now < next && !(slow && self.need_frame) {
                 continue;
             }
             let late = animating && now > next + interval / 2;
@@ -178,6 +226,7 @@ impl RenderLoop {
                 if next <= now {
                     next = now + interval;
                 }
+                next = self.sync_align(next);
             } else {
                 next = now + interval;
             }
@@ -197,6 +246,7 @@ impl RenderLoop {
     /// Composes and hands one frame to the output thread.
     fn frame(&mut self, now: Instant, force: bool, late: bool) {
         let t0 = Instant::now();
+        self.compositor.sync_time = self.sync_effect_time(now);
         self.compositor
             .render(now, self.clock.now(now), &self.zones, &self.master);
         let Some(mut buf) = self.output.acquire() else {
@@ -218,6 +268,8 @@ impl RenderLoop {
             zone: z,
             state: Box::new(self.zones[z].clone()),
         });
+        // The master's ON/OFF follows the zones (the bridge publishes only what changed).
+        self.emit_master();
     }
 
     fn emit_master(&self) {
@@ -229,11 +281,22 @@ impl RenderLoop {
 
     fn transition_of(&self, cmd: &LightCommand) -> Duration {
         cmd.transition
-            .map(|s| Duration::from_secs_f32(s.clamp(0.0, 3600.0)))
+            .map(|s| Duration::from_secs_f32(s.clamp(0.0, 86_400.0)))
             .unwrap_or(self.cfg.transition)
     }
 
+    /// Whether zone `z`'s strip lights a white LED (else its RGBW and white colours become RGB).
+    fn has_white(&self, z: usize) -> bool {
+        let layout = self.compositor.layout();
+        layout.strips[layout.zones[z].strip].uses_white()
+    }
+
     fn apply_zone(&mut self, z: usize, cmd: &LightCommand, now: Instant) {
+        let cmd = &if self.has_white(z) {
+            *cmd
+        } else {
+            cmd.without_white()
+        };
         let old_effect = self.zones[z].effect;
         if self.zones[z].apply(cmd) {
             if self.zones[z].effect != old_effect && self.zones[z].effect.is_some() {
@@ -247,10 +310,36 @@ impl RenderLoop {
                 self.emit_device();
             }
         }
+        self.stream_user_command(z, cmd, now);
         if let Some(secs) = cmd.flash {
             self.compositor
                 .flash(z, Duration::from_secs_f32(secs.clamp(0.0, 60.0)), now);
         }
+        self.need_frame = true;
+    }
+
+    /// `B/all/set`: brightness scales every zone; the rest fans out (see `master.rs`).
+    fn apply_master(&mut self, cmd: &LightCommand, now: Instant) {
+        // The master offers rgbw and white only when some zone has a white LED (`mqtt/discovery.rs`).
+        let any_white = (0..self.zones.len()).any(|z| self.has_white(z));
+        let cmd = &master::for_device(cmd, any_white);
+        let before = self.master.brightness;
+        let plan = master::fan_out(
+            cmd,
+            &mut self.master,
+            &self.zones,
+            &mut self.master_saved_on,
+        );
+        for (z, c) in plan {
+            self.apply_zone(z, &c, now);
+        }
+        if self.master.brightness != before {
+            let t = self.transition_of(cmd);
+            for z in 0..self.zones.len() {
+                self.compositor.begin_transition(z, t, now);
+            }
+        }
+        self.emit_master();
         self.need_frame = true;
     }
 
@@ -274,36 +363,23 @@ impl RenderLoop {
         }
         match cmd {
             Command::Light(Target::Zone(z), cmd) if z < self.zones.len() => {
+                self.stop_playlist();
                 self.apply_zone(z, &cmd, now)
             }
             Command::Light(Target::Zone(_), _) => {}
             Command::Light(Target::All, cmd) => {
-                let before = self.master;
-                if let Some(b) = cmd.brightness {
-                    self.master.brightness = b.max(1);
-                }
-                // Everything but brightness applies to every zone.
-                let per_zone = LightCommand {
-                    brightness: None,
-                    ..cmd
-                };
-                for z in 0..self.zones.len() {
-                    self.apply_zone(z, &per_zone, now);
-                }
-                if self.master != before {
-                    let t = self.transition_of(&cmd);
-                    for z in 0..self.zones.len() {
-                        self.compositor.begin_transition(z, t, now);
-                    }
-                }
-                self.emit_master();
-                self.need_frame = true;
+                self.stop_playlist();
+                self.apply_master(&cmd, now)
             }
+            Command::Scenes { device, scenes } => self.library(device, scenes, now),
             Command::Param { zone, param, value } if zone < self.zones.len() => {
+                self.stop_playlist();
                 self.set_param(zone, param, value);
             }
             Command::Param { .. } => {}
             Command::Device(cmd) => self.device(&cmd, now),
+            Command::Stream(cmd) => self.on_stream(cmd, now),
+            Command::Sync(cmd) => self.on_sync(cmd),
             Command::Input(ev) => {
                 self.input(ev, now);
                 self.urgent = true;
@@ -321,15 +397,19 @@ impl RenderLoop {
                 self.need_frame = true;
             }
             Command::Stats(tx) => {
-                let window = now - self.stats_since;
-                self.stats_since = now;
-                let mut stats = self.stats.take(window);
+                let mut stats = self.stats.take(now);
                 stats.current_ma = self.compositor.current_ma.iter().sum();
                 stats.output_errors = self
                     .output
                     .counters
                     .errors
                     .load(std::sync::atomic::Ordering::Relaxed);
+                stats.realtime = self
+                    .compositor
+                    .stream
+                    .counters
+                    .as_ref()
+                    .map(|c| c.snapshot());
                 let _ = tx.send(stats);
             }
             Command::Shutdown { fade, done } => {
@@ -347,6 +427,7 @@ impl RenderLoop {
                 self.need_frame = true;
             }
         }
+        self.stream_reconcile(now);
     }
 
     fn set_param(&mut self, z: usize, param: ParamId, value: f32) {
@@ -382,7 +463,14 @@ impl RenderLoop {
             self.control.state.clone(),
             self.control.preset_name(&self.zones),
         );
+        if ev == InputEvent::Button(4, ButtonAction::LongPress) {
+            // A long press of BTN4 recalls the next scene (its press has already toggled the effect).
+            self.library(DeviceCommand::default(), vec![SceneCommand::Next], now);
+        }
         let out = self.control.on_input(ev, &mut self.zones);
+        if !out.changed.is_empty() {
+            self.stop_playlist();
+        }
         for &(z, fade) in &out.changed {
             self.compositor.begin_transition(z, fade, now);
         }
@@ -431,6 +519,7 @@ impl RenderLoop {
             self.control.preset_name(&self.zones),
         );
         for (z, fade) in self.control.apply(cmd, &mut self.zones) {
+            self.stop_playlist();
             self.compositor.begin_transition(z, fade, now);
             self.emit_zone(z);
         }
@@ -456,6 +545,30 @@ impl RenderLoop {
             master: self.master,
             device: self.control.state.clone(),
             preset: self.control.preset_name(&self.zones),
+            library: self.library_snapshot(),
+        }
+    }
+
+    fn library_snapshot(&self) -> LibrarySnapshot {
+        let (scenes, playlists) = self.library.saved();
+        LibrarySnapshot {
+            scenes: scenes
+                .into_iter()
+                .map(|(n, s)| (n.clone(), s.clone()))
+                .collect(),
+            playlists: playlists
+                .into_iter()
+                .map(|(n, p)| (n.clone(), p.clone()))
+                .collect(),
+            zone_palettes: self
+                .zones
+                .iter()
+                .map(|z| {
+                    z.palette
+                        .and_then(|p| self.palettes.get(p))
+                        .map(|p| p.name.clone())
+                })
+                .collect(),
         }
     }
 }

@@ -10,21 +10,45 @@ use crate::color::{Rgb, hsv, kelvin_to_rgb, xy_to_rgb};
 use crate::effects::{self, ParamValues};
 
 /// Which colour model the user last set, so state is reported back in the same mode.
+///
+/// `Rgbw` and `White` exist only on zones whose strip lights a white LED: they carry an explicit white
+/// level besides the zone's RGB colour (see [`ZoneState::white`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum ColorMode {
     Rgb,
-    Hs { h: f32, s: f32 },
-    ColorTemp { kelvin: u32 },
+    Hs {
+        h: f32,
+        s: f32,
+    },
+    ColorTemp {
+        kelvin: u32,
+    },
+    /// RGB plus an explicit white level `w` (0–255) on the W LED.
+    Rgbw {
+        w: u8,
+    },
+    /// The W LED alone (Home Assistant's `white` mode); the zone brightness is its level.
+    White,
 }
 
 /// A colour as a command sets it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ColorSet {
     Rgb(Rgb),
-    Hs { h: f32, s: f32 },
-    Xy { x: f32, y: f32 },
+    Hs {
+        h: f32,
+        s: f32,
+    },
+    Xy {
+        x: f32,
+        y: f32,
+    },
     Kelvin(u32),
+    /// RGB plus a white level, for a strip with a white LED.
+    Rgbw(Rgb, u8),
+    /// The white LED alone.
+    White,
 }
 
 impl ColorSet {
@@ -35,6 +59,18 @@ impl ColorSet {
             ColorSet::Hs { h, s } => (hsv(h, s / 100.0, 1.0), ColorMode::Hs { h, s }),
             ColorSet::Xy { x, y } => (xy_to_rgb(x, y), ColorMode::Rgb),
             ColorSet::Kelvin(k) => (kelvin_to_rgb(k), ColorMode::ColorTemp { kelvin: k }),
+            ColorSet::Rgbw(c, w) => (c, ColorMode::Rgbw { w }),
+            ColorSet::White => (Rgb::BLACK, ColorMode::White),
+        }
+    }
+
+    /// The same request for a zone without a white LED: an RGBW colour keeps its RGB part (the `w` is
+    /// ignored, as before RGBW support) and white becomes full RGB white.
+    pub fn without_white(self) -> ColorSet {
+        match self {
+            ColorSet::Rgbw(c, _) => ColorSet::Rgb(c),
+            ColorSet::White => ColorSet::Rgb(Rgb::WHITE),
+            other => other,
         }
     }
 }
@@ -58,6 +94,18 @@ pub struct LightCommand {
     pub transition: Option<f32>,
     /// Seconds of flashing.
     pub flash: Option<f32>,
+    /// A palette for the zone's effects: `Some(None)` = the zone colour, `Some(Some(i))` = palette `i`.
+    pub palette: Option<Option<usize>>,
+}
+
+impl LightCommand {
+    /// This command for a zone whose strip has no white LED (see [`ColorSet::without_white`]).
+    pub fn without_white(self) -> LightCommand {
+        LightCommand {
+            color: self.color.map(ColorSet::without_white),
+            ..self
+        }
+    }
 }
 
 /// Everything a zone remembers.
@@ -74,6 +122,9 @@ pub struct ZoneState {
     pub last_effect: usize,
     /// Per-effect parameter memory, indexed like `effects::REGISTRY`.
     pub params: Vec<ParamValues>,
+    /// The palette effects draw from (index into the daemon's palettes); `None` = the zone colour.
+    #[serde(default)]
+    pub palette: Option<usize>,
 }
 
 impl ZoneState {
@@ -89,6 +140,29 @@ impl ZoneState {
                 .iter()
                 .map(|e| ParamValues::defaults(e.params()))
                 .collect(),
+            palette: None,
+        }
+    }
+
+    /// The explicit white level (0–255, before brightness) this zone puts on a white LED.
+    #[inline]
+    pub fn white(&self) -> u8 {
+        match self.color_mode {
+            ColorMode::Rgbw { w } => w,
+            ColorMode::White => 255,
+            _ => 0,
+        }
+    }
+
+    /// Turns an RGBW or white colour into its RGB equivalent, for a zone whose strip has no lit white
+    /// LED (e.g. a state file written before the strip's config changed).
+    pub fn drop_white(&mut self) {
+        if let Some(set) = match self.color_mode {
+            ColorMode::Rgbw { .. } => Some(ColorSet::Rgbw(self.color, 0)),
+            ColorMode::White => Some(ColorSet::White),
+            _ => None,
+        } {
+            (self.color, self.color_mode) = set.without_white().resolve();
         }
     }
 
@@ -119,6 +193,9 @@ impl ZoneState {
             }
             None => {}
         }
+        if let Some(p) = cmd.palette {
+            self.palette = p;
+        }
         if let Some(on) = cmd.on {
             self.on = on;
         }
@@ -135,11 +212,21 @@ impl ZoneState {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MasterState {
     pub brightness: u8,
+    /// Colour (and mode) of the last master command, reported in its state (see `engine/master.rs`).
+    #[serde(skip)]
+    pub color: Option<(Rgb, ColorMode)>,
+    /// Effect of the last master command (`Some(None)` = static), reported in its state.
+    #[serde(skip)]
+    pub effect: Option<Option<usize>>,
 }
 
 impl Default for MasterState {
     fn default() -> Self {
-        MasterState { brightness: 255 }
+        MasterState {
+            brightness: 255,
+            color: None,
+            effect: None,
+        }
     }
 }
 
@@ -192,5 +279,44 @@ mod tests {
         let (c, m) = ColorSet::Kelvin(6600).resolve();
         assert_eq!(c, Rgb::WHITE);
         assert_eq!(m, ColorMode::ColorTemp { kelvin: 6600 });
+    }
+
+    #[test]
+    fn white_level_follows_the_colour_mode() {
+        let mut z = ZoneState::new(Rgb::WHITE, 100, true, None);
+        assert_eq!(z.white(), 0);
+        z.apply(&LightCommand {
+            color: Some(ColorSet::Rgbw(Rgb::new(1, 2, 3), 40)),
+            ..Default::default()
+        });
+        assert_eq!(
+            (z.color, z.color_mode, z.white()),
+            (Rgb::new(1, 2, 3), ColorMode::Rgbw { w: 40 }, 40)
+        );
+        z.apply(&LightCommand {
+            brightness: Some(9),
+            ..Default::default()
+        });
+        assert_eq!(z.white(), 40, "brightness keeps the white level");
+        z.apply(&LightCommand {
+            color: Some(ColorSet::White),
+            ..Default::default()
+        });
+        assert_eq!((z.color, z.white()), (Rgb::BLACK, 255));
+        z.apply(&LightCommand {
+            color: Some(ColorSet::Hs { h: 0.0, s: 100.0 }),
+            ..Default::default()
+        });
+        assert_eq!(z.white(), 0, "a new colour drops the white level");
+        // A zone without a white LED: RGB part only, white as RGB white.
+        let cmd = LightCommand {
+            color: Some(ColorSet::Rgbw(Rgb::new(1, 2, 3), 40)),
+            brightness: Some(7),
+            ..Default::default()
+        }
+        .without_white();
+        assert_eq!(cmd.color, Some(ColorSet::Rgb(Rgb::new(1, 2, 3))));
+        assert_eq!(cmd.brightness, Some(7));
+        assert_eq!(ColorSet::White.without_white(), ColorSet::Rgb(Rgb::WHITE));
     }
 }

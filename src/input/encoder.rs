@@ -4,7 +4,9 @@
 //! counter by ±1, an invalid jump (both lines changed, i.e. a missed edge) moves it by 0, and a detent is
 //! reported only when the encoder comes back to its rest state (both lines high, with pull-ups) having
 //! moved at least half a cycle in one direction. Contact bounce toggles one line back and forth, which
-//! adds and removes the same quarter step, so bounce can neither lose nor invent a detent.
+//! adds and removes the same quarter step, so bounce can neither lose nor invent a detent; the same
+//! level reported twice changes nothing. The decoder needs the edges in the order they happened:
+//! `edges.rs` restores that order from the kernel's timestamps before they get here.
 
 use std::time::{Duration, Instant};
 
@@ -31,6 +33,13 @@ const STEP: [i8; 16] = {
 pub enum Line {
     A,
     B,
+}
+
+impl Line {
+    /// 0 for A, 1 for B.
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// Decoder state for one encoder.

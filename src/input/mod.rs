@@ -1,17 +1,21 @@
-//! The local control surface's inputs: rotary encoders and buttons (GPIO), keyboards (terminal, evdev)
-//! and a simulated source for tests and scripts, all turned into typed [`InputEvent`]s for the render
-//! loop, which owns the behaviour (`engine/control.rs`).
+//! The local control surface's inputs: rotary encoders and buttons (GPIO, or the kernel's
+//! rotary-encoder device), keyboards (terminal, evdev) and a simulated source for tests and scripts,
+//! all turned into typed [`InputEvent`]s for the render loop, which owns the behaviour
+//! (`engine/control.rs`).
 //!
-//! Raw edges from GPIO or the simulator go through the same [`encoder::Quadrature`] decoder and
-//! [`button::Button`] debouncer in the [`hub`], so the simulator exercises exactly the code the knob on
-//! the wall does.
+//! Raw edges from GPIO or the simulator go through the same [`edges::EdgeSorter`] (kernel timestamp
+//! order), [`encoder::Quadrature`] decoder and [`button::Button`] debouncer in the [`hub`], so the
+//! simulator exercises exactly the code the knob on the wall does.
 
 pub mod button;
+pub mod edges;
 pub mod encoder;
 #[cfg(feature = "hardware")]
 pub mod gpio;
 pub mod hub;
 pub mod keyboard;
+pub mod pins;
+pub mod rotary;
 pub mod sim;
 
 use std::collections::BTreeMap;
@@ -116,11 +120,19 @@ pub fn default_keys() -> BTreeMap<String, Action> {
     .collect()
 }
 
-/// Pins of one encoder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where an encoder's turns come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EncoderSource {
+    /// Its A and B lines on GPIO pins (BCM), decoded here from their edges.
+    Gpio { a: u8, b: u8 },
+    /// An input device of the kernel's `rotary-encoder` overlay, which decodes the lines itself.
+    Evdev(std::path::PathBuf),
+}
+
+/// One encoder: its turns and its push switch (a GPIO pin).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncoderPins {
-    pub a: u8,
-    pub b: u8,
+    pub source: EncoderSource,
     pub button: Option<u8>,
 }
 
@@ -168,16 +180,40 @@ impl Default for InputConfig {
 impl InputConfig {
     /// Every GPIO pin the inputs use.
     pub fn pins(&self) -> Vec<u8> {
-        let enc = |e: &Option<EncoderPins>| {
-            e.map(|e| [Some(e.a), Some(e.b), e.button])
-                .unwrap_or_default()
-        };
-        enc(&self.selector)
-            .into_iter()
-            .chain(enc(&self.modulator))
-            .flatten()
-            .chain(self.buttons.iter().copied())
-            .collect()
+        self.pin_keys().into_iter().map(|(_, pin)| pin).collect()
+    }
+
+    /// Every GPIO pin the inputs use, with the config key that names it (`input.selector.a`, …).
+    pub fn pin_keys(&self) -> Vec<(String, u8)> {
+        let mut out = Vec::new();
+        for (name, enc) in [("selector", &self.selector), ("modulator", &self.modulator)] {
+            let Some(e) = enc else { continue };
+            if let EncoderSource::Gpio { a, b } = e.source {
+                out.push((format!("input.{name}.a"), a));
+                out.push((format!("input.{name}.b"), b));
+            }
+            if let Some(p) = e.button {
+                out.push((format!("input.{name}.button"), p));
+            }
+        }
+        for (i, &p) in self.buttons.iter().enumerate() {
+            out.push((format!("input.buttons[{i}]"), p));
+        }
+        out
+    }
+
+    /// The encoders read from a rotary-encoder input device.
+    pub fn encoder_devices(&self) -> Vec<(hub::Knob, &std::path::Path)> {
+        [
+            (hub::Knob::Selector, &self.selector),
+            (hub::Knob::Modulator, &self.modulator),
+        ]
+        .into_iter()
+        .filter_map(|(knob, e)| match &e.as_ref()?.source {
+            EncoderSource::Evdev(path) => Some((knob, path.as_path())),
+            EncoderSource::Gpio { .. } => None,
+        })
+        .collect()
     }
 }
 
@@ -197,6 +233,40 @@ mod tests {
         assert_eq!(k["q"], Action::Quit);
         assert_eq!(k["space"], Action::Input(InputEvent::Step(1)));
         assert_eq!(parse_action("warp"), None);
+    }
+
+    #[test]
+    fn pins_are_named_by_their_config_keys() {
+        let cfg = InputConfig {
+            selector: Some(EncoderPins {
+                source: EncoderSource::Gpio { a: 5, b: 6 },
+                button: Some(13),
+            }),
+            modulator: Some(EncoderPins {
+                source: EncoderSource::Evdev("/dev/input/event3".into()),
+                button: Some(26),
+            }),
+            buttons: vec![17, 27],
+            ..Default::default()
+        };
+        let keys: Vec<(String, u8)> = cfg.pin_keys();
+        let want = [
+            ("input.selector.a", 5),
+            ("input.selector.b", 6),
+            ("input.selector.button", 13),
+            ("input.modulator.button", 26),
+            ("input.buttons[0]", 17),
+            ("input.buttons[1]", 27),
+        ];
+        assert_eq!(keys, want.map(|(k, p)| (k.to_string(), p)));
+        assert_eq!(cfg.pins(), [5, 6, 13, 26, 17, 27]);
+        assert_eq!(
+            cfg.encoder_devices(),
+            [(
+                hub::Knob::Modulator,
+                std::path::Path::new("/dev/input/event3")
+            )]
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! command (whose keys Home Assistant extends over time), `B/set` is our own protocol: an unknown key is
 //! a mistake worth reporting, and so is a payload with no command in it.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::light::{CommandError, parse_object};
 use crate::color::DEFAULT_PRESETS;
@@ -41,7 +41,7 @@ fn zone(v: &Value, field: &'static str, zone_ids: &[String]) -> Result<usize, Co
     })
 }
 
-/// Every key `B/set` understands.
+/// The device keys of `B/set` (the scene keys are in `scenes.rs`).
 pub const KEYS: &[&str] = &[
     "edit_mode",
     "selected_zone",
@@ -55,17 +55,13 @@ pub const KEYS: &[&str] = &[
     "identify",
 ];
 
-/// Parses a device command; `lamp_configured` says whether lamp mode exists.
-pub fn parse_device(
-    payload: &[u8],
-    zone_ids: &[String],
-    lamp_configured: bool,
-) -> Result<DeviceCommand, CommandError> {
-    let m = parse_object(payload)?;
+/// Rejects an object with a key outside `known` (naming them and the known ones), or with no key at all.
+pub fn check_keys(m: &Map<String, Value>, known: &[&[&str]]) -> Result<(), CommandError> {
+    let all: Vec<&str> = known.iter().flat_map(|k| k.iter().copied()).collect();
     let unknown: Vec<&str> = m
         .keys()
         .map(String::as_str)
-        .filter(|k| !KEYS.contains(k))
+        .filter(|k| !all.contains(k))
         .collect();
     if !unknown.is_empty() {
         return Err(bad(
@@ -73,16 +69,27 @@ pub fn parse_device(
             format!(
                 "unknown key(s) {}; known: {}",
                 unknown.join(", "),
-                KEYS.join(", ")
+                all.join(", ")
             ),
         ));
     }
     if m.is_empty() {
         return Err(bad(
             "B/set",
-            format!("no device command in {{}}; known keys: {}", KEYS.join(", ")),
+            format!("no device command in {{}}; known keys: {}", all.join(", ")),
         ));
     }
+    Ok(())
+}
+
+/// Parses the device keys of a `B/set` command (others are left to the caller, see [`check_keys`]);
+/// `lamp_configured` says whether lamp mode exists.
+pub fn parse_device(
+    payload: &[u8],
+    zone_ids: &[String],
+    lamp_configured: bool,
+) -> Result<DeviceCommand, CommandError> {
+    let m = parse_object(payload)?;
     let mut cmd = DeviceCommand::default();
     if let Some(v) = m.get("edit_mode") {
         cmd.edit_mode = Some(boolean(v, "edit_mode")?);
@@ -161,6 +168,11 @@ pub fn device_json(s: &DeviceState, preset: &str, zone_ids: &[String]) -> Value 
         "lamp": s.lamp,
         "frame_step": s.frame_step,
         "preset": preset,
+        "scenes": s.scenes,
+        "scene": s.scene,
+        "scene_name": s.scene_name,
+        "playlists": s.playlists,
+        "playlist": s.playlist.as_deref().unwrap_or(super::scenes::NO_PLAYLIST),
     })
 }
 
@@ -183,6 +195,21 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_and_empty_objects_are_named() {
+        let check = |p: &[u8]| {
+            let m = parse_object(p).unwrap();
+            check_keys(&m, &[KEYS, &["scene"]]).map_err(|e| e.to_string())
+        };
+        assert_eq!(check(br#"{"edit_mode":true,"scene":"x"}"#), Ok(()));
+        let e = check(br#"{"edit_mdoe":true}"#).unwrap_err();
+        assert!(
+            e.contains("unknown key(s) edit_mdoe") && e.contains("scene"),
+            "{e}"
+        );
+        assert!(check(b"{}").unwrap_err().contains("no device command"));
+    }
+
+    #[test]
     fn rejects_bad_device_commands() {
         for (p, needle) in [
             (&br#"{"selected_zone":"attic"}"#[..], "unknown zone"),
@@ -191,8 +218,6 @@ mod tests {
             (br#"{"edit_mode":3}"#, "edit_mode"),
             (br#"{"edit_target":"warp"}"#, "edit_target"),
             (br#"{"step":0}"#, "step"),
-            (br#"{"edit_mdoe":true}"#, "unknown key(s) edit_mdoe"),
-            (br#"{}"#, "no device command"),
         ] {
             let e = parse_device(p, &ids(), false).unwrap_err().to_string();
             assert!(e.contains(needle), "{e}");

@@ -8,6 +8,11 @@
 //! sends commands asks for `qos: 1`: Home Assistant then publishes its commands at QoS 1, the broker
 //! delivers them to our QoS 1 subscription (and keeps them for our persistent session while we are
 //! away), and our immediate PUBACK also acknowledges the TCP segment at once (see `outbox.rs`).
+//!
+//! A zone's colour modes follow its strip: [`RGB_MODES`], plus `rgbw` and `white` ([`RGBW_MODES`]) when
+//! the strip lights a white LED (Home Assistant allows `white` only beside a colour mode). The master
+//! light offers the RGBW modes when any zone has them; zones without a white LED take its RGBW or white
+//! commands as RGB (`engine/zone.rs`, `LightCommand::without_white`).
 
 use serde_json::{Value, json};
 
@@ -31,6 +36,20 @@ pub const EVENT_TYPES: &[&str] = &[
     "key",
 ];
 
+/// Colour modes of a zone on an RGB strip (or an RGBW strip with `white = "none"`).
+pub const RGB_MODES: &[&str] = &["hs", "rgb", "color_temp"];
+/// Colour modes of a zone on a strip that lights a white LED.
+pub const RGBW_MODES: &[&str] = &["hs", "rgb", "rgbw", "color_temp", "white"];
+
+/// The master light's colour modes: [`RGBW_MODES`] when any zone's strip lights a white LED.
+pub fn master_modes(config: &Config) -> &'static [&'static str] {
+    if config.layout.strips.iter().any(|s| s.uses_white()) {
+        RGBW_MODES
+    } else {
+        RGB_MODES
+    }
+}
+
 /// One discovery message: topic and retained JSON payload.
 #[derive(Clone, Debug)]
 pub struct Discovery {
@@ -38,8 +57,15 @@ pub struct Discovery {
     pub payload: Value,
 }
 
-/// Builds every discovery message for `config`.
-pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
+/// One entity's discovery message: `payload` plus the keys every entity shares (unique id, stable
+/// entity id, the device block, origin, availability).
+pub fn entity(
+    config: &Config,
+    t: &Topics,
+    component: &str,
+    object: &str,
+    mut p: Value,
+) -> Discovery {
     let dev = &config.device_id;
     let mut device = json!({
         "identifiers": [format!("diuna_{dev}")],
@@ -51,51 +77,60 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     if let Some(area) = &config.suggested_area {
         device["suggested_area"] = json!(area);
     }
-    let origin = json!({"name": "diuna", "sw_version": env!("CARGO_PKG_VERSION")});
+    p["unique_id"] = json!(format!("{dev}_{object}"));
+    // Stable entity ids (Home Assistant 2025.10+; replaces the deprecated object_id).
+    p["default_entity_id"] = json!(format!("{component}.{dev}_{object}"));
+    p["device"] = device;
+    p["origin"] = json!({"name": "diuna", "sw_version": env!("CARGO_PKG_VERSION")});
+    p["availability_topic"] = json!(t.availability);
+    if p.get("command_topic").is_some() {
+        p["qos"] = json!(1);
+    }
+    Discovery {
+        topic: t.discovery(component, object),
+        payload: p,
+    }
+}
+
+/// Builds every discovery message for `config` (the scene and playlist selects, whose options
+/// change at run time, come from `scenes::library_entities`).
+pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     let mut out = Vec::new();
-    let mut push = |component: &str, object: &str, mut p: Value| {
-        p["unique_id"] = json!(format!("{dev}_{object}"));
-        p["device"] = device.clone();
-        p["origin"] = origin.clone();
-        p["availability_topic"] = json!(t.availability);
-        if p.get("command_topic").is_some() {
-            p["qos"] = json!(1);
-        }
-        out.push(Discovery {
-            topic: t.discovery(component, object),
-            payload: p,
-        });
+    let mut push = |component: &str, object: &str, p: Value| {
+        out.push(entity(config, t, component, object, p));
     };
 
-    let light = |name: &str, command: String, state: String, colour: bool| {
-        let mut p = json!({
+    // Zones and the master alike: colour (`modes`), colour temperature, effects, flash (transition is
+    // implied).
+    let light = |name: &str, command: String, state: String, modes: &[&str]| {
+        json!({
             "name": name,
             "schema": "json",
             "command_topic": command,
             "state_topic": state,
             "brightness": true,
             "brightness_scale": 255,
-        });
-        if colour {
-            p["supported_color_modes"] = json!(["hs", "rgb", "color_temp"]);
-            p["color_temp_kelvin"] = json!(true);
-            p["min_kelvin"] = json!(MIN_KELVIN);
-            p["max_kelvin"] = json!(MAX_KELVIN);
-            p["effect"] = json!(true);
-            p["effect_list"] = json!(effect_list());
-            p["flash_time_short"] = json!(FLASH_SHORT);
-            p["flash_time_long"] = json!(FLASH_LONG);
-        } else {
-            p["supported_color_modes"] = json!(["brightness"]);
-        }
-        p
+            "supported_color_modes": modes,
+            "color_temp_kelvin": true,
+            "min_kelvin": MIN_KELVIN,
+            "max_kelvin": MAX_KELVIN,
+            "effect": true,
+            "effect_list": effect_list(),
+            "flash_time_short": FLASH_SHORT,
+            "flash_time_long": FLASH_LONG,
+        })
     };
 
     for (z, zone) in config.layout.zones.iter().enumerate() {
+        let modes = if config.layout.strips[zone.strip].uses_white() {
+            RGBW_MODES
+        } else {
+            RGB_MODES
+        };
         push(
             "light",
             &zone.id,
-            light(&zone.name, t.zone_set(z), t.zone_state(z), true),
+            light(&zone.name, t.zone_set(z), t.zone_state(z), modes),
         );
         for p in ParamId::ALL {
             let spec = p.global();
@@ -118,7 +153,12 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
     push(
         "light",
         "all",
-        light("All zones", t.all_set.clone(), t.all_state.clone(), false),
+        light(
+            "All zones",
+            t.all_set.clone(),
+            t.all_state.clone(),
+            master_modes(config),
+        ),
     );
 
     let switch = |name: &str, key: &str| {
@@ -229,6 +269,9 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
             "entity_category": "config",
         }),
     );
+    super::realtime::discovery(config, t, &mut push);
+    out.extend(super::group::discovery(config, &t.prefix));
+    out.extend(super::scenes::entities(config, t));
     out
 }
 
@@ -253,6 +296,8 @@ mod tests {
             assert!(ids.insert(uid.to_string()), "duplicate {uid}");
             assert_eq!(d.payload["device"]["identifiers"][0], "diuna_dev");
             assert!(d.payload.get("object_id").is_none());
+            let component = d.topic.split('/').nth(1).unwrap();
+            assert_eq!(d.payload["default_entity_id"], format!("{component}.{uid}"));
             assert!(d.payload.get("color_mode").is_none());
         }
         let light = all
@@ -276,7 +321,74 @@ mod tests {
             switch.payload["state_on"], "ON",
             "switch state must match its template"
         );
-        // 1 light + 5 numbers per zone, master, 2 switches, 2 selects, 5 sensors, event, button.
-        assert_eq!(all.len(), 6 + 1 + 2 + 2 + 5 + 1 + 1);
+        // 1 light + 5 numbers + a palette select per zone, master, 2 switches, 2 selects, 5 sensors,
+        // event, identify; scene-name text, save, sunrise and nightlight buttons.
+        assert_eq!(all.len(), 7 + 1 + 2 + 2 + 5 + 1 + 1 + 4);
+        assert_eq!(light.payload["supported_color_modes"], json!(RGB_MODES));
+        let master = all
+            .iter()
+            .find(|d| d.topic == "homeassistant/light/dev/all/config")
+            .unwrap();
+        assert_eq!(
+            master.payload["supported_color_modes"],
+            json!(RGB_MODES),
+            "no white LED anywhere: the master offers no white either"
+        );
+    }
+
+    #[test]
+    fn zones_with_a_white_led_offer_rgbw_and_white() {
+        let c = Config::from_toml(
+            r#"device_id="dev"
+[[strips]]
+id="rgb"
+gpio=18
+[[strips]]
+id="w"
+gpio=19
+dma=11
+led_type="sk6812"
+color_order="GRBW"
+[[strips]]
+id="dark"
+gpio=21
+dma=12
+led_type="sk6812"
+color_order="GRBW"
+white="none"
+[[zones]]
+id="a"
+strip="rgb"
+pixels=3
+[[zones]]
+id="b"
+strip="w"
+pixels=3
+[[zones]]
+id="c"
+strip="dark"
+pixels=3
+"#,
+        )
+        .unwrap();
+        let t = Topics::new("diuna", "dev", "homeassistant", &c.layout);
+        let all = all(&c, &t);
+        let modes = |zone: &str| {
+            all.iter()
+                .find(|d| d.topic == format!("homeassistant/light/dev/{zone}/config"))
+                .map(|d| d.payload["supported_color_modes"].clone())
+                .unwrap()
+        };
+        assert_eq!(modes("a"), json!(["hs", "rgb", "color_temp"]));
+        assert_eq!(
+            modes("b"),
+            json!(["hs", "rgb", "rgbw", "color_temp", "white"])
+        );
+        assert_eq!(modes("c"), json!(RGB_MODES), "white = none: W stays dark");
+        assert_eq!(
+            modes("all"),
+            json!(RGBW_MODES),
+            "the master offers white when a zone has it"
+        );
     }
 }

@@ -37,7 +37,8 @@ pub fn cpu_temp_c() -> Option<f64> {
 /// Builds the health JSON.
 pub fn health_json(stats: &FrameStats, counters: &BridgeCounters, started: Instant) -> Value {
     json!({
-        "fps": (stats.fps() * 10.0).round() / 10.0,
+        // `null` (Home Assistant: unknown) until the rate has been measured over a full window.
+        "fps": stats.fps.map(|f| (f * 10.0).round() / 10.0),
         "frames": stats.frames,
         "late_frames": stats.late,
         "frame_time_p50_ms": stats.p50_us as f64 / 1000.0,
@@ -54,6 +55,7 @@ pub fn health_json(stats: &FrameStats, counters: &BridgeCounters, started: Insta
         "memory_kib": rss_kib(),
         "cpu_temp_c": cpu_temp_c(),
         "version": env!("CARGO_PKG_VERSION"),
+        "realtime": stats.realtime,
     })
 }
 
@@ -88,5 +90,14 @@ mod tests {
             assert!(h.get(k).is_some(), "missing {k}");
         }
         assert!(rss_kib().unwrap_or(1) > 0);
+    }
+
+    #[test]
+    fn fps_is_null_until_measured_then_rounded() {
+        let c = BridgeCounters::default();
+        let mut s = FrameStats::default();
+        assert_eq!(health_json(&s, &c, Instant::now())["fps"], Value::Null);
+        s.fps = Some(59.96);
+        assert_eq!(health_json(&s, &c, Instant::now())["fps"], json!(60.0));
     }
 }

@@ -15,10 +15,10 @@ use super::light::{self, CommandError};
 use super::outbox::Outbox;
 use super::presence::{Heard, Sign};
 use super::topics::Inbound;
-use super::{MAX_PAYLOAD, MqttBridge, device, report};
+use super::{MAX_PAYLOAD, MqttBridge, realtime, report, scenes};
 use crate::effects::ParamId;
 use crate::engine::command::Offer;
-use crate::engine::{Command, EngineHandle, SendError, Target};
+use crate::engine::{Command, EngineHandle, LightCommand, SendError, Target};
 
 /// Longest wait for room in the render loop's queue before a command is rejected as "busy".
 const ENGINE_PATIENCE: Duration = Duration::from_secs(2);
@@ -57,6 +57,10 @@ impl MqttBridge {
         stop: &CancellationToken,
     ) -> bool {
         let topic = String::from_utf8_lossy(&p.topic);
+        if self.group.is_set_topic(&topic) {
+            self.on_group(out, &topic, p, stop).await;
+            return false;
+        }
         let inbound = match self.topics.parse(&topic) {
             Ok(i) => i,
             Err(e) => {
@@ -110,26 +114,35 @@ impl MqttBridge {
             ));
         }
         let cmd: Result<Command, CommandError> = match inbound {
-            Inbound::ZoneSet(z) => {
-                light::parse_command(payload).map(|c| Command::Light(Target::Zone(z), c))
-            }
-            Inbound::AllSet => {
-                light::parse_command(payload).map(|c| Command::Light(Target::All, c))
-            }
+            Inbound::ZoneSet(z) => realtime::zone_command(payload, z, self.config.realtime.enabled)
+                .unwrap_or_else(|| {
+                    self.light_command(payload)
+                        .map(|c| Command::Light(Target::Zone(z), c))
+                }),
+            Inbound::RealtimeSet => realtime::parse_override(payload),
+            Inbound::AllSet => self
+                .light_command(payload)
+                .map(|c| Command::Light(Target::All, c)),
             Inbound::ParamSet(zone, param) => {
                 parse_param(payload, param).map(|value| Command::Param { zone, param, value })
             }
-            Inbound::DeviceSet => device::parse_device(
+            Inbound::DeviceSet => scenes::parse_set(
                 payload,
                 &self.topics.zone_ids,
                 self.config.lamp_zone.is_some(),
-            )
-            .map(Command::Device),
+                &self.config.library,
+            ),
             Inbound::HaStatus | Inbound::Discovery | Inbound::Instance => {
                 return Err("not a command topic".into());
             }
         };
         cmd.map_err(|e| e.to_string())
+    }
+
+    /// A JSON light command with its optional `palette` key.
+    fn light_command(&self, payload: &[u8]) -> Result<LightCommand, CommandError> {
+        light::parse_command(payload)
+            .and_then(|c| scenes::with_palette(c, payload, &self.config.library.palettes))
     }
 
     /// A presence announcement of another daemon with our `device_id`: a duplicate.

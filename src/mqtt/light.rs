@@ -5,12 +5,16 @@
 //! message naming the field, so a zone is never half-changed. Unknown keys are ignored (Home Assistant
 //! adds some over time). State always carries `color_mode` with only that mode's colour keys, and never
 //! `brightness: 0`.
+//!
+//! Zones on a strip with a white LED also take `{"color":{"r","g","b","w"}}` (reported back as
+//! `color_mode: "rgbw"`) and `{"white": level}` (the W LED alone at that brightness, reported as
+//! `color_mode: "white"`). On any other zone the render loop reads an RGBW colour as its RGB part.
 
 use serde_json::{Map, Value, json};
 
 use crate::color::Rgb;
 use crate::effects;
-use crate::engine::{ColorMode, ColorSet, LightCommand, ZoneState, parse_effect};
+use crate::engine::{ColorMode, ColorSet, LightCommand, MasterState, ZoneState, parse_effect};
 
 /// Colour temperatures accepted and advertised, in kelvin.
 pub const MIN_KELVIN: u32 = 2000;
@@ -112,6 +116,24 @@ pub fn parse_command(payload: &[u8]) -> Result<LightCommand, CommandError> {
         }
         cmd.color = Some(ColorSet::Kelvin(k.round() as u32));
     }
+    if let Some(v) = m.get("white") {
+        // Home Assistant's white mode: the white LED alone, `white` being its brightness (1–255).
+        let level = number(v, "white", 0.0, 255.0)?.round() as u8;
+        if cmd.color.is_some() {
+            return Err(field(
+                "white",
+                "send one of color, color_temp or white, not several",
+            ));
+        }
+        cmd.color = Some(ColorSet::White);
+        if !m.contains_key("brightness") {
+            if level == 0 {
+                cmd.on = Some(false);
+            } else {
+                cmd.brightness = Some(level);
+            }
+        }
+    }
     if let Some(v) = m.get("effect") {
         let name = v
             .as_str()
@@ -122,7 +144,8 @@ pub fn parse_command(payload: &[u8]) -> Result<LightCommand, CommandError> {
         );
     }
     if let Some(v) = m.get("transition") {
-        cmd.transition = Some(number(v, "transition", 0.0, 3600.0)? as f32);
+        // Up to 24 h: long fades are smooth and cheap (see `engine/compositor/fade.rs`).
+        cmd.transition = Some(number(v, "transition", 0.0, 86_400.0)? as f32);
     }
     if let Some(v) = m.get("flash") {
         cmd.flash = Some(match v {
@@ -153,11 +176,11 @@ fn parse_color(v: &Value) -> Result<ColorSet, CommandError> {
             .transpose()
     };
     if let (Some(r), Some(g), Some(b)) = (get("r", 255.0)?, get("g", 255.0)?, get("b", 255.0)?) {
-        return Ok(ColorSet::Rgb(Rgb::new(
-            r.round() as u8,
-            g.round() as u8,
-            b.round() as u8,
-        )));
+        let rgb = Rgb::new(r.round() as u8, g.round() as u8, b.round() as u8);
+        return Ok(match get("w", 255.0)? {
+            Some(w) => ColorSet::Rgbw(rgb, w.round() as u8),
+            None => ColorSet::Rgb(rgb),
+        });
     }
     if let (Some(h), Some(s)) = (get("h", 360.0)?, get("s", 100.0)?) {
         return Ok(ColorSet::Hs {
@@ -173,7 +196,7 @@ fn parse_color(v: &Value) -> Result<ColorSet, CommandError> {
     }
     Err(field(
         "color",
-        "expected {\"r\",\"g\",\"b\"}, {\"h\",\"s\"} or {\"x\",\"y\"}",
+        "expected {\"r\",\"g\",\"b\"}, {\"r\",\"g\",\"b\",\"w\"}, {\"h\",\"s\"} or {\"x\",\"y\"}",
     ))
 }
 
@@ -198,6 +221,17 @@ pub fn state_json(z: &ZoneState) -> Value {
             m.insert("color_mode".into(), json!("color_temp"));
             m.insert("color_temp".into(), json!(kelvin));
         }
+        ColorMode::Rgbw { w } => {
+            m.insert("color_mode".into(), json!("rgbw"));
+            m.insert(
+                "color".into(),
+                json!({"r": z.color.r, "g": z.color.g, "b": z.color.b, "w": w}),
+            );
+        }
+        ColorMode::White => {
+            // The level is the brightness; Home Assistant reads no colour keys in white mode.
+            m.insert("color_mode".into(), json!("white"));
+        }
     }
     let effect = z
         .effect
@@ -207,9 +241,13 @@ pub fn state_json(z: &ZoneState) -> Value {
     Value::Object(m)
 }
 
-/// The master light's state: on while any zone is on.
-pub fn master_json(brightness: u8, any_on: bool) -> Value {
-    json!({"state": if any_on { "ON" } else { "OFF" }, "brightness": brightness.max(1), "color_mode": "brightness"})
+/// The master light's state: on while any zone is on, the master dimmer as its brightness, and the
+/// colour, colour mode and effect of its last command (before any: those of the first zone that is on).
+pub fn master_json(m: &MasterState, any_on: bool) -> Value {
+    let (color, mode) = m.color.unwrap_or((Rgb::WHITE, ColorMode::Rgb));
+    let mut z = ZoneState::new(color, m.brightness, any_on, m.effect.flatten());
+    z.color_mode = mode;
+    state_json(&z)
 }
 
 fn round2(v: f32) -> f64 {
@@ -269,6 +307,51 @@ mod tests {
         );
         assert_eq!(ok(r#"{"flash":10}"#).flash, Some(10.0));
         assert_eq!(ok(r#"{"transition":2}"#).transition, Some(2.0));
+    }
+
+    #[test]
+    fn rgbw_and_white_commands() {
+        assert_eq!(
+            ok(r#"{"color":{"r":1,"g":2,"b":3,"w":4}}"#).color,
+            Some(ColorSet::Rgbw(Rgb::new(1, 2, 3), 4))
+        );
+        let c = ok(r#"{"state":"ON","white":120}"#);
+        assert_eq!((c.color, c.brightness), (Some(ColorSet::White), Some(120)));
+        let c = ok(r#"{"white":120,"brightness":30}"#);
+        assert_eq!(c.brightness, Some(30), "an explicit brightness wins");
+        let c = ok(r#"{"white":0}"#);
+        assert_eq!((c.on, c.brightness), (Some(false), None));
+        for (payload, needle) in [
+            (r#"{"color":{"r":1,"g":2,"b":3,"w":256}}"#, "w must be"),
+            (r#"{"color":{"r":1,"g":2,"b":3,"w":"x"}}"#, "w must be"),
+            (r#"{"white":300}"#, "\"white\""),
+            (r#"{"white":true}"#, "\"white\""),
+            (r#"{"white":9,"color_temp":3000}"#, "not several"),
+        ] {
+            let e = err(payload.as_bytes());
+            assert!(e.contains(needle), "{payload}: {e}");
+        }
+    }
+
+    #[test]
+    fn rgbw_and_white_state() {
+        let mut z = ZoneState::new(Rgb::new(1, 2, 3), 200, true, None);
+        z.color_mode = ColorMode::Rgbw { w: 44 };
+        let s = state_json(&z);
+        assert_eq!(s["color_mode"], "rgbw");
+        assert_eq!(s["color"], json!({"r":1,"g":2,"b":3,"w":44}));
+        assert!(s.get("color_temp").is_none());
+        z.apply(&ok(r#"{"white":90}"#));
+        let s = state_json(&z);
+        assert_eq!(s["color_mode"], "white");
+        assert_eq!(s["brightness"], 90);
+        assert!(s.get("color").is_none() && s.get("color_temp").is_none());
+        // A command's colour comes back in the mode it was sent in.
+        z.apply(&ok(r#"{"color":{"r":10,"g":20,"b":30,"w":40}}"#));
+        assert_eq!(
+            state_json(&z)["color"],
+            json!({"r":10,"g":20,"b":30,"w":40})
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@
 pub mod connection;
 pub mod device;
 pub mod discovery;
+pub mod group;
 pub mod health;
 pub mod identity;
 mod inbound;
@@ -25,7 +26,9 @@ pub mod light;
 pub mod outbox;
 pub mod presence;
 mod publish;
+pub mod realtime;
 pub mod report;
+pub mod scenes;
 pub mod topics;
 
 use std::collections::{HashMap, HashSet};
@@ -91,6 +94,8 @@ pub struct MqttBridge {
     outage: Outage,
     /// Outbox losses already reported, and when.
     overload_reported: (u64, u64, Option<Instant>),
+    realtime: realtime::RealtimeView,
+    group: group::GroupView,
 }
 
 /// Why the bridge stopped (the supervisor restarts it).
@@ -119,6 +124,7 @@ impl MqttBridge {
         let discovery_topics = discovery::all(config, &topics)
             .into_iter()
             .map(|d| d.topic)
+            .chain(scenes::library_topics(&topics))
             .collect();
         let presence = Presence::new(identity::instance_token(), &settings.client_id);
         MqttBridge {
@@ -142,6 +148,8 @@ impl MqttBridge {
             rejections: report::rejection_limiter(),
             outage: Outage::default(),
             overload_reported: (0, 0, None),
+            realtime: realtime::RealtimeView::new(config),
+            group: group::GroupView::new(config),
         }
     }
 
@@ -241,7 +249,9 @@ impl MqttBridge {
         self.cleanup_armed = true;
         self.cleanup_at = None;
         out.connected(true);
-        out.control(Item::Subscribe(self.topics.filters()));
+        let mut filters = self.topics.filters();
+        filters.extend(self.group_filter());
+        out.control(Item::Subscribe(filters));
         out.control(Item::Publish {
             topic: self.topics.availability.clone(),
             payload: b"online".to_vec(),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::outbox::Outbox;
-use super::{MqttBridge, device, discovery, health, inbound, light};
+use super::{MqttBridge, device, discovery, health, inbound, light, scenes};
 use crate::effects::ParamId;
 use crate::engine::{Command, Event, Snapshot, ZoneState};
 
@@ -33,7 +33,9 @@ impl MqttBridge {
     }
 
     pub(super) fn publish_discovery(&mut self, out: &Outbox) {
-        for d in discovery::all(&self.config, &self.topics) {
+        let mut all = discovery::all(&self.config, &self.topics);
+        self.realtime.patch_discovery(&mut all, &self.topics);
+        for d in all {
             self.publish_state(out, &d.topic, d.payload.to_string());
         }
     }
@@ -52,15 +54,29 @@ impl MqttBridge {
             self.publish_zone(out, z, st);
         }
         let any_on = s.zones.iter().any(|z| z.on);
-        let all = light::master_json(s.master.brightness, any_on).to_string();
+        self.group.on_master(s.master, any_on);
+        let all = light::master_json(&s.master, any_on).to_string();
         self.publish_state(out, &self.topics.all_state.clone(), all);
         let dev = device::device_json(&s.device, s.preset, &self.topics.zone_ids).to_string();
         self.publish_state(out, &self.topics.device_state.clone(), dev);
+        self.publish_library(out, &s.device);
+        self.publish_realtime(out);
     }
 
-    fn publish_zone(&mut self, out: &Outbox, z: usize, st: &ZoneState) {
+    /// The scene and playlist selects follow the library (published only when their options changed).
+    fn publish_library(&mut self, out: &Outbox, s: &crate::engine::DeviceState) {
+        for d in scenes::library_entities(&self.config, &self.topics, s) {
+            self.publish_state(out, &d.topic, d.payload.to_string());
+        }
+    }
+
+    pub(super) fn publish_zone(&mut self, out: &Outbox, z: usize, st: &ZoneState) {
         let topic = self.topics.zone_state(z);
-        self.publish_state(out, &topic, light::state_json(st).to_string());
+        let mut state = self.realtime.zone_state(z, st);
+        scenes::add_palette(&mut state, st, &self.config.library.palettes);
+        self.publish_state(out, &topic, state.to_string());
+        self.group.on_zone(z, st);
+        self.publish_group(out);
         let params = st.current_params();
         for p in ParamId::ALL {
             let topic = self.topics.param_state(z, p);
@@ -94,12 +110,19 @@ impl MqttBridge {
         match ev {
             Event::Zone { zone, state } => self.publish_zone(out, zone, &state),
             Event::Master { state, any_on } => {
-                let all = light::master_json(state.brightness, any_on).to_string();
+                self.group.on_master(state, any_on);
+                self.publish_group(out);
+                let all = light::master_json(&state, any_on).to_string();
                 self.publish_state(out, &self.topics.all_state.clone(), all);
             }
             Event::Device { state, preset } => {
                 let dev = device::device_json(&state, preset, &self.topics.zone_ids).to_string();
                 self.publish_state(out, &self.topics.device_state.clone(), dev);
+                self.publish_library(out, &state);
+            }
+            Event::Rejected(reason) => {
+                let topic = self.topics.device_set.clone();
+                self.reject(out, &topic, &reason, &[]);
             }
             Event::Input(json) => {
                 if self.connected.is_some() {
@@ -107,6 +130,7 @@ impl MqttBridge {
                 }
             }
             Event::FirstFrame => {}
+            Event::Realtime(s) => self.on_realtime(out, *s),
         }
     }
 

@@ -23,6 +23,8 @@ pub enum Inbound {
     Instance,
     /// A retained discovery config under our device (to find entities of removed zones).
     Discovery,
+    /// `B/realtime/set`: the realtime override select.
+    RealtimeSet,
 }
 
 /// Why a topic was not understood.
@@ -180,6 +182,9 @@ impl Topics {
         }
         if zone == "all" && param.is_none() {
             return Ok(Inbound::AllSet);
+        }
+        if zone == "realtime" && param.is_none() {
+            return Ok(Inbound::RealtimeSet);
         }
         let z = self
             .zone_ids

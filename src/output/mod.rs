@@ -7,10 +7,13 @@
 //! bottleneck. The thread ends when the render loop drops its [`Output`] (channel closed), after which the
 //! LEDs are left as the last frame made them (the render loop fades them out first when configured).
 
+pub mod board;
+pub mod pio;
 pub mod pipeline;
 pub mod preflight;
 pub mod preview;
 pub mod sim;
+pub mod spi;
 #[cfg(feature = "hardware")]
 pub mod ws281x;
 
@@ -20,9 +23,10 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::layout::Layout;
+use crate::layout::{Driver, Layout};
 
-/// Wire bytes for every strip, plus which strips changed since the last frame.
+/// Wire bytes for every strip (3 bytes a pixel, 4 on an RGBW strip, in wire order), plus which strips
+/// changed since the last frame.
 pub struct OutFrame {
     pub strips: Vec<Vec<u8>>,
     pub dirty: Vec<bool>,
@@ -31,7 +35,11 @@ pub struct OutFrame {
 impl OutFrame {
     pub fn new(layout: &Layout) -> Self {
         OutFrame {
-            strips: layout.strips.iter().map(|s| vec![0; s.len * 3]).collect(),
+            strips: layout
+                .strips
+                .iter()
+                .map(|s| vec![0; s.len * s.bytes_per_pixel()])
+                .collect(),
             dirty: vec![false; layout.strips.len()],
         }
     }
@@ -67,6 +75,42 @@ impl OutputDevice for Combined {
     fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError> {
         self.0.iter_mut().try_for_each(|d| d.show(frame))
     }
+}
+
+/// Opens the real (non-simulated) strips' drivers after the preflight, one device per driver; empty
+/// when every strip is simulated. Every problem the preflight finds is reported at once.
+pub fn open_hardware(layout: &Layout) -> Result<Vec<Box<dyn OutputDevice>>, OutputError> {
+    let uses = |d: Driver| layout.strips.iter().any(|s| s.driver == d);
+    let mut devices: Vec<Box<dyn OutputDevice>> = Vec::new();
+    if ![Driver::Ws281x, Driver::Spi, Driver::Pio]
+        .into_iter()
+        .any(uses)
+    {
+        return Ok(devices);
+    }
+    if uses(Driver::Ws281x) && !cfg!(feature = "hardware") {
+        return Err(OutputError::Open(
+            "a strip uses driver \"ws281x\" but this build has no hardware support; rebuild with \
+             `cargo build --release --features hardware`, or use driver = \"spi\" (no C library needed)"
+                .into(),
+        ));
+    }
+    let sys = preflight::System::probe(layout);
+    let problems = preflight::check(layout, &sys);
+    if !problems.is_empty() {
+        return Err(OutputError::Open(problems.join("\n  - ")));
+    }
+    #[cfg(feature = "hardware")]
+    if uses(Driver::Ws281x) {
+        devices.push(Box::new(ws281x::Ws281xOutput::open(layout)?));
+    }
+    if uses(Driver::Spi) {
+        devices.push(Box::new(spi::SpiOutput::open(layout)?));
+    }
+    if uses(Driver::Pio) {
+        devices.push(Box::new(pio::PioOutput::open(layout, &sys.pio_overlays)?));
+    }
+    Ok(devices)
 }
 
 /// Counters the output thread shares with health reporting (lock-free).

@@ -2,7 +2,8 @@
 //! place at most ~30 times a second.
 //!
 //! It shows what the LEDs emit: wire bytes mapped back to logical order and un-gamma'd for the terminal's
-//! sRGB, and long strips are downsampled to fit the terminal width.
+//! sRGB, and long strips are downsampled to fit the terminal width. On an RGBW strip the W byte is drawn
+//! as the light it adds: the white LED's colour (`white_kelvin`) at that level, mixed with R, G and B.
 
 use std::io::{Stdout, Write};
 use std::time::{Duration, Instant};
@@ -18,6 +19,8 @@ const MIN_INTERVAL: Duration = Duration::from_millis(33);
 struct StripView {
     id: String,
     order: ColorOrder,
+    /// RGBW strips: the white LED's colour in duty terms.
+    white: [u8; 3],
     /// Inverse gamma: wire value → terminal value.
     ungamma: [u8; 256],
     last: Vec<u8>,
@@ -45,8 +48,9 @@ impl Preview {
                 StripView {
                     id: s.id.clone(),
                     order: s.color_order,
+                    white: super::pipeline::white_point(s),
                     ungamma,
-                    last: vec![0; s.len * 3],
+                    last: vec![0; s.len * s.bytes_per_pixel()],
                 }
             })
             .collect();
@@ -94,20 +98,16 @@ impl Preview {
             res = out.queue(cursor::MoveUp(self.lines_drawn)).map(|_| ());
         }
         for s in &self.strips {
-            let n = s.last.len() / 3;
+            let ch = s.order.channels();
+            let n = s.last.len() / ch;
             let cells = n.min(width).max(1);
             let _ = out.queue(Print(format!("\r{:<10} ", s.id)));
             for c in 0..cells {
-                let i = (c * n / cells) * 3;
-                if i + 2 >= s.last.len() {
+                let i = (c * n / cells) * ch;
+                let Some(wire) = s.last.get(i..i + ch) else {
                     break;
-                }
-                let [r, g, b] = s.order.from_wire([s.last[i], s.last[i + 1], s.last[i + 2]]);
-                let (r, g, b) = (
-                    s.ungamma[r as usize],
-                    s.ungamma[g as usize],
-                    s.ungamma[b as usize],
-                );
+                };
+                let [r, g, b] = s.emitted(s.order.from_wire(wire));
                 let _ = out.queue(SetForegroundColor(Color::Rgb { r, g, b }));
                 let _ = out.queue(Print('█'));
             }
@@ -121,5 +121,43 @@ impl Preview {
         self.lines_drawn = self.strips.len() as u16;
         self.drawn_at = Some(Instant::now());
         self.dirty = false;
+    }
+}
+
+impl StripView {
+    /// The terminal colour of one pixel's duty `[r, g, b, w]`: the W LED's light added to R, G and B.
+    fn emitted(&self, [r, g, b, w]: [u8; 4]) -> [u8; 3] {
+        let mut px = [r, g, b];
+        for (c, white) in px.iter_mut().zip(self.white) {
+            let lit = *c as u16 + (w as u16 * white as u16 + 127) / 255;
+            *c = self.ungamma[lit.min(255) as usize];
+        }
+        px
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn white_byte_shows_as_the_white_leds_light() {
+        let cfg = Config::from_toml(
+            "[[strips]]\nid=\"w\"\nled_type=\"sk6812\"\ncolor_order=\"GRBW\"\ngamma=1.0\nwhite_kelvin=6600\n[[zones]]\nid=\"z\"\nstrip=\"w\"\npixels=2\n",
+        )
+        .unwrap();
+        let p = Preview::new(&cfg.layout);
+        let s = &p.strips[0];
+        assert_eq!(s.last.len(), 8, "4 bytes a pixel");
+        assert_eq!(
+            s.emitted(s.order.from_wire(&[0, 0, 0, 200])),
+            [200, 200, 200]
+        );
+        assert_eq!(
+            s.emitted(s.order.from_wire(&[10, 100, 0, 200])),
+            [255, 210, 200]
+        );
+        assert_eq!(s.emitted([5, 6, 7, 0]), [5, 6, 7]);
     }
 }

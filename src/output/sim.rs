@@ -1,9 +1,17 @@
 //! The simulated strip back-end: the wire's timing, an optional capture file and the terminal preview.
 //!
-//! Each shown frame occupies the simulated wire for `pixels × 30 µs + reset`, exactly as a real chain
-//! would, so frame-rate limits and backpressure behave as on a Pi. With `capture = "path"` every shown
-//! frame is appended as one JSON line `{"t_us", "strip", "rgb"}` (wire bytes in wire order, hex) — the
-//! black-box view tests and benchmarks use.
+//! Each shown frame occupies the simulated wire as long as the real driver would keep the output thread
+//! busy (`layout::timing`: an ideal wire of 30 µs per RGB pixel or 40 µs per RGBW pixel + reset, or
+//! with `emulate = "spi" | "pio" | "ws281x"` that driver's own figure), so frame-rate limits and
+//! backpressure behave as on a Pi. With `capture = "path"` every shown frame is appended as one JSON
+//! line — the black-box view tests and benchmarks use:
+//!
+//! - an RGB strip: `{"t_us", "strip", "rgb"}`, 3 bytes a pixel;
+//! - an RGBW strip: `{"t_us", "strip", "rgbw"}`, 4 bytes a pixel (W where the colour order puts it).
+//!
+//! Either way the value is the frame's wire bytes in wire order, as lower-case hex (`"ff0000…"`), and
+//! `t_us` is when the frame began on the wire (µs since the Unix epoch). An RGBW frame has its own key so
+//! that a reader expecting 3 bytes a pixel fails loudly instead of misreading it.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -12,17 +20,21 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::preview::Preview;
 use super::{OutFrame, OutputDevice, OutputError};
-use crate::layout::Layout;
+use crate::layout::{FrameTiming, Layout};
 
 struct SimStrip {
     id: String,
-    wire_time: Duration,
+    /// The capture key: `rgb` or `rgbw` (see the module docs).
+    field: &'static str,
     capture: Option<BufWriter<File>>,
 }
 
 /// All simulated strips of a layout (strips with another driver are skipped).
 pub struct SimOutput {
     strips: Vec<Option<SimStrip>>,
+    /// The wire-time model, and which simulated strips changed in the frame being shown.
+    timing: FrameTiming,
+    changed: Vec<bool>,
     line: String,
     preview: Option<Preview>,
     /// When the simulated wire finished (or finishes) latching the last frame.
@@ -57,14 +69,20 @@ impl SimOutput {
             };
             strips.push(Some(SimStrip {
                 id: s.id.clone(),
-                wire_time: s.wire_time(),
+                field: if s.color_order.has_white() {
+                    "rgbw"
+                } else {
+                    "rgb"
+                },
                 capture,
             }));
         }
         let max_len = layout.strips.iter().map(|s| s.len).max().unwrap_or(0);
         Ok(SimOutput {
+            changed: vec![false; strips.len()],
             strips,
-            line: String::with_capacity(64 + max_len * 6),
+            timing: FrameTiming::new(layout),
+            line: String::with_capacity(64 + max_len * 8),
             preview: preview.then(|| Preview::new(layout)),
             free_at: None,
             anchor: (Instant::now(), SystemTime::now()),
@@ -87,20 +105,21 @@ impl OutputDevice for SimOutput {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_micros();
-        let mut busy = Duration::ZERO;
         for (i, strip) in self.strips.iter_mut().enumerate() {
+            self.changed[i] = strip.is_some() && frame.dirty[i];
             let Some(strip) = strip else { continue };
             if !frame.dirty[i] {
                 continue;
             }
-            busy = busy.max(strip.wire_time);
             if let Some(w) = strip.capture.as_mut() {
                 self.line.clear();
                 self.line.push_str("{\"t_us\":");
                 let _ = write!(self.line, "{t_us}");
                 self.line.push_str(",\"strip\":\"");
                 self.line.push_str(&strip.id);
-                self.line.push_str("\",\"rgb\":\"");
+                self.line.push_str("\",\"");
+                self.line.push_str(strip.field);
+                self.line.push_str("\":\"");
                 for b in &frame.strips[i] {
                     const HEX: &[u8; 16] = b"0123456789abcdef";
                     self.line.push(HEX[(b >> 4) as usize] as char);
@@ -117,8 +136,8 @@ impl OutputDevice for SimOutput {
         if let Some(p) = self.preview.as_mut() {
             p.update(frame);
         }
-        // The simulated wire is busy until the longest changed strip has latched.
-        let free = began + busy;
+        // The simulated wire is busy as long as the emulated drivers would be.
+        let free = began + self.timing.frame_time(&self.changed);
         self.free_at = Some(free);
         if let Some(rest) = free.checked_duration_since(Instant::now()) {
             std::thread::sleep(rest);
@@ -134,5 +153,45 @@ impl OutputDevice for SimOutput {
         if let Some(p) = self.preview.as_mut() {
             p.redraw();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn capture_keys_rgb_and_rgbw_frames_by_channels() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+        let cfg = Config::from_toml(&format!(
+            "[[strips]]\nid=\"a\"\ngpio=18\ncapture=\"{}\"\n\
+             [[strips]]\nid=\"b\"\ngpio=19\ndma=11\nled_type=\"sk6812\"\ncolor_order=\"GRBW\"\ncapture=\"{}\"\n\
+             [[zones]]\nid=\"x\"\nstrip=\"a\"\npixels=2\n[[zones]]\nid=\"y\"\nstrip=\"b\"\npixels=2\n",
+            a.display(),
+            b.display()
+        ))
+        .unwrap();
+        let mut sim = SimOutput::new(&cfg.layout, false).unwrap();
+        let mut frame = OutFrame::new(&cfg.layout);
+        frame.strips[0].copy_from_slice(&[1, 2, 3, 4, 5, 6]);
+        frame.strips[1].copy_from_slice(&[1, 2, 3, 0xff, 5, 6, 7, 8]);
+        frame.dirty.fill(true);
+        sim.show(&frame).unwrap();
+        let line = |p: &std::path::Path| -> serde_json::Value {
+            serde_json::from_str(std::fs::read_to_string(p).unwrap().trim()).unwrap()
+        };
+        let (a, b) = (line(&a), line(&b));
+        assert_eq!(a["strip"], "a");
+        assert_eq!(a["rgb"], "010203040506", "RGB captures are unchanged");
+        assert!(a.get("rgbw").is_none());
+        assert_eq!(b["strip"], "b");
+        assert_eq!(
+            b["rgbw"], "010203ff05060708",
+            "4 bytes a pixel, in wire order"
+        );
+        assert!(b.get("rgb").is_none());
+        assert!(b["t_us"].as_u64().unwrap() > 1_600_000_000_000_000);
     }
 }

@@ -3,9 +3,13 @@
 //! The writer listens to the event bus; after the last change it waits `state.debounce` (~0.5 s, but
 //! never more than [`MAX_DELAY`] while changes keep coming), takes one consistent snapshot from the render
 //! loop and writes it atomically off the async threads. Being the only writer, it cannot lose an update
-//! to a race; a final flush runs on shutdown. A missing or corrupt file never stops the daemon.
+//! to a race; a final flush runs on shutdown. A missing, corrupt or unusable file (a FIFO, a huge
+//! file) never stops or hangs the daemon, and restored values are validated like commands.
 
 pub mod file;
+pub mod library;
+pub mod load;
+pub mod restore;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{DeviceState, EngineHandle, Event, MasterState, ZoneState};
 use crate::layout::Layout;
-use file::{LoadError, StateFile};
+use file::StateFile;
+use load::LoadError;
 
 /// Longest a change waits to be written while changes keep arriving (e.g. a knob being turned).
 pub const MAX_DELAY: Duration = Duration::from_secs(2);
@@ -28,18 +33,20 @@ pub enum PersistError {
     EngineGone,
 }
 
-/// Restores what the state file holds onto the config defaults. Never fails: problems are logged.
+/// Restores what the state file holds onto the config defaults and returns what was read (the
+/// library's sections are restored by `library::boot`). Never fails: problems are logged.
 pub fn restore(
     path: &std::path::Path,
     layout: &Layout,
     zones: &mut [ZoneState],
     master: &mut MasterState,
     device: &mut DeviceState,
-) {
-    match file::load(path) {
+) -> Option<load::SavedState> {
+    match load::load(path, layout) {
         Ok(f) => {
-            f.restore(layout, zones, master, device);
-            tracing::info!(path = %path.display(), zones = f.zones.len(), "state restored");
+            let restored = f.restore(layout, zones, master, device);
+            tracing::info!(path = %path.display(), zones = restored, clean_shutdown = f.library.clean_shutdown, "state restored");
+            return Some(f);
         }
         Err(LoadError::Missing) => {
             tracing::info!(path = %path.display(), "no state file yet: starting from the config")
@@ -47,8 +54,12 @@ pub fn restore(
         Err(e @ LoadError::Corrupt { .. }) => {
             tracing::error!(error = %e, "state file corrupt: starting from the config")
         }
+        Err(e @ LoadError::Unusable { .. }) => {
+            tracing::error!(error = %e, "state file unusable: starting from the config")
+        }
         Err(e) => tracing::error!(error = %e, "state file unreadable: starting from the config"),
     }
+    None
 }
 
 /// The state file writer.
@@ -125,3 +136,6 @@ impl Persister {
             .map_err(std::io::Error::other)?
     }
 }
+
+#[cfg(test)]
+mod tests;

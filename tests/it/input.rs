@@ -200,3 +200,46 @@ fn a_full_edit_session_from_the_knobs() {
     assert!(status.success());
     assert!(took < Duration::from_secs(2), "stop took {took:?}");
 }
+
+#[test]
+fn edges_reported_twice_still_give_exactly_one_detent() {
+    let broker = Broker::start();
+    let d = Daemon::start(&config(broker.port));
+    let mut c = TestClient::connect(broker.port, "k-dup", &[&format!("{B}/event")]);
+    let mut k = Knob::connect(&d);
+    // Each edge twice, as a line chattering faster than the interrupt can read it reports it.
+    let twice = |k: &mut Knob, knob: &str, edges: [(&str, u8); 4]| {
+        for (line, level) in edges {
+            k.send(&format!("edge {knob} {line} {level}"));
+            k.send(&format!("edge {knob} {line} {level}"));
+        }
+    };
+    twice(&mut k, "selector", [("a", 0), ("b", 0), ("a", 1), ("b", 1)]);
+    c.wait_topic(&format!("{B}/event"), |m| {
+        m.json()["event_type"] == "selector_cw"
+    });
+    twice(
+        &mut k,
+        "modulator",
+        [("b", 0), ("a", 0), ("b", 1), ("a", 1)],
+    );
+    c.wait_topic(&format!("{B}/event"), |m| {
+        m.json()["event_type"] == "modulator_ccw"
+    });
+    k.send("click selector");
+    c.wait_topic(&format!("{B}/event"), |m| {
+        m.json()["event_type"] == "selector_click"
+    });
+    let turns: Vec<String> = c
+        .seen
+        .iter()
+        .map(|m| {
+            m.json()["event_type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .filter(|t| t.ends_with("_cw") || t.ends_with("_ccw"))
+        .collect();
+    assert_eq!(turns, ["selector_cw", "modulator_ccw"], "one detent each");
+}

@@ -136,7 +136,7 @@ fn check_config_prints_map_or_exits_2() {
         &bad,
         TWO_STRIPS
             .replace("{dir}", "/tmp")
-            .replace("dma = 11", "dma = 10"),
+            .replace("gpio = 19", "gpio = 18"),
     )
     .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_diuna"))
@@ -145,7 +145,7 @@ fn check_config_prints_map_or_exits_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("strips[1].dma"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("strips[1].gpio"));
 
     // Running (not checking) a bad config also exits 2.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_diuna"))

@@ -3,10 +3,20 @@
 
 mod support;
 
+mod drivers;
 mod effects;
 mod input;
+mod library;
 mod lifecycle;
+mod logging;
 mod mqtt;
 mod persistence;
+mod realtime;
+mod realtime_flood;
+mod realtime_mapping;
+mod realtime_sacn;
+mod rgbw;
 mod robust;
+mod scenes;
 mod security;
+mod sync;

@@ -148,7 +148,9 @@ fn corrupt_and_foreign_state_files_never_stop_the_daemon() {
             String::from_utf8_lossy(content)
         );
         if bad {
-            assert!(d.log().contains("corrupt"), "corruption logged");
+            wait_for(Duration::from_secs(5), "the corruption logged", || {
+                d.log().contains("corrupt").then_some(())
+            });
         }
         let (status, _, dir) = d.stop();
         assert!(status.success());
@@ -212,4 +214,67 @@ fn sigterm_stops_in_order() {
     let v: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap()).unwrap();
     assert_eq!(v["zones"]["one"]["color"], serde_json::json!([0, 250, 0]));
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo")
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+#[test]
+fn a_fifo_at_the_state_path_neither_hangs_start_nor_stop() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    mkfifo(&dir.path().join("state.json"));
+    // A FIFO at the writer's temp path too: the shutdown flush must not open it.
+    mkfifo(&dir.path().join("state.json.tmp"));
+    let d = Daemon::start_in(dir, &config(broker.port));
+    let mut cap = Capture::new(&d.path("a.jsonl"));
+    cap.wait_frame("a", "defaults from the config", |f| {
+        f.pixel(0) == [255, 0, 0] && f.pixel(3) == [0, 0, 255]
+    });
+    let mut c = TestClient::connect(broker.port, "p-fifo", &[&format!("{B}/availability")]);
+    c.wait_topic(&format!("{B}/availability"), |m| m.text() == "online");
+    assert!(d.log().contains("FIFO"), "the FIFO is named in the log");
+    let (status, took, dir) = d.stop();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // The FIFO was moved aside and a real state file written in its place.
+    let bad = std::fs::metadata(dir.path().join("state.json.bad")).unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&bad.file_type()));
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap()).unwrap();
+    assert_eq!(v["zones"]["one"]["color"], serde_json::json!([255, 0, 0]));
+}
+
+#[test]
+fn restored_values_are_validated_like_commands() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rec = |mode: Value| {
+        serde_json::json!({"on": true, "brightness": 255, "color": [10, 20, 30], "color_mode": mode,
+            "effect": null, "last_effect": null})
+    };
+    let file = serde_json::json!({"version": 1, "zones": {
+        "one": rec(serde_json::json!({"mode": "hs", "h": 1e30, "s": 50})),
+        "two": rec(serde_json::json!({"mode": "rgb"})),
+    }});
+    std::fs::write(dir.path().join("state.json"), file.to_string()).unwrap();
+    let d = Daemon::start_in(dir, &config(broker.port));
+    let mut c = TestClient::connect(broker.port, "p-v", &[&format!("{B}/+/state")]);
+    // "one" falls back to its config colour; "two" keeps what it saved.
+    let one = c.wait_topic(&format!("{B}/one/state"), |_| true).json();
+    assert_eq!(one["color_mode"], "rgb", "{one}");
+    assert_eq!(one["color"], serde_json::json!({"r": 255, "g": 0, "b": 0}));
+    let two = c.wait_topic(&format!("{B}/two/state"), |_| true).json();
+    assert_eq!(two["color"], serde_json::json!({"r": 10, "g": 20, "b": 30}));
+    assert!(d.log().contains("invalid zone record"), "{}", d.log());
+    assert!(
+        !d.path("state.json.bad").exists(),
+        "one bad record is not a corrupt file"
+    );
 }

@@ -294,12 +294,14 @@ impl TestClient {
     }
 }
 
-/// One line of a capture file.
+/// One line of a capture file (`rgb`: 3 wire bytes a pixel; `rgbw`: 4, on an RGBW strip).
 #[derive(Clone, Debug)]
 pub struct CapturedFrame {
     pub t_us: u64,
     pub strip: String,
     pub wire: Vec<u8>,
+    /// Wire bytes per pixel: 3, or 4 for an `rgbw` line.
+    pub channels: usize,
 }
 
 impl CapturedFrame {
@@ -343,7 +345,10 @@ impl Capture {
             }
             self.offset += line.len() as u64;
             let v: serde_json::Value = serde_json::from_str(&line).expect("capture line is JSON");
-            let hex = v["rgb"].as_str().expect("rgb");
+            let (hex, channels) = match (v["rgb"].as_str(), v["rgbw"].as_str()) {
+                (Some(hex), _) => (hex, 3),
+                (None, hex) => (hex.expect("rgb or rgbw"), 4),
+            };
             let wire = (0..hex.len() / 2)
                 .map(|i| u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).unwrap())
                 .collect();
@@ -351,6 +356,7 @@ impl Capture {
                 t_us: v["t_us"].as_u64().expect("t_us"),
                 strip: v["strip"].as_str().unwrap().into(),
                 wire,
+                channels,
             });
             n += 1;
             line.clear();
