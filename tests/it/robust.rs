@@ -88,6 +88,7 @@ fn a_burst_of_50k_commands_on_one_socket_does_not_cut_diuna_off() {
         };
         packets.extend(raw::publish(&format!("{B}/z0/set"), payload.as_bytes()));
     }
+    let started = Instant::now();
     let took = raw::burst(broker.port, "rb-flooder", &packets);
     eprintln!("burst written in {took:?}");
     // The burst is carried out to its end: the last command reaches the LEDs and the state.
@@ -111,7 +112,13 @@ fn a_burst_of_50k_commands_on_one_socket_does_not_cut_diuna_off() {
         .iter()
         .filter(|m| m.topic == format!("{B}/error"))
         .count();
-    assert!(errors <= 40, "{errors} messages on B/error for one flood");
+    // At most REJECTION_BURST (20) a window of 10 s, plus one summary each: however long a loaded
+    // machine takes to work through the flood, that is a handful, not thousands.
+    let windows = started.elapsed().as_secs() as usize / 10 + 1;
+    assert!(
+        errors <= windows * 21,
+        "{errors} messages on B/error for one flood over {windows} windows of 10 s"
+    );
     assert!(
         summary.json()["unreported"].as_u64().unwrap() > 4_000,
         "{}",
