@@ -17,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ShutdownLeds};
 use crate::engine::{
-    self, Command, Control, DeviceState, EngineHandle, EngineInit, Event, MasterState, ZoneState,
+    self, Command, Control, DeviceState, EngineHandle, EngineInit, Event, LiveSettings,
+    MasterState, ZoneState,
 };
 use crate::mqtt;
 use crate::output::{OutputDevice, OutputError, sim::SimOutput};
@@ -116,7 +117,13 @@ pub async fn run(
     }
     let mut mqtt = Mqtt::start(&sup, &config, &engine);
     spawn_watchdog(&sup, &engine, shutdown.clone());
-    crate::stream::receiver::spawn(&sup, &config, &engine, shutdown.clone());
+    crate::stream::receiver::spawn(
+        &sup,
+        &config.realtime,
+        &config.layout,
+        &engine,
+        shutdown.clone(),
+    );
     let input_stop = CancellationToken::new();
     let _gpio = spawn_inputs(&sup, &config, &engine, input_stop.clone(), shutdown.clone());
 
@@ -407,17 +414,15 @@ fn reload(path: &std::path::Path, current: &Config, engine: &EngineHandle) -> Op
         return None;
     }
     if engine
-        .send(Command::Reload(Box::new((
-            next.render.clone(),
-            next.layout.clone(),
-        ))))
+        .send(Command::Reload(Box::new(LiveSettings {
+            render: next.render.clone(),
+            layout: next.layout.clone(),
+        })))
         .is_err()
     {
         return None;
     }
-    if format!("{:?}{:?}", current.realtime, current.sync)
-        != format!("{:?}{:?}", next.realtime, next.sync)
-    {
+    if (&current.realtime, &current.sync) != (&next.realtime, &next.sync) {
         tracing::warn!("SIGHUP: [realtime] and [sync] changes take effect at the next restart");
         next.realtime = current.realtime.clone();
         next.sync = current.sync.clone();

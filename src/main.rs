@@ -53,7 +53,12 @@ fn main() -> ExitCode {
                     c.layout.max_fps()
                 );
                 let _ = write!(out, "{}", c.layout.describe());
-                let _ = write!(out, "{}", diuna::stream::mapping::describe(&c));
+                let _ = write!(
+                    out,
+                    "{}",
+                    diuna::stream::mapping::describe(&c.realtime, &c.layout)
+                );
+                let _ = write!(out, "{}", c.sync.describe(&c.mqtt.base_topic));
                 ExitCode::SUCCESS
             }
             Err(e) => {

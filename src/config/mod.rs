@@ -10,7 +10,7 @@ mod realtime;
 mod sections;
 pub mod strips;
 
-pub use realtime::{RealtimeConfig, StreamGamma, SyncConfig, ZoneOrigin};
+pub use realtime::SyncConfig;
 
 use sections::{build_input, build_layout};
 
@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use crate::color::Rgb;
 use crate::effects;
+use crate::engine::stream_config::RealtimeConfig;
+use crate::engine::{Easing, RenderConfig};
 use crate::input::InputConfig;
 use crate::layout::Layout;
 use raw::RawConfig;
@@ -34,35 +36,6 @@ pub enum ConfigError {
     },
     #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
     Invalid(Vec<String>),
-}
-
-/// How transitions ease.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Easing {
-    Linear,
-    InOut,
-}
-
-impl Easing {
-    /// Maps linear progress 0–1 to eased progress 0–1.
-    #[inline]
-    pub fn apply(self, x: f32) -> f32 {
-        let x = x.clamp(0.0, 1.0);
-        match self {
-            Easing::Linear => x,
-            Easing::InOut => x * x * (3.0 - 2.0 * x),
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct RenderConfig {
-    pub fps: u32,
-    pub refresh: Duration,
-    pub transition: Duration,
-    pub fade_in: Duration,
-    pub fade_out: Duration,
-    pub easing: Easing,
 }
 
 /// The `[mqtt]` section. Compared by value on SIGHUP; its `Debug` never shows the password.

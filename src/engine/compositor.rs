@@ -21,10 +21,10 @@
 
 use std::time::{Duration, Instant};
 
+use super::settings::Easing;
 use super::stream_layer::StreamLayer;
 use super::zone::{MasterState, ZoneState};
 use crate::color::{Rgb, kelvin_to_rgb, scale8};
-use crate::config::Easing;
 use crate::effects::{self, EffectCtx};
 use crate::layout::Layout;
 use crate::layout::ZoneSpec;

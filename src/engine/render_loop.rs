@@ -21,15 +21,15 @@ use super::clock::Clock;
 use super::command::{Command, EngineHandle, Event, SceneCommand, Snapshot, Target};
 use super::compositor::Compositor;
 use super::control::{Control, DeviceCommand, DeviceState};
+use super::input_event::{Button, ButtonAction, InputEvent};
 use super::master;
 use super::playlist::PlaylistRun;
 use super::scene::{Library, LibrarySnapshot};
+use super::settings::{LiveSettings, RenderConfig};
 use super::stats::StatsRecorder;
 use super::sync::SyncState;
 use super::zone::{EffectChoice, LightCommand, MasterState, ZoneState};
-use crate::config::RenderConfig;
 use crate::effects::{self, ParamId};
-use crate::input::{ButtonAction, InputEvent};
 use crate::layout::Layout;
 use crate::output::{Output, OutputDevice};
 use crate::palette::Palettes;
@@ -390,8 +390,8 @@ impl RenderLoop {
             Command::Ping(tx) => {
                 let _ = tx.send(());
             }
-            Command::Reload(reload) => {
-                let (render, layout) = *reload;
+            Command::Reload(live) => {
+                let LiveSettings { render, layout } = *live;
                 self.cfg = render;
                 self.compositor.reload_output(&layout, self.cfg.easing);
                 self.need_frame = true;
@@ -443,27 +443,13 @@ impl RenderLoop {
     }
 
     fn input(&mut self, ev: InputEvent, now: Instant) {
-        let zone = self
-            .compositor
-            .layout()
-            .zones
-            .get(self.control.state.selected_zone)
-            .map(|z| z.id.as_str());
-        let json = match ev {
-            InputEvent::Selector(d) | InputEvent::Modulator(d) => {
-                serde_json::json!({"event_type": ev.event_type(), "detents": d.abs(), "zone": zone})
-            }
-            InputEvent::Button(n, _) => {
-                serde_json::json!({"event_type": ev.event_type(), "button": n, "zone": zone})
-            }
-            _ => serde_json::json!({"event_type": ev.event_type(), "zone": zone}),
-        };
-        let _ = self.events.send(Event::Input(json.to_string()));
+        let zone = Some(self.control.state.selected_zone).filter(|&z| z < self.zones.len());
+        let _ = self.events.send(Event::Input { event: ev, zone });
         let before = (
             self.control.state.clone(),
             self.control.preset_name(&self.zones),
         );
-        if ev == InputEvent::Button(4, ButtonAction::LongPress) {
+        if ev == InputEvent::Button(Button::Effect, ButtonAction::LongPress) {
             // A long press of BTN4 recalls the next scene (its press has already toggled the effect).
             self.library(DeviceCommand::default(), vec![SceneCommand::Next], now);
         }

@@ -15,10 +15,10 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::button::ButtonAction;
 use super::encoder::Line;
 use super::hub::{ButtonId, Knob, Raw};
-use super::{Action, InputConfig, InputEvent};
+use super::{Action, InputConfig};
+use crate::engine::{Button, ButtonAction, InputEvent};
 
 /// Parses one line of the simulator protocol.
 pub fn parse_line(line: &str, cfg: &InputConfig) -> Result<Raw, String> {
@@ -28,9 +28,10 @@ pub fn parse_line(line: &str, cfg: &InputConfig) -> Result<Raw, String> {
         Some("modulator") => Ok(Knob::Modulator),
         other => Err(format!("expected selector or modulator, got {other:?}")),
     };
-    let btn = |w: Option<&&str>| match w.and_then(|w| w.parse::<u8>().ok()) {
-        Some(n @ 1..=4) => Ok(n),
-        _ => Err("expected a button number 1-4".to_string()),
+    let btn = |w: Option<&&str>| {
+        w.and_then(|w| w.parse::<u8>().ok())
+            .and_then(Button::from_number)
+            .ok_or_else(|| "expected a button number 1-4".to_string())
     };
     let at = Instant::now();
     Ok(match words.first().copied() {
@@ -162,7 +163,7 @@ mod tests {
         assert!(matches!(
             parse_line("button 2 down", &c),
             Ok(Raw::Button {
-                id: ButtonId::Btn(2),
+                id: ButtonId::Btn(Button::Lamp),
                 low: true,
                 ..
             })
@@ -181,7 +182,10 @@ mod tests {
         );
         assert_eq!(
             parse_line("long 1", &c),
-            Ok(Raw::Event(InputEvent::Button(1, ButtonAction::LongPress)))
+            Ok(Raw::Event(InputEvent::Button(
+                Button::Edit,
+                ButtonAction::LongPress
+            )))
         );
         assert_eq!(
             parse_line("key right", &c),

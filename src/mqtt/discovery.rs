@@ -22,20 +22,6 @@ use crate::color::DEFAULT_PRESETS;
 use crate::config::Config;
 use crate::effects::ParamId;
 
-/// Event types the `event` entity announces (the local control surface's inputs).
-pub const EVENT_TYPES: &[&str] = &[
-    "selector_cw",
-    "selector_ccw",
-    "selector_click",
-    "modulator_cw",
-    "modulator_ccw",
-    "modulator_click",
-    "button_press",
-    "button_long_press",
-    "button_release",
-    "key",
-];
-
 /// Colour modes of a zone on an RGB strip (or an RGBW strip with `white = "none"`).
 pub const RGB_MODES: &[&str] = &["hs", "rgb", "color_temp"];
 /// Colour modes of a zone on a strip that lights a white LED.
@@ -255,7 +241,7 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
         json!({
             "name": "Local input",
             "state_topic": t.event,
-            "event_types": EVENT_TYPES,
+            "event_types": super::event::EVENT_TYPES,
         }),
     );
     push(

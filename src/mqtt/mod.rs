@@ -18,6 +18,7 @@
 pub mod connection;
 pub mod device;
 pub mod discovery;
+pub mod event;
 pub mod group;
 pub mod health;
 pub mod identity;

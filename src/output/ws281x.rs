@@ -10,8 +10,7 @@
 use rs_ws281x::{ChannelBuilder, Controller, ControllerBuilder, StripType, WS2811Error};
 
 use super::{OutFrame, OutputDevice, OutputError};
-use crate::config::strips::ws281x_channel;
-use crate::layout::{Driver, Layout};
+use crate::layout::{Driver, Layout, ws281x_channel};
 
 /// The controller and which of our strips sits on which of its channels.
 pub struct Ws281xOutput {
