@@ -1,6 +1,7 @@
-//! Repository hygiene: every source file opens with a `//!` paragraph saying what it is for; the
-//! top-level modules import each other without a cycle and only downwards through the layers
-//! ARCHITECTURE.md draws; every effect and parameter is documented.
+//! Repository hygiene: every source file opens with a `//!` paragraph saying what it is for; no
+//! function outside tests is over 80 lines; the top-level modules import each other without a cycle
+//! and only downwards through the layers ARCHITECTURE.md draws; every effect and parameter is
+//! documented.
 
 #[path = "tidy/scan.rs"]
 mod scan;
@@ -47,6 +48,28 @@ fn every_effect_and_parameter_is_documented() {
             p.name()
         );
     }
+}
+
+/// Functions a reader can hold in their head: none outside tests is longer than this.
+const MAX_FUNCTION_LINES: usize = 80;
+
+#[test]
+fn no_function_outside_tests_is_over_80_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut long = Vec::new();
+    for src in scan::crate_sources(root) {
+        for f in scan::functions(&src.code) {
+            if f.lines > MAX_FUNCTION_LINES {
+                let rel = src.path.strip_prefix(root).unwrap().display().to_string();
+                long.push(format!("{rel}:{} {} ({} lines)", f.line, f.name, f.lines));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines (split them by phase, section or entity):\n{}",
+        long.join("\n")
+    );
 }
 
 /// Which top-level modules each top-level module names through `crate::` in its non-test code, with

@@ -25,6 +25,6 @@ pub mod zone;
 pub use command::{Command, EngineHandle, Event, SceneCommand, SendError, Snapshot, Target};
 pub use control::{Control, DeviceCommand, DeviceState, EditTarget};
 pub use input_event::{Button, ButtonAction, InputEvent};
-pub use render_loop::{EngineInit, parse_effect, spawn};
+pub use render_loop::{EngineInit, StartError, parse_effect, spawn};
 pub use settings::{Easing, LiveSettings, RenderConfig};
 pub use zone::{ColorMode, ColorSet, EffectChoice, LightCommand, MasterState, ZoneState};

@@ -5,7 +5,8 @@
 //! `edge selector|modulator a|b 0|1`, `button 1..4|selector|modulator down|up`.
 //! Shortcuts produce finished events: `turn selector|modulator <detents>`, `click selector|modulator`,
 //! `press|long|release <1..4>`, `key <name>` (through the key map). Each line is answered `ok` or
-//! `error: <reason>`, after the event has been queued, so a client can pace itself.
+//! `error: <reason>`, after the event has been queued, so a client can pace itself. Connections are
+//! served by tasks the listener owns (a `JoinSet`): when it stops, it ends and waits for them.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,6 +14,7 @@ use std::time::Instant;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::encoder::Line;
@@ -101,7 +103,7 @@ pub fn parse_line(line: &str, cfg: &InputConfig) -> Result<Raw, String> {
     })
 }
 
-/// Listens on `path` until `stop`.
+/// Listens on `path` until `stop`; returns once every connection's task has ended too.
 pub async fn run(
     path: PathBuf,
     cfg: InputConfig,
@@ -111,23 +113,44 @@ pub async fn run(
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path)?;
     tracing::info!(path = %path.display(), "simulated input listening");
-    loop {
+    let mut connections = JoinSet::new();
+    let result = loop {
         tokio::select! {
-            _ = stop.cancelled() => break,
-            conn = listener.accept() => {
-                let (stream, _) = conn?;
-                tokio::spawn(serve(stream, cfg.clone(), tx.clone()));
-            }
+            _ = stop.cancelled() => break Ok(()),
+            conn = listener.accept() => match conn {
+                Ok((stream, _)) => {
+                    connections.spawn(serve(stream, cfg.clone(), tx.clone(), stop.clone()));
+                }
+                Err(e) => break Err(e),
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
+    };
+    // Each connection ends on `stop` too (or, after an accept error, is asked to by the abort).
+    if result.is_err() {
+        connections.abort_all();
     }
+    while connections.join_next().await.is_some() {}
     let _ = std::fs::remove_file(&path);
-    Ok(())
+    result
 }
 
-async fn serve(stream: UnixStream, cfg: InputConfig, tx: mpsc::Sender<Raw>) {
+async fn serve(
+    stream: UnixStream,
+    cfg: InputConfig,
+    tx: mpsc::Sender<Raw>,
+    stop: CancellationToken,
+) {
     let (r, mut w) = stream.into_split();
     let mut lines = BufReader::new(r).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    loop {
+        let line = tokio::select! {
+            _ = stop.cancelled() => break,
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => line,
+                _ => break,
+            },
+        };
         if line.trim().is_empty() {
             continue;
         }

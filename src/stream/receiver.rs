@@ -86,12 +86,9 @@ pub fn spawn(
         return;
     }
     let (cfg, layout, engine) = (realtime.clone(), layout.clone(), engine.clone());
-    sup.spawn(
-        "realtime",
-        crate::supervisor::Policy::Restart,
-        stop,
-        move |stop| run(cfg.clone(), layout.clone(), engine.clone(), stop),
-    );
+    sup.spawn("realtime", stop, move |stop| {
+        run(cfg.clone(), layout.clone(), engine.clone(), stop)
+    });
 }
 
 /// Runs the receiver until `stop`; attaches the render loop's realtime layer first.
