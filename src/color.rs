@@ -5,10 +5,8 @@
 //! fit of the black-body curve. Colours are RGB throughout; on an RGBW strip the output pipeline moves
 //! the white share of each colour onto the W LED (`output/pipeline.rs`), so a kelvin colour lights it.
 
-use serde::{Deserialize, Serialize};
-
 /// One 24-bit pixel in logical (R, G, B) order.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Rgb {
     pub r: u8,
     pub g: u8,

@@ -118,7 +118,7 @@ pub const DENSITY: ParamSpec = ParamSpec::new(ParamId::Density, 0.0, 100.0, 30.0
 pub const HUE2: ParamSpec = ParamSpec::new(ParamId::Hue2, 0.0, 359.0, 240.0, 10.0, "°");
 
 /// One value per [`ParamId`]; entries an effect does not declare are ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ParamValues(pub [f32; PARAM_COUNT]);
 
 impl ParamValues {

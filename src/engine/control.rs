@@ -52,7 +52,7 @@ impl EditTarget {
 }
 
 /// The control surface's state, reported on `B/state`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceState {
     pub edit_mode: bool,
     pub selected_zone: usize,
@@ -60,16 +60,11 @@ pub struct DeviceState {
     pub lamp: bool,
     pub frame_step: bool,
     /// Scene names, the scene recalled last and the name typed for the next save (`engine/scene.rs`).
-    #[serde(skip)]
     pub scenes: Vec<String>,
-    #[serde(skip)]
     pub scene: Option<String>,
-    #[serde(skip)]
     pub scene_name: String,
     /// Playlist names and the one playing.
-    #[serde(skip)]
     pub playlists: Vec<String>,
-    #[serde(skip)]
     pub playlist: Option<String>,
 }
 
