@@ -121,6 +121,15 @@ pub struct Config {
 impl Config {
     /// Reads `path` and the `DIUNA_…` environment (`DIUNA_MQTT__HOST=x` sets `mqtt.host`).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with_env(path, std::env::vars())
+    }
+
+    /// Reads `path` with `vars` as the environment: every key outside the `[[…]]` arrays can be
+    /// overridden (`DIUNA_FPS`, `DIUNA_MQTT__HOST`, `DIUNA_INPUT__KEYBOARD`).
+    pub fn load_with_env(
+        path: &Path,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let load_err = |source| ConfigError::Load {
             path: path.display().to_string(),
             source,
@@ -132,7 +141,7 @@ impl Config {
                     .prefix_separator("_")
                     .separator("__")
                     .try_parsing(true)
-                    .source(Some(env_overrides(std::env::vars()))),
+                    .source(Some(env_overrides(vars))),
             )
             .build()
             .map_err(load_err)?
@@ -241,8 +250,9 @@ pub(crate) fn duration(
 /// instead of failing the load as unknown keys.
 pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
     const SCALARS: [&str; 5] = ["device_id", "name", "suggested_area", "fps", "log_level"];
-    const SECTIONS: [&str; 10] = [
+    const SECTIONS: [&str; 11] = [
         "render__",
+        "input__",
         "mqtt__",
         "state__",
         "shutdown__",
