@@ -184,7 +184,7 @@ pub fn xy_to_rgb(x: f32, y: f32) -> Rgb {
     Rgb::new(q(r), q(g), q(b))
 }
 
-/// The default colour presets, in the modulator's cycling order (SPEC §5).
+/// The default colour presets, in the modulator's cycling order (the local control surface, `engine/control.rs`).
 pub const DEFAULT_PRESETS: [(&str, Rgb); 20] = [
     ("red", Rgb::new(255, 0, 0)),
     ("orange", Rgb::new(255, 128, 0)),

@@ -180,3 +180,80 @@ fn every_import_points_down_the_layers_architecture_md_draws() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Whether `code` names `word` as a whole path segment (not inside a longer identifier).
+fn names(code: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    code.match_indices(word).any(|(i, _)| {
+        let before = code[..i].chars().next_back();
+        let after = code[i + word.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
+/// ARCHITECTURE.md's "deliberately absent" invariants: which names may appear only where. Each row is
+/// (the names, the files allowed to use them — path prefixes under `src/` — or, with `!`, the files
+/// that must not).
+const PLACES: [(&[&str], &[&str]); 5] = [
+    // The render loop is the only owner of zone state: no lock in the engine.
+    (&["Mutex", "RwLock"], &["!engine/"]),
+    // Only src/mqtt/ imports rumqttc.
+    (&["rumqttc"], &["mqtt/"]),
+    // Only src/output/ and src/input/gpio.rs touch the hardware crates.
+    (&["rs_ws281x", "rppal"], &["output/", "input/gpio.rs"]),
+    // Effects and palettes never read the clock, do I/O or spawn.
+    (
+        &[
+            "Instant",
+            "SystemTime",
+            "fs",
+            "net",
+            "thread",
+            "tokio",
+            "File",
+        ],
+        &["!effects/", "!palette.rs"],
+    ),
+    // The render loop and the output thread never touch the tokio runtime (its channels are plain
+    // data structures and may be used from any thread).
+    (
+        &[
+            "spawn_blocking",
+            "block_on",
+            "runtime",
+            "Handle",
+            "block_in_place",
+        ],
+        &["!engine/", "!output/"],
+    ),
+];
+
+#[test]
+fn names_stay_where_architecture_md_says() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = root.join("src");
+    let mut wrong = Vec::new();
+    for file in scan::crate_sources(root) {
+        let rel = file.path.strip_prefix(&src).unwrap().display().to_string();
+        for (words, places) in PLACES {
+            let (deny, allow): (Vec<&str>, Vec<&str>) =
+                places.iter().partition(|p| p.starts_with('!'));
+            let barred = if allow.is_empty() {
+                deny.iter().any(|p| rel.starts_with(&p[1..]))
+            } else {
+                !allow.iter().any(|p| rel.starts_with(p))
+            };
+            for w in words.iter().filter(|w| barred && names(&file.code, w)) {
+                wrong.push(format!("src/{rel} names `{w}`"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn names_matches_whole_words_only() {
+    assert!(names("use rumqttc::v5;", "rumqttc"));
+    assert!(!names("let instants = 1; InstantX", "Instant"));
+    assert!(names("std::time::Instant::now()", "Instant"));
+}

@@ -111,7 +111,7 @@ pub struct Compositor {
     palettes: Palettes,
 }
 
-/// Indicator timings (SPEC §5).
+/// Indicator timings of the local control surface (the selection and edit-target flashes).
 const PULSE_PERIOD: f32 = 0.5;
 const EFFECT_BLINK_PERIOD: f32 = 0.35;
 const EFFECT_BLINK_ON: f32 = 0.07;

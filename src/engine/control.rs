@@ -14,7 +14,7 @@ use super::zone::{ColorMode, ZoneState};
 use crate::color::{DEFAULT_PRESETS, Rgb, hsv, nearest_preset};
 use crate::effects::{self, ParamId};
 
-/// Power toggle fades (SPEC §5).
+/// Power toggle fades (homeassistant/README.md §5, `power`).
 pub const POWER_OFF_FADE: Duration = Duration::from_millis(800);
 pub const POWER_ON_FADE: Duration = Duration::from_millis(1700);
 

@@ -1,4 +1,4 @@
-//! The state of one zone and of the master, as users see it (SPEC §2), and how commands change it.
+//! The state of one zone and of the master, as users see it (homeassistant/README.md §3), and how commands change it.
 //!
 //! These are plain values owned by the render loop; other tasks only ever see clones carried by events.
 //! Applying a [`LightCommand`] is all-or-nothing: it is validated before it arrives here (at the MQTT or

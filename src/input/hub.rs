@@ -53,7 +53,7 @@ pub enum Raw {
     Event(InputEvent),
 }
 
-/// Capacity of the raw channel; a GPIO callback drops (and counts) edges beyond it rather than block.
+/// Capacity of the raw channel; a GPIO callback drops edges beyond it rather than block (uncounted: 1,024 edges queued means the hub is not running; the encoder decoder resynchronises on the next detent).
 pub const RAW_QUEUE: usize = 1024;
 
 struct Knobs {

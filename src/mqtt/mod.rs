@@ -1,4 +1,4 @@
-//! The MQTT bridge: maps the engine's commands and events onto the topics of SPEC §6 and makes every
+//! The MQTT bridge: maps the engine's commands and events onto the topics of homeassistant/README.md and makes every
 //! zone a Home Assistant light.
 //!
 //! Three tasks: the bridge loop (this file: connection events, engine events, housekeeping), the poll
@@ -53,7 +53,7 @@ use presence::{Presence, Sign};
 use report::{Limiter, Outage};
 use topics::Topics;
 
-/// Payloads larger than this are rejected unread (SPEC §6).
+/// Payloads larger than this are rejected unread (homeassistant/README.md §6).
 pub const MAX_PAYLOAD: usize = 16 * 1024;
 /// How often `B/health` is published.
 const HEALTH_EVERY: Duration = Duration::from_secs(30);

@@ -277,3 +277,6 @@ impl Drop for Output {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
