@@ -5,10 +5,8 @@
 //! fit of the black-body curve. Colours are RGB throughout; on an RGBW strip the output pipeline moves
 //! the white share of each colour onto the W LED (`output/pipeline.rs`), so a kelvin colour lights it.
 
-use serde::{Deserialize, Serialize};
-
 /// One 24-bit pixel in logical (R, G, B) order.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Rgb {
     pub r: u8,
     pub g: u8,
@@ -186,7 +184,7 @@ pub fn xy_to_rgb(x: f32, y: f32) -> Rgb {
     Rgb::new(q(r), q(g), q(b))
 }
 
-/// The default colour presets, in the modulator's cycling order (SPEC §5).
+/// The default colour presets, in the modulator's cycling order (the local control surface, `engine/control.rs`).
 pub const DEFAULT_PRESETS: [(&str, Rgb); 20] = [
     ("red", Rgb::new(255, 0, 0)),
     ("orange", Rgb::new(255, 128, 0)),

@@ -48,6 +48,12 @@ impl Driver {
     }
 }
 
+/// Which rpi_ws281x channel a pin is on (SPI and PCM pins run as channel 0). The config's driver rules
+/// and the `ws281x` driver both need it.
+pub fn ws281x_channel(gpio: u8) -> usize {
+    if matches!(gpio, 13 | 19) { 1 } else { 0 }
+}
+
 /// The LED chip family, which fixes the default latch (reset) time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LedType {

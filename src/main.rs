@@ -39,28 +39,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(path) = &args.check_config {
-        return match Config::load(path) {
-            Ok(c) => {
-                // A closed pipe (`| head`) is not an error worth a panic.
-                use std::io::Write;
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{}: valid", path.display());
-                let _ = writeln!(
-                    out,
-                    "device_id {}, {} FPS (wire limit {:.0})",
-                    c.device_id,
-                    c.render.fps,
-                    c.layout.max_fps()
-                );
-                let _ = write!(out, "{}", c.layout.describe());
-                let _ = write!(out, "{}", diuna::stream::mapping::describe(&c));
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("{}: {e}", path.display());
-                ExitCode::from(2)
-            }
-        };
+        return check_config(path);
     }
     let config = match Config::load(&args.config) {
         Ok(c) => c,
@@ -101,9 +80,9 @@ fn main() -> ExitCode {
         )
         .await
     });
-    // Every step of the stop is bounded inside `app::run`; do not let a blocking task that is still
-    // stuck (a hung file system under the state file, say) hold the exit hostage.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    // Every step of the stop is bounded inside `app::run` (`app::STOP_BUDGET`); do not let a blocking
+    // task that is still stuck (a hung file system under the state file, say) hold the exit hostage.
+    runtime.shutdown_timeout(app::RUNTIME_GRACE);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -111,6 +90,34 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--check-config FILE`: prints the zone map and what realtime input and a sync group would do, or
+/// every error; exit 0 or 2.
+fn check_config(path: &std::path::Path) -> ExitCode {
+    let c = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    // A closed pipe (`| head`) is not an error worth a panic.
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}: valid", path.display());
+    let _ = writeln!(
+        out,
+        "device_id {}, {} FPS (wire limit {:.0})",
+        c.device_id,
+        c.render.fps,
+        c.layout.max_fps()
+    );
+    let _ = write!(out, "{}", c.layout.describe());
+    let realtime = diuna::stream::mapping::describe(&c.realtime, &c.layout);
+    let _ = write!(out, "{realtime}");
+    let _ = write!(out, "{}", c.sync.describe(&c.mqtt.base_topic));
+    ExitCode::SUCCESS
 }
 
 /// Cancels `shutdown` on SIGTERM or SIGINT.

@@ -1,7 +1,9 @@
-//! Supervision of the long-running async tasks: each is registered with a name and a policy, its
-//! failures (errors and panics) are logged with their reason, and it is restarted with a capped
-//! exponential backoff — or, for a task the device cannot work without, the daemon is asked to shut down
-//! cleanly and exit non-zero so that systemd restarts it. Restart counts are exposed for `B/health`.
+//! Supervision of the long-running async tasks: each is registered with a name, its failures (errors
+//! and panics) are logged with their reason, and it is restarted with a capped exponential backoff
+//! ([`Supervisor::spawn`]) — or, for a task the device cannot work without, run once and, should it
+//! fail, the daemon is asked to shut down cleanly and exit non-zero so that systemd restarts it
+//! ([`Supervisor::spawn_critical`]). Restart counts are exposed for `B/health`. Every task runs on the
+//! [`TaskTracker`], so shutdown can wait for all of them.
 //!
 //! A task that can hang without failing (the MQTT bridge: a wedged client still "runs") is spawned
 //! *watched*: it holds a [`Heartbeat`] and beats while it is healthy; when it stays silent longer than its
@@ -62,15 +64,6 @@ impl Heartbeat {
     }
 }
 
-/// What happens when a task fails.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Policy {
-    /// Restart with backoff (1 s doubling to 30 s).
-    Restart,
-    /// Shut the daemon down with a non-zero exit.
-    Critical,
-}
-
 /// Restart counts per task, shared with health reporting.
 #[derive(Clone, Debug, Default)]
 pub struct Restarts(Arc<Mutex<BTreeMap<&'static str, u64>>>);
@@ -120,12 +113,11 @@ impl Supervisor {
         }
     }
 
-    /// Runs `make()` as task `name` until `stop` is cancelled, applying `policy` to failures. The
-    /// returned handle finishes when the task has stopped for good (after `stop`, or a critical failure).
+    /// Runs `make()` as task `name` until `stop` is cancelled, restarting it with backoff (1 s doubling
+    /// to 30 s) when it fails. The returned handle finishes when the task has stopped for good.
     pub fn spawn<F, Fut, E>(
         &self,
         name: &'static str,
-        policy: Policy,
         stop: CancellationToken,
         make: F,
     ) -> JoinHandle<()>
@@ -134,7 +126,37 @@ impl Supervisor {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: std::fmt::Display + Send + 'static,
     {
-        self.spawn_inner(name, policy, stop, None, make)
+        self.spawn_inner(name, stop, None, make)
+    }
+
+    /// Runs `task` once as the critical task `name`, until `stop` is cancelled; ending any other way
+    /// (an error, a panic, or returning before `stop`) shuts the daemon down: the app stops cleanly
+    /// and exits non-zero. For a task the device cannot work without, which owns what it was given
+    /// (a channel's receiver) and so is never made twice.
+    pub fn spawn_critical<Fut, E>(
+        &self,
+        name: &'static str,
+        stop: CancellationToken,
+        task: Fut,
+    ) -> JoinHandle<()>
+    where
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        let (restarts, fatal) = (self.restarts.clone(), self.fatal.clone());
+        restarts.register(name);
+        let inject = fail_once(name);
+        self.tracker.spawn(async move {
+            let failure = match inject {
+                true => Some(INJECTED.to_string()),
+                false => run_once(task, &stop, None).await,
+            };
+            if let Some(reason) = failure {
+                restarts.bump(name);
+                tracing::error!(task = name, reason = %reason, "critical task failed; shutting down");
+                fatal.cancel();
+            }
+        })
     }
 
     /// Like [`Supervisor::spawn`], and also restarts the task when `heartbeat` stays silent for `limit`
@@ -142,7 +164,6 @@ impl Supervisor {
     pub fn spawn_watched<F, Fut, E>(
         &self,
         name: &'static str,
-        policy: Policy,
         stop: CancellationToken,
         watch: (Heartbeat, Duration),
         make: F,
@@ -152,13 +173,12 @@ impl Supervisor {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: std::fmt::Display + Send + 'static,
     {
-        self.spawn_inner(name, policy, stop, Some(watch), make)
+        self.spawn_inner(name, stop, Some(watch), make)
     }
 
     fn spawn_inner<F, Fut, E>(
         &self,
         name: &'static str,
-        policy: Policy,
         stop: CancellationToken,
         watch: Option<(Heartbeat, Duration)>,
         make: F,
@@ -169,14 +189,13 @@ impl Supervisor {
         E: std::fmt::Display + Send + 'static,
     {
         let restarts = self.restarts.clone();
-        let fatal = self.fatal.clone();
         restarts.register(name);
-        let mut inject = std::env::var("DIUNA_FAIL_ONCE").is_ok_and(|v| v == name);
+        let mut inject = fail_once(name);
         self.tracker.spawn(async move {
             let mut backoff = FIRST_BACKOFF;
             loop {
                 let reason = if std::mem::take(&mut inject) {
-                    "injected failure (DIUNA_FAIL_ONCE)".to_string()
+                    INJECTED.to_string()
                 } else {
                     match run_once(make(stop.clone()), &stop, watch.as_ref()).await {
                         None => return,
@@ -184,11 +203,6 @@ impl Supervisor {
                     }
                 };
                 restarts.bump(name);
-                if policy == Policy::Critical {
-                    tracing::error!(task = name, reason = %reason, "critical task failed; shutting down");
-                    fatal.cancel();
-                    return;
-                }
                 tracing::error!(task = name, reason = %reason, retry_in = ?backoff, "task failed; restarting");
                 tokio::select! {
                     _ = stop.cancelled() => return,
@@ -198,6 +212,13 @@ impl Supervisor {
             }
         })
     }
+}
+
+const INJECTED: &str = "injected failure (DIUNA_FAIL_ONCE)";
+
+/// Whether the fault-injection point asks task `name` to fail on its first start.
+fn fail_once(name: &str) -> bool {
+    std::env::var("DIUNA_FAIL_ONCE").is_ok_and(|v| v == name)
 }
 
 /// Runs one incarnation of a task; `None` when it ended because it was asked to stop, otherwise why it
@@ -249,7 +270,7 @@ mod tests {
         let stop = CancellationToken::new();
         let runs = Arc::new(AtomicU32::new(0));
         let r = runs.clone();
-        sup.spawn("flaky", Policy::Restart, stop.clone(), move |stop| {
+        sup.spawn("flaky", stop.clone(), move |stop| {
             let r = r.clone();
             async move {
                 if r.fetch_add(1, Ordering::SeqCst) < 2 {
@@ -277,28 +298,22 @@ mod tests {
         let heartbeat = Heartbeat::default();
         let (s, hb) = (starts.clone(), heartbeat.clone());
         let limit = Duration::from_secs(30);
-        sup.spawn_watched(
-            "hangs",
-            Policy::Restart,
-            stop.clone(),
-            (heartbeat, limit),
-            move |stop| {
-                let (s, hb) = (s.clone(), hb.clone());
-                async move {
-                    // The first incarnation hangs (never beats); the second beats every 5 s.
-                    let hangs = s.fetch_add(1, Ordering::SeqCst) == 0;
-                    loop {
-                        tokio::select! {
-                            _ = stop.cancelled() => return Ok::<(), String>(()),
-                            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-                        }
-                        if !hangs {
-                            hb.beat();
-                        }
+        sup.spawn_watched("hangs", stop.clone(), (heartbeat, limit), move |stop| {
+            let (s, hb) = (s.clone(), hb.clone());
+            async move {
+                // The first incarnation hangs (never beats); the second beats every 5 s.
+                let hangs = s.fetch_add(1, Ordering::SeqCst) == 0;
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return Ok::<(), String>(()),
+                        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    }
+                    if !hangs {
+                        hb.beat();
                     }
                 }
-            },
-        );
+            }
+        });
         while starts.load(Ordering::SeqCst) < 2 {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -314,12 +329,9 @@ mod tests {
     #[tokio::test]
     async fn critical_failure_requests_shutdown() {
         let sup = Supervisor::new();
-        sup.spawn(
-            "core",
-            Policy::Critical,
-            CancellationToken::new(),
-            |_| async { Err::<(), _>("dead") },
-        );
+        sup.spawn_critical("core", CancellationToken::new(), async {
+            Err::<(), _>("dead")
+        });
         tokio::time::timeout(Duration::from_secs(5), sup.fatal.cancelled())
             .await
             .unwrap();
@@ -327,19 +339,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_critical_task_asked_to_stop_is_not_a_failure_but_one_that_quits_is() {
+        let sup = Supervisor::new();
+        let stop = CancellationToken::new();
+        let s = stop.clone();
+        let done = sup.spawn_critical("once", stop.clone(), async move {
+            s.cancelled().await;
+            Ok::<(), String>(())
+        });
+        stop.cancel();
+        done.await.unwrap();
+        assert!(!sup.fatal.is_cancelled());
+        assert_eq!(sup.restarts.snapshot()["once"], 0);
+        let quits = sup.spawn_critical("quits", CancellationToken::new(), async {
+            Ok::<(), String>(())
+        });
+        quits.await.unwrap();
+        assert!(sup.fatal.is_cancelled(), "ending unasked is a failure");
+    }
+
+    #[tokio::test]
     async fn panics_are_caught() {
         let sup = Supervisor::new();
-        sup.spawn(
-            "panicky",
-            Policy::Critical,
-            CancellationToken::new(),
-            |_| async {
-                if std::hint::black_box(true) {
-                    panic!("oops");
-                }
-                Ok::<(), String>(())
-            },
-        );
+        sup.spawn_critical("panicky", CancellationToken::new(), async {
+            if std::hint::black_box(true) {
+                panic!("oops");
+            }
+            Ok::<(), String>(())
+        });
         tokio::time::timeout(Duration::from_secs(5), sup.fatal.cancelled())
             .await
             .unwrap();

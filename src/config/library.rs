@@ -163,6 +163,20 @@ pub struct RawLibrary<'a> {
     pub power_on: &'a RawPowerOn,
 }
 
+impl<'a> RawLibrary<'a> {
+    /// The library's sections of the whole file.
+    pub fn of(raw: &'a super::raw::RawConfig) -> Self {
+        RawLibrary {
+            palettes: &raw.palettes,
+            scenes: &raw.scenes,
+            playlists: &raw.playlists,
+            sunrise: &raw.sunrise,
+            nightlight: &raw.nightlight,
+            power_on: &raw.power_on,
+        }
+    }
+}
+
 pub fn build(raw: RawLibrary, layout: &Layout, errs: &mut Vec<String>) -> LibraryConfig {
     let palettes = Palettes::new(user_palettes(raw.palettes, errs));
     let scenes = scenes(raw.scenes, layout, &palettes, errs);

@@ -10,15 +10,19 @@ mod realtime;
 mod sections;
 pub mod strips;
 
-pub use realtime::{RealtimeConfig, StreamGamma, SyncConfig, ZoneOrigin};
+pub use realtime::SyncConfig;
 
-use sections::{build_input, build_layout};
+use sections::{
+    build_device_id, build_input, build_layout, build_mqtt, build_render, build_shutdown_leds,
+    build_zone_init, check_wire_limit,
+};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::color::Rgb;
-use crate::effects;
+use crate::engine::RenderConfig;
+use crate::engine::stream_config::RealtimeConfig;
 use crate::input::InputConfig;
 use crate::layout::Layout;
 use raw::RawConfig;
@@ -34,35 +38,6 @@ pub enum ConfigError {
     },
     #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
     Invalid(Vec<String>),
-}
-
-/// How transitions ease.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Easing {
-    Linear,
-    InOut,
-}
-
-impl Easing {
-    /// Maps linear progress 0–1 to eased progress 0–1.
-    #[inline]
-    pub fn apply(self, x: f32) -> f32 {
-        let x = x.clamp(0.0, 1.0);
-        match self {
-            Easing::Linear => x,
-            Easing::InOut => x * x * (3.0 - 2.0 * x),
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct RenderConfig {
-    pub fps: u32,
-    pub refresh: Duration,
-    pub transition: Duration,
-    pub fade_in: Duration,
-    pub fade_out: Duration,
-    pub easing: Easing,
 }
 
 /// The `[mqtt]` section. Compared by value on SIGHUP; its `Debug` never shows the password.
@@ -146,6 +121,15 @@ pub struct Config {
 impl Config {
     /// Reads `path` and the `DIUNA_…` environment (`DIUNA_MQTT__HOST=x` sets `mqtt.host`).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with_env(path, std::env::vars())
+    }
+
+    /// Reads `path` with `vars` as the environment: every key outside the `[[…]]` arrays can be
+    /// overridden (`DIUNA_FPS`, `DIUNA_MQTT__HOST`, `DIUNA_INPUT__KEYBOARD`).
+    pub fn load_with_env(
+        path: &Path,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let load_err = |source| ConfigError::Load {
             path: path.display().to_string(),
             source,
@@ -157,7 +141,7 @@ impl Config {
                     .prefix_separator("_")
                     .separator("__")
                     .try_parsing(true)
-                    .source(Some(env_overrides(std::env::vars()))),
+                    .source(Some(env_overrides(vars))),
             )
             .build()
             .map_err(load_err)?
@@ -179,132 +163,22 @@ impl Config {
         Config::from_raw(raw)
     }
 
-    /// Validates every field, collecting all errors.
+    /// Validates every field, collecting all errors; one builder per section.
     pub fn from_raw(raw: RawConfig) -> Result<Config, ConfigError> {
         let mut errs = Vec::new();
-        let mut dur = |key: &str, v: &Option<String>, default_ms: u64| {
-            duration(key, v, Duration::from_millis(default_ms), &mut errs)
-        };
-        let render = RenderConfig {
-            fps: raw.fps.unwrap_or(60),
-            refresh: dur("render.refresh", &raw.render.refresh, 5000),
-            transition: dur("render.transition", &raw.render.transition, 500),
-            fade_in: dur("render.fade_in", &raw.render.fade_in, 1500),
-            fade_out: dur("render.fade_out", &raw.render.fade_out, 600),
-            easing: Easing::Linear,
-        };
-        let keep_alive = dur("mqtt.keep_alive", &raw.mqtt.keep_alive, 30_000);
-        let reconnect_max = dur("mqtt.reconnect_max", &raw.mqtt.reconnect_max, 30_000);
-        let state_debounce = dur("state.debounce", &raw.state.debounce, 500);
-        let mut render = render;
-        render.easing = match raw.render.easing.as_deref().unwrap_or("in_out") {
-            "linear" => Easing::Linear,
-            "in_out" | "inout" | "ease_in_out" => Easing::InOut,
-            other => {
-                errs.push(format!(
-                    "render.easing: \"{other}\" is not one of \"linear\", \"in_out\""
-                ));
-                Easing::InOut
-            }
-        };
-        if render.fps == 0 || render.fps > 1000 {
-            errs.push(format!("fps: {} is out of range 1–1000", render.fps));
-        }
-
-        let device_id = match &raw.device_id {
-            Some(id) if is_slug(id) => id.clone(),
-            Some(id) => {
-                errs.push(format!(
-                    "device_id: \"{id}\" must be a lower-case slug (a-z, 0-9, _ and -)"
-                ));
-                id.clone()
-            }
-            None => host_slug(),
-        };
-        let device_name = raw
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("Diuna {device_id}"));
-
+        let render = build_render(&raw, &mut errs);
+        let device_id = build_device_id(raw.device_id.as_deref(), &mut errs);
         let layout = build_layout(&raw, &mut errs);
-        if !layout.strips.is_empty() {
-            let limit = layout.max_fps();
-            if render.fps as f64 > limit {
-                errs.push(format!(
-                    "fps: {} is above the wire limit of these strips and drivers ({:.0} FPS): lower fps, or split long strips",
-                    render.fps, limit
-                ));
-            }
-        }
-        let zone_init = raw
-            .zones
-            .iter()
-            .enumerate()
-            .map(|(i, z)| ZoneInit {
-                color: z
-                    .color
-                    .map(|[r, g, b]| Rgb::new(r, g, b))
-                    .unwrap_or(Rgb::new(255, 200, 150)),
-                brightness: z.brightness.unwrap_or(128),
-                on: z.on.unwrap_or(true),
-                effect: z.effect.as_deref().and_then(|name| {
-                    let found = effects::find(name);
-                    if found.is_none() {
-                        errs.push(format!("zones[{i}].effect: unknown effect \"{name}\""));
-                    }
-                    found
-                }),
-            })
-            .collect();
-
-        let mqtt = &raw.mqtt;
-        let base_topic = mqtt.base_topic.clone().unwrap_or_else(|| "diuna".into());
-        if base_topic.is_empty() || base_topic.contains(['#', '+']) {
-            errs.push(format!(
-                "mqtt.base_topic: \"{base_topic}\" must be non-empty and free of # and +"
-            ));
-        }
-        let password = match (&mqtt.password, &mqtt.password_file, &mqtt.password_env) {
-            (None, None, None) => PasswordSource::None,
-            (Some(p), None, None) => PasswordSource::Inline(p.clone()),
-            (None, Some(f), None) => PasswordSource::File(f.into()),
-            (None, None, Some(e)) => PasswordSource::Env(e.clone()),
-            _ => {
-                errs.push("mqtt: set only one of password, password_file, password_env".into());
-                PasswordSource::None
-            }
-        };
-        if mqtt.tls_cert.is_some() != mqtt.tls_key.is_some() {
-            errs.push("mqtt.tls_cert / mqtt.tls_key: a client certificate needs both".into());
-        }
-        let mqtt = MqttConfig {
-            enabled: mqtt.enabled.unwrap_or(true),
-            host: mqtt.host.clone().unwrap_or_else(|| "localhost".into()),
-            port: mqtt.port.unwrap_or(1883),
-            discovery_prefix: mqtt
-                .discovery_prefix
-                .clone()
-                .unwrap_or_else(|| "homeassistant".into()),
-            client_id: mqtt.client_id.clone(),
-            username: mqtt.username.clone(),
-            password,
-            tls_ca: mqtt.tls_ca.as_ref().map(PathBuf::from),
-            tls_cert: mqtt.tls_cert.as_ref().map(PathBuf::from),
-            tls_key: mqtt.tls_key.as_ref().map(PathBuf::from),
-            keep_alive,
-            reconnect_max,
-            base_topic,
-        };
-        let shutdown_leds = match raw.shutdown.leds.as_deref().unwrap_or("off") {
-            "off" => ShutdownLeds::Off,
-            "keep" => ShutdownLeds::Keep,
-            other => {
-                errs.push(format!(
-                    "shutdown.leds: \"{other}\" is not \"off\" or \"keep\""
-                ));
-                ShutdownLeds::Off
-            }
-        };
+        check_wire_limit(&render, &layout, &mut errs);
+        let zone_init = build_zone_init(&raw.zones, &mut errs);
+        let mqtt = build_mqtt(&raw.mqtt, &mut errs);
+        let state_debounce = duration(
+            "state.debounce",
+            &raw.state.debounce,
+            Duration::from_millis(500),
+            &mut errs,
+        );
+        let shutdown_leds = build_shutdown_leds(raw.shutdown.leds.as_deref(), &mut errs);
         let lamp_zone = raw.lamp.zone.as_deref().and_then(|id| {
             let found = layout.zone_index(id);
             if found.is_none() {
@@ -312,28 +186,16 @@ impl Config {
             }
             found
         });
-
         let input = build_input(&raw.input, &layout, &mut errs);
         let realtime = realtime::build_realtime(&raw.realtime, &layout, &mut errs);
         let sync = realtime::build_sync(&raw.sync, &device_id, &mut errs);
-        let library = library::build(
-            library::RawLibrary {
-                palettes: &raw.palettes,
-                scenes: &raw.scenes,
-                playlists: &raw.playlists,
-                sunrise: &raw.sunrise,
-                nightlight: &raw.nightlight,
-                power_on: &raw.power_on,
-            },
-            &layout,
-            &mut errs,
-        );
+        let library = library::build(library::RawLibrary::of(&raw), &layout, &mut errs);
         if !errs.is_empty() {
             return Err(ConfigError::Invalid(errs));
         }
         Ok(Config {
+            device_name: raw.name.unwrap_or_else(|| format!("Diuna {device_id}")),
             device_id,
-            device_name,
             suggested_area: raw.suggested_area,
             log_level: raw.log_level,
             render,
@@ -350,7 +212,7 @@ impl Config {
                 .lamp
                 .color
                 .map(|[r, g, b]| Rgb::new(r, g, b))
-                .unwrap_or(Rgb::new(255, 200, 150)),
+                .unwrap_or(DEFAULT_COLOR),
             layout,
             zone_init,
             input,
@@ -360,6 +222,9 @@ impl Config {
         })
     }
 }
+
+/// The first-boot colour of a zone (and of the lamp) when the file gives none: a warm white.
+const DEFAULT_COLOR: Rgb = Rgb::new(255, 200, 150);
 
 /// A duration written the human way (`"500ms"`, `"2s"`), or `default` when absent; a bad one is
 /// reported under `key` and replaced by `default`.
@@ -385,8 +250,9 @@ pub(crate) fn duration(
 /// instead of failing the load as unknown keys.
 pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
     const SCALARS: [&str; 5] = ["device_id", "name", "suggested_area", "fps", "log_level"];
-    const SECTIONS: [&str; 10] = [
+    const SECTIONS: [&str; 11] = [
         "render__",
+        "input__",
         "mqtt__",
         "state__",
         "shutdown__",

@@ -6,68 +6,29 @@ use std::time::Duration;
 
 use super::raw::{RawRealtime, RawSync};
 use super::{duration, is_slug};
+use crate::engine::stream_config::{RealtimeConfig, StreamGamma, ZoneOrigin};
 use crate::layout::Layout;
 
-/// How the stream's values relate to the strip's gamma.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StreamGamma {
-    /// The sender already corrected its values (WLED's default for realtime, Hyperion, LedFx): they
-    /// reach the wire as sent, so gamma is applied exactly once — by the sender.
-    Sender,
-    /// The values are plain colour values: the strip's gamma is applied as to any colour.
-    Strip,
-}
-
-/// Where one zone sits in the realtime pixel space, when the user maps zones one by one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ZoneOrigin {
-    /// Logical pixel 0 of the zone is realtime pixel `n` (a DDP pixel index).
-    Pixel(u32),
-    /// The zone's first channel is this E1.31 universe and DMX address (1–512).
-    Universe { universe: u16, address: u16 },
-}
-
-/// `[realtime]`, validated.
-#[derive(Clone, Debug)]
-pub struct RealtimeConfig {
-    pub enabled: bool,
-    pub bind: IpAddr,
-    /// 0 = no DDP.
-    pub ddp_port: u16,
-    /// 0 = no E1.31.
-    pub e131_port: u16,
-    /// First universe of the realtime pixel space.
-    pub e131_universe: u16,
-    /// DMX address (1–512) of the first channel in the first universe.
-    pub e131_address: u16,
-    /// Join the multicast groups (239.255.hi.lo) of the mapped universes.
-    pub multicast: bool,
-    /// Silence after which a zone hands back to its own light.
-    pub timeout: Duration,
-    /// How long that hand-back fades.
-    pub fade_back: Duration,
-    /// Zone × master brightness scale the stream (so Home Assistant's dimmers work).
-    pub brightness: bool,
-    pub gamma: StreamGamma,
-    /// Per zone (indexed like the layout): `None` everywhere = every zone in wire order; otherwise only
-    /// the zones given are mapped.
-    pub zones: Vec<Option<ZoneOrigin>>,
-}
-
-impl RealtimeConfig {
-    /// Whether any zone is mapped one by one (else: the whole device in wire order).
-    pub fn per_zone(&self) -> bool {
-        self.zones.iter().any(Option::is_some)
-    }
-}
-
 /// `[sync]`, validated.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncConfig {
     /// The group this device belongs to, if any.
     pub group: Option<String>,
     /// How far ahead a group command is scheduled.
     pub lead: Duration,
+}
+
+impl SyncConfig {
+    /// The group as `--check-config` prints it (empty when there is none).
+    pub fn describe(&self, base_topic: &str) -> String {
+        match &self.group {
+            Some(g) => format!(
+                "sync group \"{g}\": commands on {base_topic}/group/{g}/set, {:?} ahead; keep the clocks on NTP\n",
+                self.lead
+            ),
+            None => String::new(),
+        }
+    }
 }
 
 pub(super) fn build_realtime(
@@ -208,7 +169,8 @@ pub(super) fn build_sync(raw: &RawSync, device_id: &str, errs: &mut Vec<String>)
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Config, ConfigError, StreamGamma, ZoneOrigin};
+    use crate::config::{Config, ConfigError};
+    use crate::engine::stream_config::{StreamGamma, ZoneOrigin};
     use std::time::Duration;
 
     const LAYOUT: &str = "[[strips]]\nid=\"a\"\n[[zones]]\nid=\"floor\"\nstrip=\"a\"\npixels=3\n";

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::raw::RawStrip;
-use crate::layout::{ColorOrder, DEFAULT_WHITE_KELVIN, Driver, LedType, StripSpec, WhiteMode};
+use crate::layout::{
+    ColorOrder, DEFAULT_WHITE_KELVIN, Driver, LedType, StripSpec, WhiteMode, ws281x_channel,
+};
 
 /// Pins the rpi_ws281x library can drive: PWM0, PWM1, SPI0 MOSI, PCM DOUT.
 pub const WS281X_PINS: [u8; 6] = [10, 12, 13, 18, 19, 21];
@@ -46,11 +48,6 @@ pub fn dma_channel_problem(ch: u8) -> Option<&'static str> {
         }
         _ => Some("rpi_ws281x knows channels 0-14 only"),
     }
-}
-
-/// Which rpi_ws281x channel a pin is on (SPI and PCM pins run as channel 0).
-pub fn ws281x_channel(gpio: u8) -> usize {
-    if matches!(gpio, 13 | 19) { 1 } else { 0 }
 }
 
 /// Validates one `[[strips]]` entry; `len` is filled in later from the zones.

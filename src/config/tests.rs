@@ -300,13 +300,41 @@ fn only_config_keys_are_taken_from_the_environment() {
         ("DIUNA_FPS", "30"),
         ("DIUNA_MQTT_PASSWORD", "secret"),
         ("DIUNA_FAIL_ONCE", "mqtt"),
+        ("DIUNA_INPUT__KEYBOARD", "none"),
         ("PATH", "/bin"),
     ]
     .map(|(k, v)| (k.to_string(), v.to_string()));
     let m = env_overrides(vars.into_iter());
     let mut keys: Vec<_> = m.keys().cloned().collect();
     keys.sort();
-    assert_eq!(keys, ["DIUNA_FPS", "DIUNA_MQTT__HOST"]);
+    assert_eq!(
+        keys,
+        ["DIUNA_FPS", "DIUNA_INPUT__KEYBOARD", "DIUNA_MQTT__HOST"]
+    );
+}
+
+#[test]
+fn every_section_key_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("diuna.toml");
+    std::fs::write(&path, GOOD).unwrap();
+    let vars = [
+        ("DIUNA_FPS", "30"),
+        ("DIUNA_MQTT__HOST", "broker.lan"),
+        ("DIUNA_INPUT__KEYBOARD", "none"),
+        ("DIUNA_INPUT__SIM_SOCKET", "/run/diuna-input.sock"),
+        ("DIUNA_RENDER__FADE_IN", "3s"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let c = Config::load_with_env(&path, vars.into_iter()).expect("valid");
+    assert_eq!(c.render.fps, 30);
+    assert_eq!(c.mqtt.host, "broker.lan");
+    assert_eq!(c.input.keyboard, crate::input::KeyboardSource::None);
+    assert_eq!(
+        c.input.sim_socket.as_deref(),
+        Some(Path::new("/run/diuna-input.sock"))
+    );
+    assert_eq!(c.render.fade_in, std::time::Duration::from_secs(3));
 }
 
 #[test]

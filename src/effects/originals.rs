@@ -1,4 +1,4 @@
-//! The four effects of the original Python system, with the exact look SPEC §4 gives them.
+//! The four effects of the original Python system, with the exact look they had there (docs/EFFECTS.md).
 
 use std::f64::consts::PI;
 

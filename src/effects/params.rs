@@ -108,9 +108,9 @@ impl ParamSpec {
     }
 }
 
-/// `speed` 1–100, default 50 (SPEC §4).
+/// `speed` 1–100, default 50 (docs/EFFECTS.md).
 pub const SPEED: ParamSpec = ParamSpec::new(ParamId::Speed, 1.0, 100.0, 50.0, 5.0, "");
-/// `intensity` 0–100 %, default 100 (SPEC §4).
+/// `intensity` 0–100 %, default 100 (docs/EFFECTS.md).
 pub const INTENSITY: ParamSpec = ParamSpec::new(ParamId::Intensity, 0.0, 100.0, 100.0, 5.0, "%");
 /// `density` 0–100 %, how many pixels a sparse effect lights.
 pub const DENSITY: ParamSpec = ParamSpec::new(ParamId::Density, 0.0, 100.0, 30.0, 5.0, "%");
@@ -118,7 +118,7 @@ pub const DENSITY: ParamSpec = ParamSpec::new(ParamId::Density, 0.0, 100.0, 30.0
 pub const HUE2: ParamSpec = ParamSpec::new(ParamId::Hue2, 0.0, 359.0, 240.0, 10.0, "°");
 
 /// One value per [`ParamId`]; entries an effect does not declare are ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ParamValues(pub [f32; PARAM_COUNT]);
 
 impl ParamValues {

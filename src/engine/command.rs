@@ -10,17 +10,16 @@ use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 
 use super::control::{DeviceCommand, DeviceState};
+use super::input_event::InputEvent;
 use super::playlist::Playlist;
 use super::scene::LibrarySnapshot;
+use super::settings::LiveSettings;
 use super::stats::FrameStats;
 use super::stream_frame::{RealtimeStatus, StreamCommand};
 use super::sunrise::Sunrise;
 use super::sync::SyncCommand;
 use super::zone::{LightCommand, MasterState, ZoneState};
-use crate::config::RenderConfig;
 use crate::effects::ParamId;
-use crate::input::InputEvent;
-use crate::layout::Layout;
 
 /// Which zones a light command addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +56,7 @@ pub enum Command {
     Ping(oneshot::Sender<()>),
     /// Apply reloaded settings that are safe to change live (SIGHUP): render settings and the strips'
     /// gamma and power limits (the layout itself must be unchanged).
-    Reload(Box<(RenderConfig, Layout)>),
+    Reload(Box<LiveSettings>),
     /// Realtime input (DDP / E1.31) and its Home Assistant controls.
     Stream(StreamCommand),
     /// A sync group: wall-clock anchoring, commands held for their moment.
@@ -93,8 +92,11 @@ pub enum Event {
         state: DeviceState,
         preset: &'static str,
     },
-    /// A local input event, as the JSON published on `B/event`.
-    Input(String),
+    /// A local input, with the zone selected when it happened (published on `B/event`).
+    Input {
+        event: InputEvent,
+        zone: Option<usize>,
+    },
     /// The first frame has gone out (READY for systemd).
     FirstFrame,
     /// Realtime input started, stopped, moved or was overridden.

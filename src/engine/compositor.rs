@@ -21,10 +21,10 @@
 
 use std::time::{Duration, Instant};
 
+use super::settings::Easing;
 use super::stream_layer::StreamLayer;
 use super::zone::{MasterState, ZoneState};
 use crate::color::{Rgb, kelvin_to_rgb, scale8};
-use crate::config::Easing;
 use crate::effects::{self, EffectCtx};
 use crate::layout::Layout;
 use crate::layout::ZoneSpec;
@@ -111,7 +111,7 @@ pub struct Compositor {
     palettes: Palettes,
 }
 
-/// Indicator timings (SPEC §5).
+/// Indicator timings of the local control surface (the selection and edit-target flashes).
 const PULSE_PERIOD: f32 = 0.5;
 const EFFECT_BLINK_PERIOD: f32 = 0.35;
 const EFFECT_BLINK_ON: f32 = 0.07;

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::input_event::{Button, ButtonAction, InputEvent};
 use super::zone::{ColorMode, ZoneState};
 use crate::color::{DEFAULT_PRESETS, Rgb, hsv, nearest_preset};
 use crate::effects::{self, ParamId};
-use crate::input::{ButtonAction, InputEvent};
 
-/// Power toggle fades (SPEC §5).
+/// Power toggle fades (homeassistant/README.md §5, `power`).
 pub const POWER_OFF_FADE: Duration = Duration::from_millis(800);
 pub const POWER_ON_FADE: Duration = Duration::from_millis(1700);
 
@@ -52,7 +52,7 @@ impl EditTarget {
 }
 
 /// The control surface's state, reported on `B/state`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceState {
     pub edit_mode: bool,
     pub selected_zone: usize,
@@ -60,16 +60,11 @@ pub struct DeviceState {
     pub lamp: bool,
     pub frame_step: bool,
     /// Scene names, the scene recalled last and the name typed for the next save (`engine/scene.rs`).
-    #[serde(skip)]
     pub scenes: Vec<String>,
-    #[serde(skip)]
     pub scene: Option<String>,
-    #[serde(skip)]
     pub scene_name: String,
     /// Playlist names and the one playing.
-    #[serde(skip)]
     pub playlists: Vec<String>,
-    #[serde(skip)]
     pub playlist: Option<String>,
 }
 
@@ -132,22 +127,22 @@ impl Control {
         DEFAULT_PRESETS[nearest_preset(c)].0
     }
 
-    /// Carries out a local input (SPEC §5). Encoders act on zones only in edit mode.
+    /// Carries out a local input (README "The knobs, buttons and keys"). Encoders act on zones only in edit mode.
     pub fn on_input(&mut self, ev: InputEvent, zones: &mut [ZoneState]) -> InputOutcome {
         let mut out = InputOutcome::default();
         let sel = self.state.selected_zone.min(zones.len().saturating_sub(1));
         match ev {
-            InputEvent::Button(1, ButtonAction::Press) => {
+            InputEvent::Button(Button::Edit, ButtonAction::Press) => {
                 self.state.edit_mode = !self.state.edit_mode
             }
-            InputEvent::Button(2, ButtonAction::Press) => {
+            InputEvent::Button(Button::Lamp, ButtonAction::Press) => {
                 let cmd = DeviceCommand {
                     lamp: Some(!self.state.lamp),
                     ..Default::default()
                 };
                 out.changed = self.apply(&cmd, zones);
             }
-            InputEvent::Button(3, ButtonAction::Press) => {
+            InputEvent::Button(Button::Power, ButtonAction::Press) => {
                 let any_on = zones.iter().any(|z| z.on);
                 out.changed = self.apply(
                     &DeviceCommand {
@@ -157,7 +152,7 @@ impl Control {
                     zones,
                 );
             }
-            InputEvent::Button(4, ButtonAction::Press) => {
+            InputEvent::Button(Button::Effect, ButtonAction::Press) => {
                 let to_effect = zones[sel].effect.is_none();
                 self.set_effect_mode(sel, to_effect, zones, &mut out);
             }
@@ -443,8 +438,8 @@ mod tests {
         assert_eq!(c.preset_name(&zs), "red");
     }
 
-    fn press(n: u8) -> InputEvent {
-        InputEvent::Button(n, ButtonAction::Press)
+    fn press(b: Button) -> InputEvent {
+        InputEvent::Button(b, ButtonAction::Press)
     }
 
     #[test]
@@ -455,7 +450,7 @@ mod tests {
         c.on_input(InputEvent::Selector(1), &mut zs);
         c.on_input(InputEvent::Modulator(3), &mut zs);
         assert_eq!((c.state.selected_zone, &zs), (0, &before));
-        c.on_input(press(1), &mut zs);
+        c.on_input(press(Button::Edit), &mut zs);
         assert!(c.state.edit_mode);
         c.on_input(InputEvent::Selector(-1), &mut zs);
         assert_eq!(c.state.selected_zone, 2, "selection wraps backwards");
@@ -467,7 +462,7 @@ mod tests {
     fn static_zone_edit_session() {
         let mut zs = zones();
         let mut c = Control::default();
-        c.on_input(press(1), &mut zs);
+        c.on_input(press(Button::Edit), &mut zs);
         c.on_input(InputEvent::Selector(2), &mut zs); // zone 2: green, static, on
         assert_eq!(c.state.edit_target, EditTarget::Hue);
         let out = c.on_input(InputEvent::Modulator(3), &mut zs);
@@ -503,7 +498,7 @@ mod tests {
     fn effect_zone_edit_session_and_off_zone_respected() {
         let mut zs = zones();
         let mut c = Control::default();
-        c.on_input(press(1), &mut zs);
+        c.on_input(press(Button::Edit), &mut zs);
         // Zone 0 runs effect 1 (color_fade: speed only).
         let first = effects::REGISTRY[1].params()[0].id;
         c.on_input(InputEvent::Modulator(2), &mut zs);
@@ -531,9 +526,9 @@ mod tests {
         );
         assert_eq!(zs[1], before);
         // BTN4 toggles static ↔ effect on the selected zone and turns it on.
-        c.on_input(press(4), &mut zs);
+        c.on_input(press(Button::Effect), &mut zs);
         assert_eq!((zs[1].effect, zs[1].on), (Some(zs[1].last_effect), true));
-        c.on_input(press(4), &mut zs);
+        c.on_input(press(Button::Effect), &mut zs);
         assert_eq!(zs[1].effect, None);
     }
 }

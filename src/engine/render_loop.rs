@@ -8,6 +8,7 @@
 //! goes out at the next deadline — except a local input (knob, button, key), which is shown at once with
 //! an extra frame between two deadlines, leaving the schedule untouched.
 
+mod pacer;
 mod stream;
 mod sync;
 
@@ -17,21 +18,22 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, oneshot};
 
+use self::pacer::{AfterCommands, Moment, Pacer};
 use super::clock::Clock;
 use super::command::{Command, EngineHandle, Event, SceneCommand, Snapshot, Target};
 use super::compositor::Compositor;
 use super::control::{Control, DeviceCommand, DeviceState};
+use super::input_event::{Button, ButtonAction, InputEvent};
 use super::master;
 use super::playlist::PlaylistRun;
 use super::scene::{Library, LibrarySnapshot};
-use super::stats::StatsRecorder;
+use super::settings::{LiveSettings, RenderConfig};
+use super::stats::{FrameStats, StatsRecorder};
 use super::sync::SyncState;
 use super::zone::{EffectChoice, LightCommand, MasterState, ZoneState};
-use crate::config::RenderConfig;
 use crate::effects::{self, ParamId};
-use crate::input::{ButtonAction, InputEvent};
 use crate::layout::Layout;
-use crate::output::{Output, OutputDevice};
+use crate::output::{DeviceFactory, Output, OutputError};
 use crate::palette::Palettes;
 
 mod scenes;
@@ -52,17 +54,27 @@ pub struct EngineInit {
     pub library: Library,
 }
 
-/// Starts the render loop and its output thread. Returns the handle and the loop's join handle.
+/// Why the render loop could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("output: {0}")]
+    Output(#[from] OutputError),
+    #[error("cannot start the render thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// Starts the output thread (which opens its device with `open`) and the render loop. Returns the
+/// handle and the loop's join handle.
 pub fn spawn(
     init: EngineInit,
-    device: Box<dyn OutputDevice>,
+    open: DeviceFactory,
     events: broadcast::Sender<Event>,
-) -> std::io::Result<(EngineHandle, JoinHandle<()>)> {
+) -> Result<(EngineHandle, JoinHandle<()>), StartError> {
     let (handle, rx) = EngineHandle::new(events.clone());
     let first = events.clone();
     let output = Output::spawn(
         &init.layout,
-        device,
+        open,
         Box::new(move || {
             let _ = first.send(Event::FirstFrame);
         }),
@@ -160,53 +172,44 @@ impl RenderLoop {
         Duration::from_secs_f64(1.0 / self.cfg.fps as f64)
     }
 
+    /// What the pacer needs to know at `now`.
+    fn moment(&self, now: Instant) -> Moment {
+        Moment {
+            now,
+            pace: self.pace(now),
+            full: self.interval(),
+            refresh: self.cfg.refresh,
+            need_frame: self.need_frame,
+            idle_timer: self.playlist_wait(now),
+            timer: self.stream_wait(now).min(self.sync_wait(now)),
+        }
+    }
+
     fn run(mut self) {
-        let mut next = Instant::now();
-        let mut last_out = Instant::now();
-        let mut was_animating = false;
+        let mut pacer = Pacer::new(Instant::now());
         loop {
-            let full = self.interval();
             let now = Instant::now();
             self.stream_expire(now);
             self.sync_due(now);
             self.tick_playlist(now);
-            let pace = self.pace(now);
-            let animating = pace.is_some();
-            let interval = pace.unwrap_or(full);
-            if animating && ((!was_animating && next < now) || next > now + interval) {
-                // Waking from idle, or the pace got faster: the next possible frame is now (in a sync
-                // group: the next grid point).
-                next = self.sync_first(now);
-            }
-            was_animating = animating;
-            // During a slow fade a change is shown at once rather than at the next (distant) deadline.
-            let slow = interval > full;
-            let wait = if animating && !(slow && self.need_frame) {
-                next.saturating_duration_since(now)
-            } else if self.need_frame {
-                Duration::ZERO
-            } else {
-                let refresh = (last_out + self.cfg.refresh).saturating_duration_since(now);
-                self.playlist_wait(now).map_or(refresh, |w| w.min(refresh))
-            }
-            .min(self.stream_wait(now))
-            .min(self.sync_wait(now));
-            match self.rx.recv_timeout(wait) {
+            let turn = pacer.plan(&self.moment(now), |t| self.sync_first(t));
+            match self.rx.recv_timeout(turn.wait) {
                 Ok(cmd) => {
                     self.handle(cmd);
                     while let Ok(cmd) = self.rx.try_recv() {
                         self.handle(cmd);
                     }
-                    if animating && std::mem::take(&mut self.urgent) && self.need_frame {
-                        // A local input while animating: show it now, between two scheduled frames,
-                        // without moving the schedule (the knob must feel instant).
-                        let now = Instant::now();
-                        self.frame(now, false, false);
-                        last_out = now;
-                        continue;
-                    }
-                    if (animating && !slow) || !self.need_frame {
-                        continue;
+                    let urgent = turn.animating && std::mem::take(&mut self.urgent);
+                    match turn.after_commands(urgent, self.need_frame) {
+                        AfterCommands::Urgent => {
+                            // The knob must feel instant: shown between two scheduled frames.
+                            let now = Instant::now();
+                            self.frame(now, false, false);
+                            pacer.shown_between(now);
+                            continue;
+                        }
+                        AfterCommands::Sleep => continue,
+                        AfterCommands::Check => {}
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -214,33 +217,31 @@ impl RenderLoop {
             }
             self.urgent = false;
             let now = Instant::now();
-            let refresh = now >= last_out + self.cfg.refresh;
-            if animating && now < next && !(slow && self.need_frame) {
+            let Some(due) = pacer.due(&turn, now, self.need_frame) else {
                 continue;
-            }
-            let late = animating && now > next + interval / 2;
-            self.frame(now, refresh, late);
-            last_out = now;
-            if animating {
-                next += interval;
-                if next <= now {
-                    next = now + interval;
-                }
-                next = self.sync_align(next);
-            } else {
-                next = now + interval;
-            }
-            if let Some((until, _)) = &self.shutdown
-                && now >= *until
-                && !self.compositor.transitions_active(now)
-            {
-                let (_, done) = self.shutdown.take().expect("checked above");
-                drop(self.output.drain());
-                let _ = done.send(());
+            };
+            self.frame(now, due.refresh, due.late);
+            pacer.shown(&turn, now, |t| self.sync_align(t));
+            if self.shutdown_complete(now) {
                 break;
             }
         }
         tracing::debug!("render loop stopped");
+    }
+
+    /// Once the shutdown fade is over: waits for the last frame to latch, answers, and says stop.
+    fn shutdown_complete(&mut self, now: Instant) -> bool {
+        let Some((until, _)) = &self.shutdown else {
+            return false;
+        };
+        if now < *until || self.compositor.transitions_active(now) {
+            return false;
+        }
+        if let Some((_, done)) = self.shutdown.take() {
+            drop(self.output.drain());
+            let _ = done.send(());
+        }
+        true
     }
 
     /// Composes and hands one frame to the output thread.
@@ -346,19 +347,7 @@ impl RenderLoop {
     fn handle(&mut self, cmd: Command) {
         let now = Instant::now();
         if self.shutdown.is_some() {
-            // Stop taking commands once shutting down; answer queries so nobody hangs.
-            match cmd {
-                Command::Snapshot(tx) => {
-                    let _ = tx.send(self.snapshot());
-                }
-                Command::Shutdown { done, .. } => {
-                    let _ = done.send(());
-                }
-                Command::Ping(tx) => {
-                    let _ = tx.send(());
-                }
-                _ => {}
-            }
+            self.handle_while_stopping(cmd);
             return;
         }
         match cmd {
@@ -390,44 +379,70 @@ impl RenderLoop {
             Command::Ping(tx) => {
                 let _ = tx.send(());
             }
-            Command::Reload(reload) => {
-                let (render, layout) = *reload;
+            Command::Reload(live) => {
+                let LiveSettings { render, layout } = *live;
                 self.cfg = render;
                 self.compositor.reload_output(&layout, self.cfg.easing);
                 self.need_frame = true;
             }
             Command::Stats(tx) => {
-                let mut stats = self.stats.take(now);
-                stats.current_ma = self.compositor.current_ma.iter().sum();
-                stats.output_errors = self
-                    .output
-                    .counters
-                    .errors
-                    .load(std::sync::atomic::Ordering::Relaxed);
-                stats.realtime = self
-                    .compositor
-                    .stream
-                    .counters
-                    .as_ref()
-                    .map(|c| c.snapshot());
-                let _ = tx.send(stats);
+                let _ = tx.send(self.stats(now));
             }
-            Command::Shutdown { fade, done } => {
-                let until = match fade {
-                    Some(d) => {
-                        self.compositor.blackout = true;
-                        for z in 0..self.zones.len() {
-                            self.compositor.begin_transition(z, d, now);
-                        }
-                        now + d
-                    }
-                    None => now,
-                };
-                self.shutdown = Some((until, done));
-                self.need_frame = true;
-            }
+            Command::Shutdown { fade, done } => self.begin_shutdown(fade, done, now),
         }
         self.stream_reconcile(now);
+    }
+
+    /// Once shutting down, commands are no longer taken; queries are answered so nobody hangs.
+    fn handle_while_stopping(&mut self, cmd: Command) {
+        match cmd {
+            Command::Snapshot(tx) => {
+                let _ = tx.send(self.snapshot());
+            }
+            Command::Shutdown { done, .. } => {
+                let _ = done.send(());
+            }
+            Command::Ping(tx) => {
+                let _ = tx.send(());
+            }
+            _ => {}
+        }
+    }
+
+    /// Frame statistics since the last request, with the current draw, output errors and realtime
+    /// counters.
+    fn stats(&mut self, now: Instant) -> FrameStats {
+        let mut stats = self.stats.take(now);
+        stats.current_ma = self.compositor.current_ma.iter().sum();
+        stats.output_errors = self
+            .output
+            .counters
+            .errors
+            .load(std::sync::atomic::Ordering::Relaxed);
+        stats.realtime = self
+            .compositor
+            .stream
+            .counters
+            .as_ref()
+            .map(|c| c.snapshot());
+        stats
+    }
+
+    /// Starts the fade-out (or keeps the LEDs as they are when `fade` is `None`); `done` is answered
+    /// once the last frame has latched.
+    fn begin_shutdown(&mut self, fade: Option<Duration>, done: oneshot::Sender<()>, now: Instant) {
+        let until = match fade {
+            Some(d) => {
+                self.compositor.blackout = true;
+                for z in 0..self.zones.len() {
+                    self.compositor.begin_transition(z, d, now);
+                }
+                now + d
+            }
+            None => now,
+        };
+        self.shutdown = Some((until, done));
+        self.need_frame = true;
     }
 
     fn set_param(&mut self, z: usize, param: ParamId, value: f32) {
@@ -443,27 +458,13 @@ impl RenderLoop {
     }
 
     fn input(&mut self, ev: InputEvent, now: Instant) {
-        let zone = self
-            .compositor
-            .layout()
-            .zones
-            .get(self.control.state.selected_zone)
-            .map(|z| z.id.as_str());
-        let json = match ev {
-            InputEvent::Selector(d) | InputEvent::Modulator(d) => {
-                serde_json::json!({"event_type": ev.event_type(), "detents": d.abs(), "zone": zone})
-            }
-            InputEvent::Button(n, _) => {
-                serde_json::json!({"event_type": ev.event_type(), "button": n, "zone": zone})
-            }
-            _ => serde_json::json!({"event_type": ev.event_type(), "zone": zone}),
-        };
-        let _ = self.events.send(Event::Input(json.to_string()));
+        let zone = Some(self.control.state.selected_zone).filter(|&z| z < self.zones.len());
+        let _ = self.events.send(Event::Input { event: ev, zone });
         let before = (
             self.control.state.clone(),
             self.control.preset_name(&self.zones),
         );
-        if ev == InputEvent::Button(4, ButtonAction::LongPress) {
+        if ev == InputEvent::Button(Button::Effect, ButtonAction::LongPress) {
             // A long press of BTN4 recalls the next scene (its press has already toggled the effect).
             self.library(DeviceCommand::default(), vec![SceneCommand::Next], now);
         }

@@ -14,8 +14,8 @@ use std::sync::mpsc::SyncSender;
 
 use serde::Serialize;
 
+use super::stream_config::RealtimeConfig;
 use crate::color::Rgb;
-use crate::config::RealtimeConfig;
 use crate::layout::{Layout, StripSpec};
 
 /// Channels one pixel of `strip` takes in a realtime stream: 3 (RGB) or 4 (RGBW), as on its wire.

@@ -16,12 +16,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::stream_config::{RealtimeConfig, StreamGamma};
 use super::stream_frame::{
     Feed, FrameShape, Override, RealtimeStatus, StreamCounters, StreamFrame, channels_to_rgb,
 };
 use super::zone::ZoneState;
 use crate::color::Rgb;
-use crate::config::{RealtimeConfig, StreamGamma};
 use crate::layout::Layout;
 use crate::output::pipeline::GammaTable;
 

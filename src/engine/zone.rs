@@ -1,4 +1,4 @@
-//! The state of one zone and of the master, as users see it (SPEC §2), and how commands change it.
+//! The state of one zone and of the master, as users see it (homeassistant/README.md §3), and how commands change it.
 //!
 //! These are plain values owned by the render loop; other tasks only ever see clones carried by events.
 //! Applying a [`LightCommand`] is all-or-nothing: it is validated before it arrives here (at the MQTT or
@@ -109,7 +109,7 @@ impl LightCommand {
 }
 
 /// Everything a zone remembers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ZoneState {
     pub on: bool,
     /// 1–255: the last non-zero brightness, kept while off.
@@ -123,7 +123,6 @@ pub struct ZoneState {
     /// Per-effect parameter memory, indexed like `effects::REGISTRY`.
     pub params: Vec<ParamValues>,
     /// The palette effects draw from (index into the daemon's palettes); `None` = the zone colour.
-    #[serde(default)]
     pub palette: Option<usize>,
 }
 
@@ -209,14 +208,12 @@ impl ZoneState {
 }
 
 /// The device-wide master: scales every zone.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MasterState {
     pub brightness: u8,
     /// Colour (and mode) of the last master command, reported in its state (see `engine/master.rs`).
-    #[serde(skip)]
     pub color: Option<(Rgb, ColorMode)>,
     /// Effect of the last master command (`Some(None)` = static), reported in its state.
-    #[serde(skip)]
     pub effect: Option<Option<usize>>,
 }
 

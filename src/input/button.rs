@@ -7,23 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-/// What a button did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ButtonAction {
-    Press,
-    LongPress,
-    Release,
-}
-
-impl ButtonAction {
-    pub fn name(self) -> &'static str {
-        match self {
-            ButtonAction::Press => "press",
-            ButtonAction::LongPress => "long_press",
-            ButtonAction::Release => "release",
-        }
-    }
-}
+use crate::engine::ButtonAction;
 
 /// Default debounce lockout.
 pub const DEBOUNCE: Duration = Duration::from_millis(25);

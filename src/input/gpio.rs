@@ -93,7 +93,10 @@ fn wanted(cfg: &InputConfig) -> Vec<(String, u8, EdgeToRaw)> {
         }
     }
     for (i, &pin) in cfg.buttons.iter().enumerate() {
-        let id = ButtonId::Btn(i as u8 + 1);
+        let Some(&b) = crate::engine::Button::ALL.get(i) else {
+            continue; // the config allows four
+        };
+        let id = ButtonId::Btn(b);
         wants.push((
             key(pin),
             pin,

@@ -11,11 +11,11 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::button::{Button, ButtonAction};
+use super::InputConfig;
+use super::button::Button;
 use super::edges::{Edge, EdgeSorter};
 use super::encoder::{Acceleration, Line, Quadrature};
-use super::{InputConfig, InputEvent};
-use crate::engine::{Command, EngineHandle};
+use crate::engine::{ButtonAction, Command, EngineHandle, InputEvent};
 
 /// Which encoder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,11 +24,11 @@ pub enum Knob {
     Modulator,
 }
 
-/// Which button: an encoder's push switch or BTN1..BTN4.
+/// Which button: an encoder's push switch or one of BTN1..BTN4.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ButtonId {
     Click(Knob),
-    Btn(u8),
+    Btn(crate::engine::Button),
 }
 
 /// What a source reports.
@@ -53,7 +53,7 @@ pub enum Raw {
     Event(InputEvent),
 }
 
-/// Capacity of the raw channel; a GPIO callback drops (and counts) edges beyond it rather than block.
+/// Capacity of the raw channel; a GPIO callback drops edges beyond it rather than block (uncounted: 1,024 edges queued means the hub is not running; the encoder decoder resynchronises on the next detent).
 pub const RAW_QUEUE: usize = 1024;
 
 struct Knobs {
@@ -122,8 +122,8 @@ impl Knobs {
             (ButtonId::Click(Knob::Selector), mk()),
             (ButtonId::Click(Knob::Modulator), mk()),
         ];
-        for n in 1..=4u8 {
-            buttons.push((ButtonId::Btn(n), mk()));
+        for b in crate::engine::Button::ALL {
+            buttons.push((ButtonId::Btn(b), mk()));
         }
         Knobs {
             sorter: Default::default(),

@@ -1,33 +1,46 @@
-//! Keyboards: the terminal (raw mode, when running interactively) and Linux input devices (evdev, e.g.
-//! a USB keypad). Each reads keys on its own blocking thread, maps them through the configured key map
-//! and sends finished events to the hub. Raw mode is restored when the reader stops, on exit and on panic.
+//! Keyboards: the terminal (raw mode, when standard input is one) and Linux input devices (evdev, e.g.
+//! a USB keypad). Each is an async task on the supervisor's tracker that reads keys until the stop
+//! token, maps them through the configured key map and sends finished events to the hub. Raw mode is
+//! restored when the reader stops, on exit and on panic.
+//!
+//! The terminal needs only standard input to be a terminal: with standard output piped (`| tee`)
+//! the keys still work. When they cannot, [`terminal_keys`] says why, and the app logs it once.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{
+    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+};
+use futures_core::Stream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::hub::Raw;
 use super::{Action, KeyboardSource};
 
-/// Whether the configured keyboard means the terminal here.
-pub fn wants_terminal(src: &KeyboardSource) -> bool {
+/// Whether the configured keyboard means the terminal here, or why not.
+pub fn terminal_keys(src: &KeyboardSource) -> Result<(), &'static str> {
     match src {
-        KeyboardSource::Terminal => true,
-        KeyboardSource::Auto => std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
-        _ => false,
+        KeyboardSource::Terminal => Ok(()),
+        KeyboardSource::Auto if std::io::stdin().is_terminal() => Ok(()),
+        KeyboardSource::Auto => Err(
+            "standard input is not a terminal (a service, or input redirected); run it in a terminal, \
+             or set input.keyboard to a keypad's /dev/input path",
+        ),
+        KeyboardSource::None => Err("input.keyboard is \"none\""),
+        KeyboardSource::Evdev(_) => Err("input.keyboard names an input device"),
     }
 }
 
 /// Whether this process put the terminal in raw mode.
 static RAW_MODE: AtomicBool = AtomicBool::new(false);
 
-/// Leaves raw mode if we entered it; called on every exit path (the reader thread may not get to).
+/// Leaves raw mode if we entered it; called on every exit path (the reader task may not get to).
 pub fn restore_terminal() {
     if RAW_MODE.swap(false, Ordering::SeqCst) {
         let _ = crossterm::terminal::disable_raw_mode();
@@ -54,63 +67,96 @@ fn install_panic_restore() {
     });
 }
 
-/// Reads the terminal until `stop`; `q` / Ctrl-C cancel `quit`.
-pub fn spawn_terminal(
+/// Puts the terminal in raw mode and returns the task that reads it until `stop`; `q` / Ctrl-C
+/// cancel `quit`.
+pub fn terminal(
     keys: BTreeMap<String, Action>,
     tx: mpsc::Sender<Raw>,
     stop: CancellationToken,
     quit: CancellationToken,
-) -> std::io::Result<()> {
+) -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
     install_panic_restore();
     crossterm::terminal::enable_raw_mode()?;
     RAW_MODE.store(true, Ordering::SeqCst);
-    std::thread::Builder::new()
-        .name("diuna-keys".into())
-        .spawn(move || {
-            let _guard = RawModeGuard;
-            while !stop.is_cancelled() {
-                // Blocks in `read` (no polling: an idle daemon must not wake); at exit the process
-                // ends this thread and `restore_terminal` runs on the way out.
-                let k = match event::read() {
-                    Ok(TermEvent::Key(k)) => k,
-                    Ok(_) => continue,
-                    Err(_) => break,
-                };
-                if k.kind == KeyEventKind::Release {
-                    continue;
-                }
-                if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
+    let guard = RawModeGuard;
+    Ok(async move {
+        let _guard = guard;
+        // No polling: the stream's reader blocks until a key (an idle daemon does not wake).
+        let mut events = EventStream::new();
+        loop {
+            let next = std::future::poll_fn(|cx| Pin::new(&mut events).poll_next(cx));
+            let key = tokio::select! {
+                _ = stop.cancelled() => return,
+                ev = next => match ev {
+                    Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => k,
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => return,
+                },
+            };
+            match terminal_action(&key, &keys) {
+                Some(Action::Quit) => {
                     quit.cancel();
-                    break;
+                    return;
                 }
-                let name = match k.code {
-                    KeyCode::Left => "left".to_string(),
-                    KeyCode::Right => "right".to_string(),
-                    KeyCode::Up => "up".to_string(),
-                    KeyCode::Down => "down".to_string(),
-                    KeyCode::Enter => "enter".to_string(),
-                    KeyCode::Tab => "tab".to_string(),
-                    KeyCode::Backspace => "backspace".to_string(),
-                    KeyCode::Char(' ') => "space".to_string(),
-                    KeyCode::Char(c) => c.to_ascii_lowercase().to_string(),
-                    _ => continue,
-                };
-                match keys.get(&name) {
-                    Some(Action::Quit) => {
-                        quit.cancel();
-                        break;
-                    }
-                    Some(Action::Input(e)) if tx.blocking_send(Raw::Event(*e)).is_err() => break,
-                    _ => {}
-                }
+                Some(Action::Input(e)) if tx.send(Raw::Event(e)).await.is_err() => return,
+                _ => {}
             }
-        })?;
-    Ok(())
+        }
+    })
 }
 
-/// Our key name for an evdev key code.
-fn evdev_name(code: evdev::KeyCode) -> Option<String> {
+/// What a terminal key does: Ctrl-C quits; other keys go through the key map by name.
+fn terminal_action(k: &KeyEvent, keys: &BTreeMap<String, Action>) -> Option<Action> {
+    if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
+        return Some(Action::Quit);
+    }
+    let name = match k.code {
+        KeyCode::Left => "left".to_string(),
+        KeyCode::Right => "right".to_string(),
+        KeyCode::Up => "up".to_string(),
+        KeyCode::Down => "down".to_string(),
+        KeyCode::Enter => "enter".to_string(),
+        KeyCode::Tab => "tab".to_string(),
+        KeyCode::Backspace => "backspace".to_string(),
+        KeyCode::Char(' ') => "space".to_string(),
+        KeyCode::Char(c) => c.to_ascii_lowercase().to_string(),
+        _ => return None,
+    };
+    keys.get(&name).copied()
+}
+
+/// Our key name for an evdev key code: an explicit map (arrows, Enter and the keypad's digits as
+/// arrows, letters as themselves).
+fn evdev_name(code: evdev::KeyCode) -> Option<&'static str> {
     use evdev::KeyCode as K;
+    const LETTERS: [(K, &str); 26] = [
+        (K::KEY_A, "a"),
+        (K::KEY_B, "b"),
+        (K::KEY_C, "c"),
+        (K::KEY_D, "d"),
+        (K::KEY_E, "e"),
+        (K::KEY_F, "f"),
+        (K::KEY_G, "g"),
+        (K::KEY_H, "h"),
+        (K::KEY_I, "i"),
+        (K::KEY_J, "j"),
+        (K::KEY_K, "k"),
+        (K::KEY_L, "l"),
+        (K::KEY_M, "m"),
+        (K::KEY_N, "n"),
+        (K::KEY_O, "o"),
+        (K::KEY_P, "p"),
+        (K::KEY_Q, "q"),
+        (K::KEY_R, "r"),
+        (K::KEY_S, "s"),
+        (K::KEY_T, "t"),
+        (K::KEY_U, "u"),
+        (K::KEY_V, "v"),
+        (K::KEY_W, "w"),
+        (K::KEY_X, "x"),
+        (K::KEY_Y, "y"),
+        (K::KEY_Z, "z"),
+    ];
     let fixed = match code {
         K::KEY_LEFT | K::KEY_KP4 => "left",
         K::KEY_RIGHT | K::KEY_KP6 => "right",
@@ -120,57 +166,48 @@ fn evdev_name(code: evdev::KeyCode) -> Option<String> {
         K::KEY_TAB => "tab",
         K::KEY_SPACE | K::KEY_KP0 => "space",
         K::KEY_BACKSPACE => "backspace",
-        _ => "",
+        other => return LETTERS.iter().find(|(k, _)| *k == other).map(|(_, n)| *n),
     };
-    if !fixed.is_empty() {
-        return Some(fixed.into());
-    }
-    // KEY_A … KEY_Z → "a" … "z".
-    let dbg = format!("{code:?}");
-    let letter = dbg.strip_prefix("KEY_")?;
-    (letter.len() == 1).then(|| letter.to_ascii_lowercase())
+    Some(fixed)
 }
 
-/// Reads a Linux input device on its own thread.
-pub fn spawn_evdev(
+/// Opens a Linux input device and returns the task that reads its keys until `stop`.
+pub fn evdev(
     path: &Path,
     keys: BTreeMap<String, Action>,
     tx: mpsc::Sender<Raw>,
-) -> std::io::Result<()> {
-    let mut dev = evdev::Device::open(path)?;
+    stop: CancellationToken,
+) -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    let mut events = evdev::Device::open(path)?.into_event_stream()?;
     let name = path.display().to_string();
     tracing::info!(device = %name, "reading keys from input device");
-    std::thread::Builder::new()
-        .name("diuna-evdev".into())
-        .spawn(move || {
-            loop {
-                let events = match dev.fetch_events() {
-                    Ok(ev) => ev.collect::<Vec<_>>(),
+    Ok(async move {
+        loop {
+            let ev = tokio::select! {
+                _ = stop.cancelled() => return,
+                ev = events.next_event() => match ev {
+                    Ok(ev) => ev,
                     Err(e) => {
                         tracing::error!(device = %name, error = %e, "input device lost");
                         return;
                     }
-                };
-                for ev in events {
-                    // Value 1 = press, 2 = auto-repeat (useful for arrows), 0 = release.
-                    let evdev::EventSummary::Key(_, code, value) = ev.destructure() else {
-                        continue;
-                    };
-                    if value == 0 {
-                        continue;
-                    }
-                    let Some(Action::Input(e)) =
-                        evdev_name(code).and_then(|n| keys.get(&n).copied())
-                    else {
-                        continue;
-                    };
-                    if tx.blocking_send(Raw::Event(e)).is_err() {
-                        return;
-                    }
-                }
+                },
+            };
+            // Value 1 = press, 2 = auto-repeat (useful for arrows), 0 = release.
+            let evdev::EventSummary::Key(_, code, value) = ev.destructure() else {
+                continue;
+            };
+            if value == 0 {
+                continue;
             }
-        })?;
-    Ok(())
+            let Some(Action::Input(e)) = evdev_name(code).and_then(|n| keys.get(n).copied()) else {
+                continue;
+            };
+            if tx.send(Raw::Event(e)).await.is_err() {
+                return;
+            }
+        }
+    })
 }
 
 #[cfg(test)]
@@ -179,11 +216,35 @@ mod tests {
 
     #[test]
     fn evdev_key_names() {
-        assert_eq!(evdev_name(evdev::KeyCode::KEY_E).as_deref(), Some("e"));
+        use evdev::KeyCode as K;
+        assert_eq!(evdev_name(K::KEY_E), Some("e"));
+        assert_eq!(evdev_name(K::KEY_Z), Some("z"));
+        assert_eq!(evdev_name(K::KEY_KPENTER), Some("enter"));
+        assert_eq!(evdev_name(K::KEY_KP4), Some("left"));
+        assert_eq!(evdev_name(K::KEY_F1), None);
+        assert_eq!(evdev_name(K::KEY_1), None);
+    }
+
+    #[test]
+    fn terminal_keys_go_through_the_key_map_and_ctrl_c_quits() {
+        use crossterm::event::KeyEvent;
+        let keys = super::super::default_keys();
+        let key = |code, modifiers| KeyEvent::new(code, modifiers);
         assert_eq!(
-            evdev_name(evdev::KeyCode::KEY_KPENTER).as_deref(),
-            Some("enter")
+            terminal_action(&key(KeyCode::Char('c'), KeyModifiers::CONTROL), &keys),
+            Some(Action::Quit)
         );
-        assert_eq!(evdev_name(evdev::KeyCode::KEY_F1), None);
+        assert_eq!(
+            terminal_action(&key(KeyCode::Char('E'), KeyModifiers::SHIFT), &keys),
+            keys.get("e").copied()
+        );
+        assert_eq!(
+            terminal_action(&key(KeyCode::Right, KeyModifiers::NONE), &keys),
+            keys.get("right").copied()
+        );
+        assert_eq!(
+            terminal_action(&key(KeyCode::F(1), KeyModifiers::NONE), &keys),
+            None
+        );
     }
 }

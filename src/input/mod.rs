@@ -21,48 +21,7 @@ pub mod sim;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use button::ButtonAction;
-
-/// One input, as the render loop sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputEvent {
-    /// Selector turned by this many detents (positive = clockwise).
-    Selector(i32),
-    /// Modulator turned by this many detents.
-    Modulator(i32),
-    SelectorClick,
-    ModulatorClick,
-    /// BTN1..BTN4.
-    Button(u8, ButtonAction),
-    /// Keyboard: the selected zone to its static colour / its effect.
-    Static,
-    Effect,
-    /// Keyboard or `B/set`: toggle frame-step mode.
-    FrameStep,
-    /// Step the paused clock by this many frames.
-    Step(i32),
-}
-
-impl InputEvent {
-    /// The `event_type` published on `B/event` (one of the discovery's `event_types`).
-    pub fn event_type(&self) -> &'static str {
-        match self {
-            InputEvent::Selector(d) if *d >= 0 => "selector_cw",
-            InputEvent::Selector(_) => "selector_ccw",
-            InputEvent::Modulator(d) if *d >= 0 => "modulator_cw",
-            InputEvent::Modulator(_) => "modulator_ccw",
-            InputEvent::SelectorClick => "selector_click",
-            InputEvent::ModulatorClick => "modulator_click",
-            InputEvent::Button(_, ButtonAction::Press) => "button_press",
-            InputEvent::Button(_, ButtonAction::LongPress) => "button_long_press",
-            InputEvent::Button(_, ButtonAction::Release) => "button_release",
-            InputEvent::Static
-            | InputEvent::Effect
-            | InputEvent::FrameStep
-            | InputEvent::Step(_) => "key",
-        }
-    }
-}
+use crate::engine::{Button, ButtonAction, InputEvent};
 
 /// What a key does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,10 +40,10 @@ pub fn parse_action(name: &str) -> Option<Action> {
         "modulator_cw" => InputEvent::Modulator(1),
         "modulator_ccw" => InputEvent::Modulator(-1),
         "modulator_click" => InputEvent::ModulatorClick,
-        "edit_mode" | "btn1" => InputEvent::Button(1, Press),
-        "lamp" | "btn2" => InputEvent::Button(2, Press),
-        "power" | "btn3" => InputEvent::Button(3, Press),
-        "toggle_effect" | "btn4" => InputEvent::Button(4, Press),
+        "edit_mode" | "btn1" => InputEvent::Button(Button::Edit, Press),
+        "lamp" | "btn2" => InputEvent::Button(Button::Lamp, Press),
+        "power" | "btn3" => InputEvent::Button(Button::Power, Press),
+        "toggle_effect" | "btn4" => InputEvent::Button(Button::Effect, Press),
         "static" => InputEvent::Static,
         "effect" => InputEvent::Effect,
         "frame_step" => InputEvent::FrameStep,
@@ -228,7 +187,7 @@ mod tests {
         assert_eq!(k["enter"], Action::Input(InputEvent::ModulatorClick));
         assert_eq!(
             k["e"],
-            Action::Input(InputEvent::Button(1, ButtonAction::Press))
+            Action::Input(InputEvent::Button(Button::Edit, ButtonAction::Press))
         );
         assert_eq!(k["q"], Action::Quit);
         assert_eq!(k["space"], Action::Input(InputEvent::Step(1)));
@@ -267,27 +226,5 @@ mod tests {
                 std::path::Path::new("/dev/input/event3")
             )]
         );
-    }
-
-    #[test]
-    fn event_types_are_announced_in_discovery() {
-        let all = [
-            InputEvent::Selector(2),
-            InputEvent::Selector(-1),
-            InputEvent::Modulator(1),
-            InputEvent::Modulator(-3),
-            InputEvent::SelectorClick,
-            InputEvent::ModulatorClick,
-            InputEvent::Button(1, ButtonAction::Press),
-            InputEvent::Button(1, ButtonAction::LongPress),
-            InputEvent::Button(1, ButtonAction::Release),
-            InputEvent::Static,
-        ];
-        for e in all {
-            assert!(
-                crate::mqtt::discovery::EVENT_TYPES.contains(&e.event_type()),
-                "{e:?}"
-            );
-        }
     }
 }

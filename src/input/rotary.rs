@@ -3,7 +3,7 @@
 //! With `dtoverlay=rotary-encoder,pin_a=5,pin_b=6,relative_axis=1` in `config.txt` the kernel decodes
 //! the encoder in its interrupt handler and reports each step as a relative-axis event (`REL_X`
 //! unless the overlay's `linux_axis` says otherwise) on an input device such as
-//! `/dev/input/by-path/platform-rotary@5-event`. A thread reads that device and forwards each step as
+//! `/dev/input/by-path/platform-rotary@5-event`. A task reads that device and forwards each step as
 //! a [`Raw::Detent`] to the hub, where acceleration and everything after it work as for GPIO knobs.
 
 use std::path::Path;
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use evdev::{EventSummary, InputEvent};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::hub::{Knob, Raw};
 
@@ -31,34 +32,36 @@ pub fn event_instant(ts: SystemTime, sys_now: SystemTime, now: Instant) -> Insta
     now.checked_sub(ago).unwrap_or(now)
 }
 
-/// Opens `path` and forwards its steps for `knob` from a thread of its own.
-pub fn spawn(path: &Path, knob: Knob, tx: mpsc::Sender<Raw>) -> std::io::Result<()> {
-    let mut dev = evdev::Device::open(path)?;
+/// Opens `path` and returns the task that forwards its steps for `knob` until `stop`.
+pub fn reader(
+    path: &Path,
+    knob: Knob,
+    tx: mpsc::Sender<Raw>,
+    stop: CancellationToken,
+) -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    let mut events = evdev::Device::open(path)?.into_event_stream()?;
     let name = path.display().to_string();
     tracing::info!(device = %name, ?knob, "reading a rotary encoder from its input device");
-    std::thread::Builder::new()
-        .name("diuna-rotary".into())
-        .spawn(move || {
-            loop {
-                let events = match dev.fetch_events() {
-                    Ok(ev) => ev.collect::<Vec<_>>(),
+    Ok(async move {
+        loop {
+            let ev = tokio::select! {
+                _ = stop.cancelled() => return,
+                ev = events.next_event() => match ev {
+                    Ok(ev) => ev,
                     Err(e) => {
                         tracing::error!(device = %name, error = %e, "rotary encoder device lost");
                         return;
                     }
-                };
-                let (sys_now, now) = (SystemTime::now(), Instant::now());
-                for ev in &events {
-                    let at = event_instant(ev.timestamp(), sys_now, now);
-                    if let Some(raw) = detent(ev, knob, at)
-                        && tx.blocking_send(raw).is_err()
-                    {
-                        return;
-                    }
-                }
+                },
+            };
+            let at = event_instant(ev.timestamp(), SystemTime::now(), Instant::now());
+            if let Some(raw) = detent(&ev, knob, at)
+                && tx.send(raw).await.is_err()
+            {
+                return;
             }
-        })?;
-    Ok(())
+        }
+    })
 }
 
 #[cfg(test)]

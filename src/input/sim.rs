@@ -5,7 +5,8 @@
 //! `edge selector|modulator a|b 0|1`, `button 1..4|selector|modulator down|up`.
 //! Shortcuts produce finished events: `turn selector|modulator <detents>`, `click selector|modulator`,
 //! `press|long|release <1..4>`, `key <name>` (through the key map). Each line is answered `ok` or
-//! `error: <reason>`, after the event has been queued, so a client can pace itself.
+//! `error: <reason>`, after the event has been queued, so a client can pace itself. Connections are
+//! served by tasks the listener owns (a `JoinSet`): when it stops, it ends and waits for them.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,12 +14,13 @@ use std::time::Instant;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::button::ButtonAction;
 use super::encoder::Line;
 use super::hub::{ButtonId, Knob, Raw};
-use super::{Action, InputConfig, InputEvent};
+use super::{Action, InputConfig};
+use crate::engine::{Button, ButtonAction, InputEvent};
 
 /// Parses one line of the simulator protocol.
 pub fn parse_line(line: &str, cfg: &InputConfig) -> Result<Raw, String> {
@@ -28,9 +30,10 @@ pub fn parse_line(line: &str, cfg: &InputConfig) -> Result<Raw, String> {
         Some("modulator") => Ok(Knob::Modulator),
         other => Err(format!("expected selector or modulator, got {other:?}")),
     };
-    let btn = |w: Option<&&str>| match w.and_then(|w| w.parse::<u8>().ok()) {
-        Some(n @ 1..=4) => Ok(n),
-        _ => Err("expected a button number 1-4".to_string()),
+    let btn = |w: Option<&&str>| {
+        w.and_then(|w| w.parse::<u8>().ok())
+            .and_then(Button::from_number)
+            .ok_or_else(|| "expected a button number 1-4".to_string())
     };
     let at = Instant::now();
     Ok(match words.first().copied() {
@@ -100,7 +103,7 @@ pub fn parse_line(line: &str, cfg: &InputConfig) -> Result<Raw, String> {
     })
 }
 
-/// Listens on `path` until `stop`.
+/// Listens on `path` until `stop`; returns once every connection's task has ended too.
 pub async fn run(
     path: PathBuf,
     cfg: InputConfig,
@@ -110,23 +113,44 @@ pub async fn run(
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path)?;
     tracing::info!(path = %path.display(), "simulated input listening");
-    loop {
+    let mut connections = JoinSet::new();
+    let result = loop {
         tokio::select! {
-            _ = stop.cancelled() => break,
-            conn = listener.accept() => {
-                let (stream, _) = conn?;
-                tokio::spawn(serve(stream, cfg.clone(), tx.clone()));
-            }
+            _ = stop.cancelled() => break Ok(()),
+            conn = listener.accept() => match conn {
+                Ok((stream, _)) => {
+                    connections.spawn(serve(stream, cfg.clone(), tx.clone(), stop.clone()));
+                }
+                Err(e) => break Err(e),
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
+    };
+    // Each connection ends on `stop` too (or, after an accept error, is asked to by the abort).
+    if result.is_err() {
+        connections.abort_all();
     }
+    while connections.join_next().await.is_some() {}
     let _ = std::fs::remove_file(&path);
-    Ok(())
+    result
 }
 
-async fn serve(stream: UnixStream, cfg: InputConfig, tx: mpsc::Sender<Raw>) {
+async fn serve(
+    stream: UnixStream,
+    cfg: InputConfig,
+    tx: mpsc::Sender<Raw>,
+    stop: CancellationToken,
+) {
     let (r, mut w) = stream.into_split();
     let mut lines = BufReader::new(r).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    loop {
+        let line = tokio::select! {
+            _ = stop.cancelled() => break,
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => line,
+                _ => break,
+            },
+        };
         if line.trim().is_empty() {
             continue;
         }
@@ -162,7 +186,7 @@ mod tests {
         assert!(matches!(
             parse_line("button 2 down", &c),
             Ok(Raw::Button {
-                id: ButtonId::Btn(2),
+                id: ButtonId::Btn(Button::Lamp),
                 low: true,
                 ..
             })
@@ -181,7 +205,10 @@ mod tests {
         );
         assert_eq!(
             parse_line("long 1", &c),
-            Ok(Raw::Event(InputEvent::Button(1, ButtonAction::LongPress)))
+            Ok(Raw::Event(InputEvent::Button(
+                Button::Edit,
+                ButtonAction::LongPress
+            )))
         );
         assert_eq!(
             parse_line("key right", &c),

@@ -26,6 +26,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::{MqttConfig, PasswordSource};
 
@@ -260,24 +262,45 @@ pub fn session_taken_over(e: &ConnectionError) -> bool {
     )
 }
 
-/// The poll task; aborted when dropped.
-pub struct PollTask(JoinHandle<()>);
+/// The poll task, on the supervisor's tracker: [`PollTask::stop`] ends it and waits for it; dropping
+/// it (the bridge itself aborted) only asks it to end.
+pub struct PollTask {
+    task: JoinHandle<()>,
+    stop: CancellationToken,
+}
 
-impl Drop for PollTask {
-    fn drop(&mut self) {
-        self.0.abort();
+impl PollTask {
+    /// Ends the poll task (dropping rumqttc's event loop) and waits until it has.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        let _ = (&mut self.task).await;
     }
 }
 
-/// Creates the client and starts the poll task; notifications arrive on the returned receiver.
+impl Drop for PollTask {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Creates the client and starts the poll task on `tracker`; notifications arrive on the returned
+/// receiver.
 pub fn start(
     opts: MqttOptions,
     reconnect_max: Duration,
+    tracker: &TaskTracker,
 ) -> (AsyncClient, mpsc::Receiver<Notification>, PollTask) {
     let (client, eventloop) = AsyncClient::new(opts, REQUEST_QUEUE);
     let (tx, rx) = mpsc::channel(256);
-    let task = tokio::spawn(poll(eventloop, tx, reconnect_max));
-    (client, rx, PollTask(task))
+    let stop = CancellationToken::new();
+    let s = stop.clone();
+    let task = tracker.spawn(async move {
+        tokio::select! {
+            _ = s.cancelled() => {}
+            _ = poll(eventloop, tx, reconnect_max) => {}
+        }
+    });
+    (client, rx, PollTask { task, stop })
 }
 
 async fn poll(mut eventloop: EventLoop, tx: mpsc::Sender<Notification>, reconnect_max: Duration) {

@@ -22,20 +22,6 @@ use crate::color::DEFAULT_PRESETS;
 use crate::config::Config;
 use crate::effects::ParamId;
 
-/// Event types the `event` entity announces (the local control surface's inputs).
-pub const EVENT_TYPES: &[&str] = &[
-    "selector_cw",
-    "selector_ccw",
-    "selector_click",
-    "modulator_cw",
-    "modulator_ccw",
-    "modulator_click",
-    "button_press",
-    "button_long_press",
-    "button_release",
-    "key",
-];
-
 /// Colour modes of a zone on an RGB strip (or an RGBW strip with `white = "none"`).
 pub const RGB_MODES: &[&str] = &["hs", "rgb", "color_temp"];
 /// Colour modes of a zone on a strip that lights a white LED.
@@ -92,75 +78,98 @@ pub fn entity(
     }
 }
 
+/// An entity before the keys every entity shares are added: component, object id, payload.
+type Entity = (&'static str, String, Value);
+
 /// Builds every discovery message for `config` (the scene and playlist selects, whose options
 /// change at run time, come from `scenes::library_entities`).
 pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
-    let mut out = Vec::new();
+    let mut entities = zone_entities(config, t);
+    entities.push(("light", "all".into(), master_light(config, t)));
+    entities.extend(control_entities(config, t));
+    entities.extend(health_sensors(t));
+    entities.extend(input_and_identify(t));
+    let mut out: Vec<Discovery> = entities
+        .into_iter()
+        .map(|(component, object, p)| entity(config, t, component, &object, p))
+        .collect();
     let mut push = |component: &str, object: &str, p: Value| {
         out.push(entity(config, t, component, object, p));
     };
+    super::realtime::discovery(config, t, &mut push);
+    out.extend(super::group::discovery(config, &t.prefix));
+    out.extend(super::scenes::entities(config, t));
+    out
+}
 
-    // Zones and the master alike: colour (`modes`), colour temperature, effects, flash (transition is
-    // implied).
-    let light = |name: &str, command: String, state: String, modes: &[&str]| {
-        json!({
-            "name": name,
-            "schema": "json",
-            "command_topic": command,
-            "state_topic": state,
-            "brightness": true,
-            "brightness_scale": 255,
-            "supported_color_modes": modes,
-            "color_temp_kelvin": true,
-            "min_kelvin": MIN_KELVIN,
-            "max_kelvin": MAX_KELVIN,
-            "effect": true,
-            "effect_list": effect_list(),
-            "flash_time_short": FLASH_SHORT,
-            "flash_time_long": FLASH_LONG,
-        })
-    };
+/// A JSON-schema light (zones and the master alike): colour (`modes`), colour temperature, effects,
+/// flash (transition is implied).
+fn light(name: &str, command: String, state: String, modes: &[&str]) -> Value {
+    json!({
+        "name": name,
+        "schema": "json",
+        "command_topic": command,
+        "state_topic": state,
+        "brightness": true,
+        "brightness_scale": 255,
+        "supported_color_modes": modes,
+        "color_temp_kelvin": true,
+        "min_kelvin": MIN_KELVIN,
+        "max_kelvin": MAX_KELVIN,
+        "effect": true,
+        "effect_list": effect_list(),
+        "flash_time_short": FLASH_SHORT,
+        "flash_time_long": FLASH_LONG,
+    })
+}
 
+/// Per zone: its light (with the RGBW modes when its strip lights a white LED) and one slider per
+/// effect parameter.
+fn zone_entities(config: &Config, t: &Topics) -> Vec<Entity> {
+    let mut out = Vec::new();
     for (z, zone) in config.layout.zones.iter().enumerate() {
         let modes = if config.layout.strips[zone.strip].uses_white() {
             RGBW_MODES
         } else {
             RGB_MODES
         };
-        push(
-            "light",
-            &zone.id,
-            light(&zone.name, t.zone_set(z), t.zone_state(z), modes),
-        );
+        let payload = light(&zone.name, t.zone_set(z), t.zone_state(z), modes);
+        out.push(("light", zone.id.clone(), payload));
         for p in ParamId::ALL {
-            let spec = p.global();
-            let mut number = json!({
-                "name": format!("{} {}", zone.name, p.label().to_lowercase()),
-                "command_topic": t.param_set(z, p),
-                "state_topic": t.param_state(z, p),
-                "min": spec.min,
-                "max": spec.max,
-                "step": 1,
-                "mode": "slider",
-                "entity_category": "config",
-            });
-            if !spec.unit.is_empty() {
-                number["unit_of_measurement"] = json!(spec.unit);
-            }
-            push("number", &format!("{}_{}", zone.id, p.name()), number);
+            let object = format!("{}_{}", zone.id, p.name());
+            out.push(("number", object, param_number(&zone.name, z, p, t)));
         }
     }
-    push(
-        "light",
-        "all",
-        light(
-            "All zones",
-            t.all_set.clone(),
-            t.all_state.clone(),
-            master_modes(config),
-        ),
-    );
+    out
+}
 
+/// The slider of parameter `p` of zone `z`.
+fn param_number(zone_name: &str, z: usize, p: ParamId, t: &Topics) -> Value {
+    let spec = p.global();
+    let mut number = json!({
+        "name": format!("{zone_name} {}", p.label().to_lowercase()),
+        "command_topic": t.param_set(z, p),
+        "state_topic": t.param_state(z, p),
+        "min": spec.min,
+        "max": spec.max,
+        "step": 1,
+        "mode": "slider",
+        "entity_category": "config",
+    });
+    if !spec.unit.is_empty() {
+        number["unit_of_measurement"] = json!(spec.unit);
+    }
+    number
+}
+
+/// The master light, `B/all`.
+fn master_light(config: &Config, t: &Topics) -> Value {
+    let (set, state) = (t.all_set.clone(), t.all_state.clone());
+    light("All zones", set, state, master_modes(config))
+}
+
+/// The control surface on `B/set`: edit and lamp mode switches, the selected zone and preset selects.
+fn control_entities(config: &Config, t: &Topics) -> Vec<Entity> {
     let switch = |name: &str, key: &str| {
         json!({
             "name": name,
@@ -175,10 +184,6 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
             "entity_category": "config",
         })
     };
-    push("switch", "edit_mode", switch("Edit mode", "edit_mode"));
-    if config.lamp_zone.is_some() {
-        push("switch", "lamp", switch("Lamp mode", "lamp"));
-    }
     let select = |name: &str, key: &str, options: Vec<&str>| {
         json!({
             "name": name,
@@ -190,26 +195,32 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
             "entity_category": "config",
         })
     };
-    push(
+    let mut out = vec![(
+        "switch",
+        "edit_mode".into(),
+        switch("Edit mode", "edit_mode"),
+    )];
+    if config.lamp_zone.is_some() {
+        out.push(("switch", "lamp".into(), switch("Lamp mode", "lamp")));
+    }
+    let zones = t.zone_ids.iter().map(String::as_str).collect();
+    let presets = DEFAULT_PRESETS.iter().map(|(n, _)| *n).collect();
+    out.push((
         "select",
-        "selected_zone",
-        select(
-            "Selected zone",
-            "selected_zone",
-            t.zone_ids.iter().map(String::as_str).collect(),
-        ),
-    );
-    push(
+        "selected_zone".into(),
+        select("Selected zone", "selected_zone", zones),
+    ));
+    out.push((
         "select",
-        "preset",
-        select(
-            "Colour preset",
-            "preset",
-            DEFAULT_PRESETS.iter().map(|(n, _)| *n).collect(),
-        ),
-    );
+        "preset".into(),
+        select("Colour preset", "preset", presets),
+    ));
+    out
+}
 
-    let sensor = |name: &str, key: &str, unit: &str, class: Option<&str>| {
+/// Diagnostic sensors read from `B/health`.
+fn health_sensors(t: &Topics) -> Vec<Entity> {
+    let sensor = |object: &str, name: &str, key: &str, unit: &str, class: Option<&str>| {
         let mut p = json!({
             "name": name,
             "state_topic": t.health,
@@ -221,58 +232,53 @@ pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
         if let Some(c) = class {
             p["device_class"] = json!(c);
         }
-        p
+        ("sensor", object.to_string(), p)
     };
-    push("sensor", "fps", sensor("Frame rate", "fps", "fps", None));
-    push(
-        "sensor",
-        "frame_time_p99",
+    vec![
+        sensor("fps", "Frame rate", "fps", "fps", None),
         sensor(
+            "frame_time_p99",
             "Frame time p99",
             "frame_time_p99_ms",
             "ms",
             Some("duration"),
         ),
-    );
-    push(
-        "sensor",
-        "uptime",
-        sensor("Uptime", "uptime_s", "s", Some("duration")),
-    );
-    push(
-        "sensor",
-        "cpu_temperature",
-        sensor("CPU temperature", "cpu_temp_c", "°C", Some("temperature")),
-    );
-    push(
-        "sensor",
-        "current",
-        sensor("Estimated current", "current_ma", "mA", Some("current")),
-    );
-    push(
-        "event",
-        "input",
-        json!({
-            "name": "Local input",
-            "state_topic": t.event,
-            "event_types": EVENT_TYPES,
-        }),
-    );
-    push(
-        "button",
-        "identify",
-        json!({
-            "name": "Identify",
-            "command_topic": t.device_set,
-            "payload_press": "{\"identify\":true}",
-            "device_class": "identify",
-            "entity_category": "config",
-        }),
-    );
-    super::realtime::discovery(config, t, &mut push);
-    out.extend(super::group::discovery(config, &t.prefix));
-    out.extend(super::scenes::entities(config, t));
-    out
+        sensor("uptime", "Uptime", "uptime_s", "s", Some("duration")),
+        sensor(
+            "cpu_temperature",
+            "CPU temperature",
+            "cpu_temp_c",
+            "°C",
+            Some("temperature"),
+        ),
+        sensor(
+            "current",
+            "Estimated current",
+            "current_ma",
+            "mA",
+            Some("current"),
+        ),
+    ]
+}
+
+/// The `event` entity of local inputs and the identify button.
+fn input_and_identify(t: &Topics) -> Vec<Entity> {
+    let event = json!({
+        "name": "Local input",
+        "state_topic": t.event,
+        "event_types": super::event::EVENT_TYPES,
+    });
+    let identify = json!({
+        "name": "Identify",
+        "command_topic": t.device_set,
+        "payload_press": "{\"identify\":true}",
+        "device_class": "identify",
+        "entity_category": "config",
+    });
+    vec![
+        ("event", "input".into(), event),
+        ("button", "identify".into(), identify),
+    ]
 }
 
 #[cfg(test)]

@@ -79,6 +79,14 @@ pub fn parse_object(payload: &[u8]) -> Result<Map<String, Value>, CommandError> 
 pub fn parse_command(payload: &[u8]) -> Result<LightCommand, CommandError> {
     let m = parse_object(payload)?;
     let mut cmd = LightCommand::default();
+    power_keys(&m, &mut cmd)?;
+    colour_keys(&m, &mut cmd)?;
+    effect_keys(&m, &mut cmd)?;
+    Ok(cmd)
+}
+
+/// `state` and `brightness` (0 from another client means off).
+fn power_keys(m: &Map<String, Value>, cmd: &mut LightCommand) -> Result<(), CommandError> {
     if let Some(v) = m.get("state") {
         cmd.on = Some(match v.as_str().map(str::to_ascii_uppercase).as_deref() {
             Some("ON") => true,
@@ -97,12 +105,16 @@ pub fn parse_command(payload: &[u8]) -> Result<LightCommand, CommandError> {
     if let Some(v) = m.get("brightness") {
         let b = number(v, "brightness", 0.0, 255.0)?.round() as u8;
         if b == 0 {
-            // Brightness 0 from another client means off.
             cmd.on = Some(false);
         } else {
             cmd.brightness = Some(b);
         }
     }
+    Ok(())
+}
+
+/// One of `color`, `color_temp` or `white`.
+fn colour_keys(m: &Map<String, Value>, cmd: &mut LightCommand) -> Result<(), CommandError> {
     if let Some(v) = m.get("color") {
         cmd.color = Some(parse_color(v)?);
     }
@@ -134,6 +146,11 @@ pub fn parse_command(payload: &[u8]) -> Result<LightCommand, CommandError> {
             }
         }
     }
+    Ok(())
+}
+
+/// `effect`, `transition` and `flash`.
+fn effect_keys(m: &Map<String, Value>, cmd: &mut LightCommand) -> Result<(), CommandError> {
     if let Some(v) = m.get("effect") {
         let name = v
             .as_str()
@@ -160,7 +177,7 @@ pub fn parse_command(payload: &[u8]) -> Result<LightCommand, CommandError> {
             }
         });
     }
-    Ok(cmd)
+    Ok(())
 }
 
 fn parse_color(v: &Value) -> Result<ColorSet, CommandError> {

@@ -1,4 +1,4 @@
-//! The MQTT bridge: maps the engine's commands and events onto the topics of SPEC §6 and makes every
+//! The MQTT bridge: maps the engine's commands and events onto the topics of homeassistant/README.md and makes every
 //! zone a Home Assistant light.
 //!
 //! Three tasks: the bridge loop (this file: connection events, engine events, housekeeping), the poll
@@ -18,6 +18,7 @@
 pub mod connection;
 pub mod device;
 pub mod discovery;
+pub mod event;
 pub mod group;
 pub mod health;
 pub mod identity;
@@ -40,10 +41,11 @@ use rumqttc::v5::mqttbytes::v5::Packet;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::engine::EngineHandle;
-use crate::supervisor::{Heartbeat, Restarts};
+use crate::supervisor::{Heartbeat, Restarts, Supervisor};
 use connection::{Notification, Settings};
 use health::BridgeCounters;
 use outbox::{Item, Outbox};
@@ -51,7 +53,7 @@ use presence::{Presence, Sign};
 use report::{Limiter, Outage};
 use topics::Topics;
 
-/// Payloads larger than this are rejected unread (SPEC §6).
+/// Payloads larger than this are rejected unread (homeassistant/README.md §6).
 pub const MAX_PAYLOAD: usize = 16 * 1024;
 /// How often `B/health` is published.
 const HEALTH_EVERY: Duration = Duration::from_secs(30);
@@ -89,6 +91,8 @@ pub struct MqttBridge {
     last_health: Option<Instant>,
     restarts: Restarts,
     heartbeat: Heartbeat,
+    /// Where the poll and outbox tasks run, so that shutdown waits for them too.
+    tracker: TaskTracker,
     presence: Presence,
     rejections: Limiter,
     outage: Outage,
@@ -108,11 +112,13 @@ pub enum MqttError {
 }
 
 impl MqttBridge {
+    /// The bridge for `config`, with its `settings` already resolved; its helper tasks will run on
+    /// `sup`'s tracker, and it beats `heartbeat` while the connection shows progress.
     pub fn new(
         config: &Config,
         settings: Settings,
         engine: EngineHandle,
-        restarts: Restarts,
+        sup: &Supervisor,
         heartbeat: Heartbeat,
     ) -> Self {
         let topics = Topics::new(
@@ -142,8 +148,9 @@ impl MqttBridge {
             last_incoming: Instant::now(),
             started: Instant::now(),
             last_health: None,
-            restarts,
+            restarts: sup.restarts.clone(),
             heartbeat,
+            tracker: sup.tracker.clone(),
             presence,
             rejections: report::rejection_limiter(),
             outage: Outage::default(),
@@ -158,8 +165,8 @@ impl MqttBridge {
         let opts = self.settings.options(&self.topics.availability);
         let mqtt = &self.settings.mqtt;
         tracing::info!(host = %mqtt.host, port = mqtt.port, client_id = %self.settings.client_id, base = %self.topics.base, "MQTT connecting");
-        let (client, mut notes, _poll) = connection::start(opts, mqtt.reconnect_max);
-        let out = Outbox::start(client);
+        let (client, mut notes, poll) = connection::start(opts, mqtt.reconnect_max, &self.tracker);
+        let out = Outbox::start(client, &self.tracker);
         let mut events = self.engine.subscribe();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -203,6 +210,8 @@ impl MqttBridge {
             }
         };
         self.goodbye(&out, &mut notes).await;
+        out.close().await;
+        poll.stop().await;
         result
     }
 

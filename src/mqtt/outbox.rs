@@ -34,6 +34,7 @@ use rumqttc::v5::mqttbytes::v5::Filter;
 use rumqttc::v5::{AsyncClient, ClientError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
 
 /// Messages that are not state kept while the connection is slow; the oldest go first.
 pub const TRANSIENT_MAX: usize = 256;
@@ -178,7 +179,8 @@ impl Waiting {
     }
 }
 
-/// The bridge's side of the outbox. Dropping it ends the sender task.
+/// The bridge's side of the outbox. Dropping it ends the sender task (its queue closes, which it
+/// watches first); [`Outbox::close`] also waits for that.
 pub struct Outbox {
     tx: mpsc::UnboundedSender<Msg>,
     pub dropped: Dropped,
@@ -186,15 +188,16 @@ pub struct Outbox {
     task: JoinHandle<()>,
 }
 
-impl Drop for Outbox {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 impl Outbox {
-    /// Starts the sender task for `client`.
-    pub fn start(client: AsyncClient) -> Outbox {
+    /// Ends the sender task, giving up what it still holds, and waits until it has.
+    pub async fn close(self) {
+        let Outbox { tx, task, .. } = self;
+        drop(tx);
+        let _ = task.await;
+    }
+
+    /// Starts the sender task for `client` on `tracker`.
+    pub fn start(client: AsyncClient, tracker: &TaskTracker) -> Outbox {
         // Unbounded, yet small: the sender takes every message off it at once (it never waits for
         // the network while a message is waiting here), and the queue it fills is bounded.
         let (tx, rx) = mpsc::unbounded_channel();
@@ -204,7 +207,7 @@ impl Outbox {
             base: std::time::Instant::now(),
             since_ms: Arc::new(AtomicU64::new(Waiting::IDLE)),
         };
-        let task = tokio::spawn(send(client, rx, queue, waiting.clone()));
+        let task = tracker.spawn(send(client, rx, queue, waiting.clone()));
         Outbox {
             tx,
             dropped,

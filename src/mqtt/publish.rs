@@ -124,9 +124,11 @@ impl MqttBridge {
                 let topic = self.topics.device_set.clone();
                 self.reject(out, &topic, &reason, &[]);
             }
-            Event::Input(json) => {
+            Event::Input { event, zone } => {
                 if self.connected.is_some() {
-                    out.transient(&self.topics.event, json);
+                    let zone = zone.and_then(|z| self.topics.zone_ids.get(z));
+                    let json = super::event::event_json(&event, zone.map(String::as_str));
+                    out.transient(&self.topics.event, json.to_string());
                 }
             }
             Event::FirstFrame => {}

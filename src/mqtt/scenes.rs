@@ -81,6 +81,15 @@ fn parse_scene_keys(
     zone_ids: &[String],
     lib: &LibraryConfig,
 ) -> Result<Vec<SceneCommand>, CommandError> {
+    let mut out = scene_library_keys(m)?;
+    out.extend(scene_recall_keys(m)?);
+    out.extend(playlist_keys(m)?);
+    out.extend(wake_keys(m, zone_ids, lib)?);
+    Ok(out)
+}
+
+/// `scene_name`, `scene_save`, `scene_rename`, `scene_delete`.
+fn scene_library_keys(m: &Map<String, Value>) -> Result<Vec<SceneCommand>, CommandError> {
     let mut out = Vec::new();
     if let Some(v) = m.get("scene_name") {
         let s = v
@@ -115,6 +124,12 @@ fn parse_scene_keys(
     if let Some(v) = m.get("scene_delete") {
         out.push(SceneCommand::Delete(name(v, "scene_delete")?));
     }
+    Ok(out)
+}
+
+/// `scene` (with its optional `transition`) and `scene_next`.
+fn scene_recall_keys(m: &Map<String, Value>) -> Result<Vec<SceneCommand>, CommandError> {
+    let mut out = Vec::new();
     let transition = m
         .get("transition")
         .map(|v| seconds(v, "transition", 0.0, MAX_TRANSITION))
@@ -138,6 +153,12 @@ fn parse_scene_keys(
         }
         out.push(SceneCommand::Next);
     }
+    Ok(out)
+}
+
+/// `playlist_save`, `playlist_delete`, `playlist` (start, or stop with null / "none").
+fn playlist_keys(m: &Map<String, Value>) -> Result<Vec<SceneCommand>, CommandError> {
+    let mut out = Vec::new();
     if let Some(v) = m.get("playlist_save") {
         let (n, p) = parse_playlist(v)?;
         out.push(SceneCommand::PlaylistSave(n, p));
@@ -152,6 +173,16 @@ fn parse_scene_keys(
             _ => SceneCommand::PlaylistStart(name(v, "playlist")?),
         });
     }
+    Ok(out)
+}
+
+/// `sunrise` and `nightlight`, with the configured defaults for what they leave out.
+fn wake_keys(
+    m: &Map<String, Value>,
+    zone_ids: &[String],
+    lib: &LibraryConfig,
+) -> Result<Vec<SceneCommand>, CommandError> {
+    let mut out = Vec::new();
     if let Some(v) = m.get("sunrise") {
         out.push(SceneCommand::Sunrise(parse_sunrise(v, zone_ids, lib)?));
     }

@@ -6,6 +6,11 @@
 //! composes frame N+1 while frame N is on the wire, and blocks (backpressure) only when the wire is the
 //! bottleneck. The thread ends when the render loop drops its [`Output`] (channel closed), after which the
 //! LEDs are left as the last frame made them (the render loop fades them out first when configured).
+//!
+//! The device is opened on the output thread itself, by a [`DeviceFactory`] handed to it: a driver
+//! holding raw pointers into memory a C library mapped (rpi_ws281x) never crosses a thread, so
+//! [`OutputDevice`] need not be `Send`. Opening happens before [`Output::spawn`] returns, so a device
+//! that cannot be opened still stops the start-up with its reason.
 
 pub mod board;
 pub mod pio;
@@ -45,17 +50,23 @@ impl OutFrame {
     }
 }
 
-/// A failed write to a strip.
+/// A failed write to a strip, or an output that could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     #[error("strip {strip}: {reason}")]
     Write { strip: String, reason: String },
     #[error("cannot open output: {0}")]
     Open(String),
+    #[error("cannot start the output thread: {0}")]
+    Thread(#[from] std::io::Error),
 }
 
-/// Something that puts frames on wires: the simulator or the WS281x driver.
-pub trait OutputDevice: Send {
+/// Opens the output device; called once, on the output thread.
+pub type DeviceFactory = Box<dyn FnOnce() -> Result<Box<dyn OutputDevice>, OutputError> + Send>;
+
+/// Something that puts frames on wires: the simulator or a driver. It lives on the output thread
+/// (opened there by a [`DeviceFactory`]), so it need not be `Send`.
+pub trait OutputDevice {
     /// Shows the dirty strips of `frame`, returning once they have latched.
     fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError>;
 
@@ -75,6 +86,18 @@ impl OutputDevice for Combined {
     fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError> {
         self.0.iter_mut().try_for_each(|d| d.show(frame))
     }
+}
+
+/// The output device for `layout`: the real drivers (after the preflight) beside the simulator, which
+/// takes the `sim` strips (and draws the preview when asked).
+pub fn open(layout: &Layout, preview: bool) -> Result<Box<dyn OutputDevice>, OutputError> {
+    let sim = sim::SimOutput::new(layout, preview)?;
+    let mut devices = open_hardware(layout)?;
+    if devices.is_empty() {
+        return Ok(Box::new(sim));
+    }
+    devices.push(Box::new(sim));
+    Ok(Box::new(Combined(devices)))
 }
 
 /// Opens the real (non-simulated) strips' drivers after the preflight, one device per driver; empty
@@ -129,16 +152,30 @@ pub struct Output {
     pub counters: Arc<OutputCounters>,
 }
 
+/// Opens the device on the calling thread (the output thread), telling the spawner how it went.
+fn open_here(
+    open: DeviceFactory,
+    opened: &SyncSender<Result<(), OutputError>>,
+) -> Option<Box<dyn OutputDevice>> {
+    let (device, result) = match open() {
+        Ok(device) => (Some(device), Ok(())),
+        Err(e) => (None, Err(e)),
+    };
+    let _ = opened.send(result);
+    device
+}
+
 /// Frames in flight: one on the wire, one being composed.
 const BUFFERS: usize = 2;
 
 impl Output {
-    /// Starts the output thread with `device`; `on_first` runs once the first frame has latched.
+    /// Starts the output thread, which opens its device with `open` (this waits for that and returns
+    /// its error); `on_first` runs once the first frame has latched.
     pub fn spawn(
         layout: &Layout,
-        mut device: Box<dyn OutputDevice>,
+        open: DeviceFactory,
         on_first: Box<dyn FnOnce() + Send>,
-    ) -> std::io::Result<Output> {
+    ) -> Result<Output, OutputError> {
         let (tx, rx) = sync_channel::<Box<OutFrame>>(BUFFERS);
         let (free_tx, free) = sync_channel::<Box<OutFrame>>(BUFFERS);
         for _ in 0..BUFFERS {
@@ -149,10 +186,14 @@ impl Output {
         let recycle = free_tx.clone();
         let counters = Arc::new(OutputCounters::default());
         let c = counters.clone();
+        let (opened_tx, opened) = sync_channel::<Result<(), OutputError>>(1);
         let join = std::thread::Builder::new()
             .name("diuna-output".into())
             .spawn(move || {
                 crate::realtime::promote_current_thread("output");
+                let Some(mut device) = open_here(open, &opened_tx) else {
+                    return;
+                };
                 let mut on_first = Some(on_first);
                 let mut failing = false;
                 loop {
@@ -195,6 +236,9 @@ impl Output {
                     }
                 }
             })?;
+        opened
+            .recv()
+            .unwrap_or_else(|_| Err(OutputError::Open("the output thread ended".into())))?;
         Ok(Output {
             tx: Some(tx),
             free,
@@ -233,3 +277,6 @@ impl Drop for Output {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

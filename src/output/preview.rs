@@ -1,5 +1,5 @@
-//! Live terminal preview of the simulated strips: one line of true-colour blocks per strip, redrawn in
-//! place at most ~30 times a second.
+//! Live terminal preview of the simulated strips: one line of true-colour blocks per strip with a ruler
+//! under it naming its zones at their boundaries, redrawn in place at most ~30 times a second.
 //!
 //! It shows what the LEDs emit: wire bytes mapped back to logical order and un-gamma'd for the terminal's
 //! sRGB, and long strips are downsampled to fit the terminal width. On an RGBW strip the W byte is drawn
@@ -18,6 +18,8 @@ const MIN_INTERVAL: Duration = Duration::from_millis(33);
 
 struct StripView {
     id: String,
+    /// The strip's zones as (first pixel, pixels, id), in strip order.
+    zones: Vec<(usize, usize, String)>,
     order: ColorOrder,
     /// RGBW strips: the white LED's colour in duty terms.
     white: [u8; 3],
@@ -45,8 +47,16 @@ impl Preview {
                 for (i, v) in ungamma.iter_mut().enumerate() {
                     *v = ((i as f32 / 255.0).powf(1.0 / s.gamma) * 255.0 + 0.5) as u8;
                 }
+                let mut zones: Vec<(usize, usize, String)> = layout
+                    .zones
+                    .iter()
+                    .filter(|z| layout.strips.get(z.strip).is_some_and(|st| st.id == s.id))
+                    .map(|z| (z.start, z.len, z.id.clone()))
+                    .collect();
+                zones.sort();
                 StripView {
                     id: s.id.clone(),
+                    zones,
                     order: s.color_order,
                     white: super::pipeline::white_point(s),
                     ungamma,
@@ -113,15 +123,40 @@ impl Preview {
             }
             let _ = out.queue(ResetColor);
             let _ = out.queue(terminal::Clear(terminal::ClearType::UntilNewLine));
+            let _ = out.queue(Print(format!(
+                "\n\r{:<10} {}",
+                "",
+                ruler(&s.zones, n, cells)
+            )));
+            let _ = out.queue(terminal::Clear(terminal::ClearType::UntilNewLine));
             let _ = out.queue(Print("\n"));
         }
         if res.is_ok() {
             let _ = out.flush();
         }
-        self.lines_drawn = self.strips.len() as u16;
+        self.lines_drawn = 2 * self.strips.len() as u16;
         self.drawn_at = Some(Instant::now());
         self.dirty = false;
     }
+}
+
+/// The line under a strip drawn as `cells` cells for `pixels` pixels: `|` where each zone starts, then
+/// as much of its id as fits before the next zone (pure, so it is tested as a string).
+pub fn ruler(zones: &[(usize, usize, String)], pixels: usize, cells: usize) -> String {
+    let mut line = vec![' '; cells];
+    let cell = |px: usize| (px * cells).checked_div(pixels).unwrap_or(0).min(cells);
+    for (k, (start, len, id)) in zones.iter().enumerate() {
+        let (from, to) = (cell(*start), cell(start + len).max(cell(*start) + 1));
+        let to = zones.get(k + 1).map_or(to, |next| to.min(cell(next.0)));
+        if from >= cells {
+            break;
+        }
+        line[from] = '|';
+        for (slot, c) in line[from + 1..to.min(cells)].iter_mut().zip(id.chars()) {
+            *slot = c;
+        }
+    }
+    line.into_iter().collect::<String>().trim_end().to_string()
 }
 
 impl StripView {
@@ -140,6 +175,39 @@ impl StripView {
 mod tests {
     use super::*;
     use crate::config::Config;
+
+    #[test]
+    fn the_ruler_names_each_zone_at_its_boundary() {
+        let zones = |v: &[(usize, usize, &str)]| -> Vec<(usize, usize, String)> {
+            v.iter().map(|&(a, b, c)| (a, b, c.to_string())).collect()
+        };
+        // One cell a pixel: names in full, each after its bar.
+        let z = zones(&[(0, 10, "floor"), (10, 6, "desk"), (16, 4, "tv")]);
+        assert_eq!(ruler(&z, 20, 20), "|floor    |desk |tv");
+        // Downsampled 1,000 pixels to 20 cells: names cut at the next zone.
+        let z = zones(&[(0, 100, "kitchen"), (100, 900, "hall")]);
+        assert_eq!(ruler(&z, 1000, 20), "|k|hall");
+        // A gap without a zone stays blank; an empty strip gives an empty line.
+        let z = zones(&[(5, 5, "end")]);
+        assert_eq!(ruler(&z, 10, 10), "     |end");
+        assert_eq!(ruler(&[], 0, 1), "");
+    }
+
+    #[test]
+    fn the_preview_knows_each_strips_zones_in_order() {
+        let cfg = Config::from_toml(
+            "[[strips]]\nid=\"a\"\n[[zones]]\nid=\"y\"\nstrip=\"a\"\npixels=3\n[[zones]]\nid=\"x\"\nstrip=\"a\"\npixels=2\n",
+        )
+        .unwrap();
+        let p = Preview::new(&cfg.layout);
+        let names: Vec<_> = p.strips[0]
+            .zones
+            .iter()
+            .map(|z| (z.0, z.2.as_str()))
+            .collect();
+        assert_eq!(names, [(0, "y"), (3, "x")]);
+        assert_eq!(ruler(&p.strips[0].zones, 5, 5), "|y |x");
+    }
 
     #[test]
     fn white_byte_shows_as_the_white_leds_light() {

@@ -4,14 +4,14 @@
 //! (the config makes every ws281x strip agree on `dma` and `frequency`, keeps SPI/PCM strips alone and
 //! one strip per PWM channel). Colour order (and white extraction) is done by our pipeline, so the
 //! library is told each strip is plain RGB (`WS2811_STRIP_RGB`) or, for a colour order with W (4 bytes
-//! a pixel), plain RGBW (`SK6812_STRIP_RGBW`, W last) and gets the wire bytes as they are. It runs only
-//! on the output thread.
+//! a pixel), plain RGBW (`SK6812_STRIP_RGBW`, W last) and gets the wire bytes as they are. It is opened
+//! and used only on the output thread (its controller holds raw pointers into memory the C library
+//! mapped, so it is not `Send`, and need not be).
 
 use rs_ws281x::{ChannelBuilder, Controller, ControllerBuilder, StripType, WS2811Error};
 
 use super::{OutFrame, OutputDevice, OutputError};
-use crate::config::strips::ws281x_channel;
-use crate::layout::{Driver, Layout};
+use crate::layout::{Driver, Layout, ws281x_channel};
 
 /// The controller and which of our strips sits on which of its channels.
 pub struct Ws281xOutput {
@@ -20,10 +20,6 @@ pub struct Ws281xOutput {
     channels: Vec<(usize, usize)>,
     ids: Vec<String>,
 }
-
-// SAFETY: the controller holds raw pointers into memory the C library mapped; it is created on the
-// main thread, moved once to the output thread and only ever used there (never shared).
-unsafe impl Send for Ws281xOutput {}
 
 /// The library's layout for `bytes_per_pixel` wire bytes a pixel, all in the order our pipeline wrote
 /// them.
@@ -140,16 +136,13 @@ impl OutputDevice for Ws281xOutput {
         if !any {
             return Ok(());
         }
-        let strip = self
-            .channels
-            .first()
-            .map(|&(s, _)| self.ids[s].clone())
-            .unwrap_or_default();
+        // The strip's name is copied only when there is an error to report: nothing allocates per frame.
+        let first = self.channels.first().map(|&(s, _)| s);
         self.controller
             .render()
             .and_then(|_| self.controller.wait())
             .map_err(|e| OutputError::Write {
-                strip,
+                strip: first.map(|s| self.ids[s].clone()).unwrap_or_default(),
                 reason: e.to_string(),
             })
     }

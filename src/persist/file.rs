@@ -19,7 +19,7 @@ use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::effects::{self, ParamId};
-use crate::engine::{ColorMode, EditTarget, MasterState, Snapshot};
+use crate::engine::{ColorMode, EditTarget, Snapshot};
 use crate::layout::Layout;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -29,7 +29,7 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct StateFile {
     pub version: u32,
     pub zones: BTreeMap<String, ZoneRecord>,
-    pub master: MasterState,
+    pub master: MasterRecord,
     pub device: DeviceRecord,
     /// Scenes, playlists, zone palettes, clean-shutdown marker (`persist/library.rs`).
     #[serde(flatten)]
@@ -56,6 +56,12 @@ pub struct ZoneRecord {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct ParamMemory(pub BTreeMap<String, BTreeMap<String, f32>>);
+
+/// The master as stored: its brightness (the last master colour and effect are not kept).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MasterRecord {
+    pub brightness: u8,
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeviceRecord {
@@ -100,7 +106,9 @@ impl StateFile {
         StateFile {
             version: FORMAT_VERSION,
             zones,
-            master: s.master,
+            master: MasterRecord {
+                brightness: s.master.brightness,
+            },
             device: DeviceRecord {
                 edit_mode: s.device.edit_mode,
                 selected_zone: layout

@@ -63,6 +63,7 @@ pub fn restore(
 }
 
 /// The state file writer.
+#[derive(Clone)]
 pub struct Persister {
     pub path: PathBuf,
     pub debounce: Duration,

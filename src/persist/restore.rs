@@ -14,7 +14,7 @@
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::file::{DeviceRecord, ZoneRecord};
+use super::file::{DeviceRecord, MasterRecord, ZoneRecord};
 use super::load::SavedState;
 use crate::color::Rgb;
 use crate::effects::{self, ParamId};
@@ -76,7 +76,7 @@ impl SavedState {
             }
         }
         if let Some(raw) = &self.master {
-            match serde_json::from_str::<MasterState>(raw.get()) {
+            match serde_json::from_str::<MasterRecord>(raw.get()) {
                 Ok(m) => master.brightness = m.brightness.max(1),
                 Err(e) => tracing::warn!(error = %e, "state file: invalid master record ignored"),
             }

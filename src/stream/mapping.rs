@@ -9,7 +9,7 @@
 //! `address`), in the zone's logical order; zones not listed keep their own light. Two zones may share
 //! a window (mirroring). Data outside every window is ignored. Writing allocates nothing.
 
-use crate::config::{RealtimeConfig, ZoneOrigin};
+use crate::engine::stream_config::{RealtimeConfig, ZoneOrigin};
 use crate::engine::stream_frame::{FrameShape, channels_per_pixel};
 use crate::layout::Layout;
 
@@ -24,12 +24,11 @@ pub fn universe_channels(layout: &Layout) -> usize {
     }
 }
 
-/// The realtime and sync settings as `--check-config` prints them (empty when both are off).
-pub fn describe(config: &crate::config::Config) -> String {
+/// The realtime settings as `--check-config` prints them (empty when realtime input is off).
+pub fn describe(rt: &RealtimeConfig, layout: &Layout) -> String {
     let mut out = String::new();
-    let rt = &config.realtime;
     if rt.enabled {
-        let m = Mapping::new(&config.layout, rt);
+        let m = Mapping::new(layout, rt);
         let pixels: usize = m.windows.iter().map(|w| w.pixels).sum();
         let universes = m.universes(MAX_UNIVERSES_SHOWN);
         out.push_str(&format!(
@@ -43,12 +42,6 @@ pub fn describe(config: &crate::config::Config) -> String {
             if rt.per_zone() { "per zone" } else { "wire order" },
             rt.timeout,
             rt.fade_back,
-        ));
-    }
-    if let Some(g) = &config.sync.group {
-        out.push_str(&format!(
-            "sync group \"{g}\": commands on {}/group/{g}/set, {:?} ahead; keep the clocks on NTP\n",
-            config.mqtt.base_topic, config.sync.lead
         ));
     }
     out

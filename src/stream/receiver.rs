@@ -21,7 +21,7 @@ use super::ddp;
 use super::e131::{self, E131Error};
 use super::mapping::Mapping;
 use super::sources::{DdpHolder, E131Sources, Verdict};
-use crate::config::RealtimeConfig;
+use crate::engine::stream_config::RealtimeConfig;
 use crate::engine::stream_frame::{
     Feed, Protocol, Source, StreamCommand, StreamCounters, StreamFrame,
 };
@@ -77,24 +77,18 @@ struct Receiver {
 /// Starts the supervised receiver task when `[realtime]` is enabled.
 pub fn spawn(
     sup: &crate::supervisor::Supervisor,
-    config: &crate::config::Config,
+    realtime: &RealtimeConfig,
+    layout: &Layout,
     engine: &EngineHandle,
     stop: CancellationToken,
 ) {
-    if !config.realtime.enabled {
+    if !realtime.enabled {
         return;
     }
-    let (cfg, layout, engine) = (
-        config.realtime.clone(),
-        config.layout.clone(),
-        engine.clone(),
-    );
-    sup.spawn(
-        "realtime",
-        crate::supervisor::Policy::Restart,
-        stop,
-        move |stop| run(cfg.clone(), layout.clone(), engine.clone(), stop),
-    );
+    let (cfg, layout, engine) = (realtime.clone(), layout.clone(), engine.clone());
+    sup.spawn("realtime", stop, move |stop| {
+        run(cfg.clone(), layout.clone(), engine.clone(), stop)
+    });
 }
 
 /// Runs the receiver until `stop`; attaches the render loop's realtime layer first.

@@ -15,6 +15,7 @@ mod realtime;
 mod realtime_flood;
 mod realtime_mapping;
 mod realtime_sacn;
+mod reload;
 mod rgbw;
 mod robust;
 mod scenes;

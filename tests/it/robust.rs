@@ -88,7 +88,6 @@ fn a_burst_of_50k_commands_on_one_socket_does_not_cut_diuna_off() {
         };
         packets.extend(raw::publish(&format!("{B}/z0/set"), payload.as_bytes()));
     }
-    let started = Instant::now();
     let took = raw::burst(broker.port, "rb-flooder", &packets);
     eprintln!("burst written in {took:?}");
     // The burst is carried out to its end: the last command reaches the LEDs and the state.
@@ -107,22 +106,36 @@ fn a_burst_of_50k_commands_on_one_socket_does_not_cut_diuna_off() {
     let summary = c.wait_msg(Duration::from_secs(30), "one summary of rejections", |m| {
         m.topic == format!("{B}/error") && m.json()["unreported"].as_u64().is_some()
     });
-    let errors = c
+    // At most REJECTION_BURST (20) reports a window of 10 s, each full window closed by one summary
+    // (the last one's may still be on its way): however long a loaded machine takes to work through
+    // the flood, no window holds more.
+    let errors: Vec<_> = c
         .seen
         .iter()
         .filter(|m| m.topic == format!("{B}/error"))
+        .collect();
+    let summaries = errors
+        .iter()
+        .filter(|m| m.json()["unreported"].as_u64().is_some())
         .count();
-    // At most REJECTION_BURST (20) a window of 10 s, plus one summary each: however long a loaded
-    // machine takes to work through the flood, that is a handful, not thousands.
-    let windows = started.elapsed().as_secs() as usize / 10 + 1;
     assert!(
-        errors <= windows * 21,
-        "{errors} messages on B/error for one flood over {windows} windows of 10 s"
+        errors.len() - summaries <= 20 * (summaries + 1),
+        "{} reports for {summaries} windows of 10 s",
+        errors.len() - summaries
     );
+    // The summaries count what was not reported: some, and never more than the 5,000 broken ones.
+    let unreported: u64 = errors
+        .iter()
+        .filter_map(|m| m.json()["unreported"].as_u64())
+        .sum();
     assert!(
-        summary.json()["unreported"].as_u64().unwrap() > 4_000,
+        summary.json()["unreported"].as_u64() > Some(0),
         "{}",
         summary.text()
+    );
+    assert!(
+        unreported <= 5_000,
+        "{unreported} unreported of 5,000 rejections"
     );
     // Then ~90 s of ordinary commands: every one lands, on the same connection.
     let t0 = Instant::now();

@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use crate::color::Rgb;
-use crate::config::Easing;
+use crate::engine::settings::Easing;
 use crate::engine::sunrise;
 
 /// What a fade draws.
