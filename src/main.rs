@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use diuna::app::{self, RunOptions};
 use diuna::config::Config;
+use diuna::output::preview::Screen;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
         return ExitCode::SUCCESS;
     }
+    let screen = args.preview.then(Screen::stdout);
     init_tracing(config.log_level.as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -73,7 +75,7 @@ fn main() -> ExitCode {
         app::run(
             config,
             RunOptions {
-                preview: args.preview,
+                preview: screen,
                 config_path: Some(args.config.clone()),
             },
             shutdown,
