@@ -129,6 +129,78 @@ mod tests {
         );
     }
 
+    /// The status task against a stand-in render loop: the current state at start, then every
+    /// `Event::Device` from the bus, drawn without a frame.
+    #[tokio::test]
+    async fn the_status_follows_the_control_state_on_the_bus() {
+        use crate::engine::{Command, MasterState, Snapshot};
+        use tokio::sync::{broadcast, mpsc};
+        struct Lines(mpsc::UnboundedSender<String>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                let _ = self.0.send(String::from_utf8_lossy(b).into_owned());
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (events, _) = broadcast::channel(16);
+        let (engine, commands) = EngineHandle::new(events.clone());
+        // The render loop's part: answer the snapshot with zone 2 selected.
+        let loop_thread = std::thread::spawn(move || {
+            while let Ok(cmd) = commands.recv() {
+                if let Command::Snapshot(reply) = cmd {
+                    let _ = reply.send(Snapshot {
+                        zones: Vec::new(),
+                        master: MasterState::default(),
+                        device: DeviceState {
+                            selected_zone: 1,
+                            ..Default::default()
+                        },
+                        preset: "red",
+                        library: Default::default(),
+                    });
+                }
+            }
+        });
+        let (tx, mut written) = mpsc::unbounded_channel();
+        let screen = Screen::new(Box::new(Lines(tx)), Some(80));
+        let zones = vec!["floor".to_string(), "desk".to_string()];
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(run(engine, screen, zones, stop.clone()));
+        let mut next = async || {
+            tokio::time::timeout(std::time::Duration::from_secs(10), written.recv())
+                .await
+                .expect("a redraw")
+                .expect("the screen is alive")
+        };
+        let first = next().await;
+        assert!(
+            first.contains("\redit off (knobs idle) · zone desk (2/2) · knob → hue\x1b[K"),
+            "{first:?}"
+        );
+        let state = DeviceState {
+            edit_mode: true,
+            edit_target: EditTarget::Preset,
+            ..Default::default()
+        };
+        events
+            .send(Event::Device {
+                state,
+                preset: "red",
+            })
+            .unwrap();
+        let second = next().await;
+        assert!(
+            second.contains("\redit on · zone floor (1/2) · knob → preset\x1b[K"),
+            "{second:?}"
+        );
+        stop.cancel();
+        task.await.unwrap().unwrap();
+        loop_thread.join().unwrap();
+    }
+
     #[test]
     fn without_keys_the_legend_says_why() {
         let mut input = InputConfig {
