@@ -13,10 +13,12 @@
 //! loop and output thread are joined. With the runtime's own grace in `main.rs` ([`RUNTIME_GRACE`])
 //! it stays under the unit's `TimeoutStopSec` (a test in this file reads `deploy/diuna.service`).
 
+mod preview;
 mod reload;
 mod tasks;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast;
@@ -28,6 +30,7 @@ use crate::engine::{
     self, Command, Control, DeviceState, EngineHandle, EngineInit, Event, MasterState, StartError,
     ZoneState,
 };
+use crate::output::preview::Screen;
 use crate::persist;
 use crate::supervisor::Supervisor;
 use crate::systemd;
@@ -36,8 +39,9 @@ use reload::Mqtt;
 /// Options from the command line that are not part of the config file.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
-    /// Draw the simulated strips in the terminal.
-    pub preview: bool,
+    /// Draw the simulated strips, the control status and the key legend on this screen (the
+    /// terminal: `Screen::stdout()`).
+    pub preview: Option<Arc<Screen>>,
     /// Where the config came from (re-read on SIGHUP).
     pub config_path: Option<PathBuf>,
 }
@@ -100,7 +104,7 @@ impl App {
     ) -> Result<App, AppError> {
         let (events, _) = broadcast::channel::<Event>(1024);
         let mut first_frame = events.subscribe();
-        let (layout, preview) = (config.layout.clone(), opts.preview);
+        let (layout, preview) = (config.layout.clone(), opts.preview.clone());
         let open = Box::new(move || crate::output::open(&layout, preview));
         let (engine, render_join) = engine::spawn(engine_init(&config), open, events)?;
         if config.sync.group.is_some() {
@@ -122,6 +126,9 @@ impl App {
         crate::stream::receiver::spawn(&sup, rt, &config.layout, &engine, shutdown.clone());
         let gpio =
             tasks::spawn_inputs(&sup, &config, &engine, input_stop.clone(), shutdown.clone());
+        if let Some(screen) = opts.preview.clone() {
+            preview::spawn_status(&sup, &config, &engine, screen, input_stop.clone());
+        }
         wait_first_frame(&mut first_frame).await;
         systemd::ready(&format!(
             "running: {} zones on {} strips",

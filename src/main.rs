@@ -4,10 +4,12 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use diuna::app::{self, RunOptions};
 use diuna::config::Config;
+use diuna::output::preview::Screen;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
@@ -54,7 +56,13 @@ fn main() -> ExitCode {
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
         return ExitCode::SUCCESS;
     }
-    init_tracing(config.log_level.as_deref());
+    let screen = args.preview.then(Screen::stdout);
+    let terminals = (
+        std::io::stdout().is_terminal(),
+        std::io::stderr().is_terminal(),
+    );
+    let log_screen = screen.clone().filter(|_| logs_through_preview(terminals));
+    init_tracing(config.log_level.as_deref(), log_screen);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -73,7 +81,7 @@ fn main() -> ExitCode {
         app::run(
             config,
             RunOptions {
-                preview: args.preview,
+                preview: screen,
                 config_path: Some(args.config.clone()),
             },
             shutdown,
@@ -139,8 +147,9 @@ async fn wait_for_signal(shutdown: CancellationToken) {
 
 /// Journald with structured fields under systemd, the terminal otherwise; level from `RUST_LOG`, else
 /// the config's `log_level`, else `info`. Colours only when stderr is a terminal (and `NO_COLOR` is not
-/// set): a log written to a file or a pipe carries no escape codes.
-fn init_tracing(level: Option<&str>) {
+/// set): a log written to a file or a pipe carries no escape codes. With `screen` (the preview on a
+/// terminal) each log line is written above the picture, which is redrawn below it.
+fn init_tracing(level: Option<&str>, screen: Option<Arc<Screen>>) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level.unwrap_or("info")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
@@ -157,13 +166,19 @@ fn init_tracing(level: Option<&str>) {
         std::io::stderr().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
     );
-    registry
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(ansi),
-        )
-        .init();
+    let layer = tracing_subscriber::fmt::layer().with_ansi(ansi);
+    match screen {
+        Some(screen) => registry
+            .with(layer.with_writer(move || screen.log_writer()))
+            .init(),
+        None => registry.with(layer.with_writer(std::io::stderr)).init(),
+    }
+}
+
+/// Whether log lines go through the preview's screen: when standard output and standard error are
+/// both the terminal the picture is on (a log redirected elsewhere cannot tear it).
+fn logs_through_preview((stdout_terminal, stderr_terminal): (bool, bool)) -> bool {
+    stdout_terminal && stderr_terminal
 }
 
 /// Whether to colour the log: only on a terminal, and not when `NO_COLOR` is set (https://no-color.org).
@@ -173,8 +188,16 @@ fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::colour;
+    use super::{colour, logs_through_preview};
     use std::ffi::OsStr;
+
+    #[test]
+    fn logs_go_through_the_preview_only_when_both_streams_are_the_terminal() {
+        assert!(logs_through_preview((true, true)));
+        assert!(!logs_through_preview((true, false)), "2> file: as always");
+        assert!(!logs_through_preview((false, true)), "picture piped away");
+        assert!(!logs_through_preview((false, false)));
+    }
 
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {

@@ -14,6 +14,7 @@ pub mod encoder;
 pub mod gpio;
 pub mod hub;
 pub mod keyboard;
+pub mod legend;
 pub mod pins;
 pub mod rotary;
 pub mod sim;

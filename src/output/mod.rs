@@ -89,8 +89,11 @@ impl OutputDevice for Combined {
 }
 
 /// The output device for `layout`: the real drivers (after the preflight) beside the simulator, which
-/// takes the `sim` strips (and draws the preview when asked).
-pub fn open(layout: &Layout, preview: bool) -> Result<Box<dyn OutputDevice>, OutputError> {
+/// takes the `sim` strips (and draws the preview on `preview`'s screen when given).
+pub fn open(
+    layout: &Layout,
+    preview: Option<Arc<preview::Screen>>,
+) -> Result<Box<dyn OutputDevice>, OutputError> {
     let sim = sim::SimOutput::new(layout, preview)?;
     let mut devices = open_hardware(layout)?;
     if devices.is_empty() {

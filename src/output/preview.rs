@@ -1,18 +1,26 @@
 //! Live terminal preview of the simulated strips: one line of true-colour blocks per strip with a ruler
-//! under it naming its zones at their boundaries, redrawn in place at most ~30 times a second.
+//! under it naming its zones at their boundaries, redrawn in place at most ~30 times a second. Under
+//! the strips the app keeps the control status and the key legend ([`Screen`]).
 //!
 //! It shows what the LEDs emit: wire bytes mapped back to logical order and un-gamma'd for the terminal's
 //! sRGB, and long strips are downsampled to fit the terminal width. On an RGBW strip the W byte is drawn
 //! as the light it adds: the white LED's colour (`white_kelvin`) at that level, mixed with R, G and B.
+//!
+//! The picture is composed as text ([`Preview::picture`], tested as a string) and handed to the
+//! [`Screen`], which owns the terminal and keeps log lines out of it.
 
-use std::io::{Stdout, Write};
+mod screen;
+
+use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::style::{Color, Print, ResetColor, SetForegroundColor};
-use crossterm::{QueueableCommand, cursor, terminal};
+use crossterm::Command;
+use crossterm::style::{Color, ResetColor, SetForegroundColor};
 
 use super::OutFrame;
 use crate::layout::{ColorOrder, Layout};
+pub use screen::{LogWriter, Screen};
 
 const MIN_INTERVAL: Duration = Duration::from_millis(33);
 
@@ -30,15 +38,16 @@ struct StripView {
 
 /// The preview state, owned by the output thread.
 pub struct Preview {
-    out: Stdout,
+    screen: Arc<Screen>,
     strips: Vec<StripView>,
     drawn_at: Option<Instant>,
     dirty: bool,
-    lines_drawn: u16,
+    /// The picture being composed (reused).
+    text: String,
 }
 
 impl Preview {
-    pub fn new(layout: &Layout) -> Self {
+    pub fn new(layout: &Layout, screen: Arc<Screen>) -> Self {
         let strips = layout
             .strips
             .iter()
@@ -65,11 +74,11 @@ impl Preview {
             })
             .collect();
         Preview {
-            out: std::io::stdout(),
+            screen,
             strips,
             drawn_at: None,
             dirty: false,
-            lines_drawn: 0,
+            text: String::new(),
         }
     }
 
@@ -95,48 +104,40 @@ impl Preview {
         MIN_INTERVAL.checked_sub(since).filter(|d| !d.is_zero())
     }
 
-    /// Draws every strip, moving the cursor back over the previous drawing.
+    /// Draws every strip on the screen; when a log line holds the screen, the frame waits for the
+    /// next try ([`Preview::pending`]).
     pub fn redraw(&mut self) {
-        let width = terminal::size()
-            .map(|(w, _)| w as usize)
-            .unwrap_or(100)
-            .max(20)
-            - 12;
-        let out = &mut self.out;
-        let mut res = Ok(());
-        if self.lines_drawn > 0 {
-            res = out.queue(cursor::MoveUp(self.lines_drawn)).map(|_| ());
+        let width = self.screen.width().max(20) - 12;
+        let mut text = std::mem::take(&mut self.text);
+        self.picture(&mut text, width);
+        if self.screen.try_picture(&text) {
+            self.dirty = false;
         }
+        self.text = text;
+        self.drawn_at = Some(Instant::now());
+    }
+
+    /// The picture as text, each strip at most `width` cells: its id and a row of coloured blocks,
+    /// then its ruler; every row ends with `\n`.
+    pub fn picture(&self, out: &mut String, width: usize) {
+        out.clear();
         for s in &self.strips {
             let ch = s.order.channels();
             let n = s.last.len() / ch;
             let cells = n.min(width).max(1);
-            let _ = out.queue(Print(format!("\r{:<10} ", s.id)));
+            let _ = write!(out, "{:<10} ", s.id);
             for c in 0..cells {
                 let i = (c * n / cells) * ch;
                 let Some(wire) = s.last.get(i..i + ch) else {
                     break;
                 };
                 let [r, g, b] = s.emitted(s.order.from_wire(wire));
-                let _ = out.queue(SetForegroundColor(Color::Rgb { r, g, b }));
-                let _ = out.queue(Print('█'));
+                let _ = SetForegroundColor(Color::Rgb { r, g, b }).write_ansi(out);
+                out.push('█');
             }
-            let _ = out.queue(ResetColor);
-            let _ = out.queue(terminal::Clear(terminal::ClearType::UntilNewLine));
-            let _ = out.queue(Print(format!(
-                "\n\r{:<10} {}",
-                "",
-                ruler(&s.zones, n, cells)
-            )));
-            let _ = out.queue(terminal::Clear(terminal::ClearType::UntilNewLine));
-            let _ = out.queue(Print("\n"));
+            let _ = ResetColor.write_ansi(out);
+            let _ = writeln!(out, "\n{:<10} {}", "", ruler(&s.zones, n, cells));
         }
-        if res.is_ok() {
-            let _ = out.flush();
-        }
-        self.lines_drawn = 2 * self.strips.len() as u16;
-        self.drawn_at = Some(Instant::now());
-        self.dirty = false;
     }
 }
 
@@ -199,7 +200,10 @@ mod tests {
             "[[strips]]\nid=\"a\"\n[[zones]]\nid=\"y\"\nstrip=\"a\"\npixels=3\n[[zones]]\nid=\"x\"\nstrip=\"a\"\npixels=2\n",
         )
         .unwrap();
-        let p = Preview::new(&cfg.layout);
+        let p = Preview::new(
+            &cfg.layout,
+            Screen::new(Box::new(std::io::sink()), Some(80)),
+        );
         let names: Vec<_> = p.strips[0]
             .zones
             .iter()
@@ -209,13 +213,93 @@ mod tests {
         assert_eq!(ruler(&p.strips[0].zones, 5, 5), "|y |x");
     }
 
+    /// The picture with its colour codes taken out.
+    fn plain(text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find('\x1b') {
+            out.push_str(&rest[..i]);
+            let code = &rest[i + 2..];
+            let end = code
+                .find(|c: char| c.is_ascii_alphabetic())
+                .map_or(rest.len(), |e| i + 2 + e + 1);
+            rest = &rest[end..];
+        }
+        out + rest
+    }
+
+    #[test]
+    fn the_picture_is_each_strips_blocks_over_its_ruler() {
+        let cfg = Config::from_toml(
+            "[[strips]]\nid=\"main\"\ngamma=1.0\ncolor_order=\"RGB\"\n[[zones]]\nid=\"floor\"\nstrip=\"main\"\npixels=6\n\
+             [[zones]]\nid=\"desk\"\nstrip=\"main\"\npixels=4\n\
+             [[strips]]\nid=\"shelf\"\ngpio=19\ndma=11\n[[zones]]\nid=\"tv\"\nstrip=\"shelf\"\npixels=30\n",
+        )
+        .unwrap();
+        let mut p = Preview::new(
+            &cfg.layout,
+            Screen::new(Box::new(std::io::sink()), Some(80)),
+        );
+        let mut frame = OutFrame::new(&cfg.layout);
+        frame.strips[0][..3].copy_from_slice(&[255, 0, 0]);
+        frame.dirty.fill(true);
+        p.update(&frame);
+        let mut text = String::new();
+        p.picture(&mut text, 20);
+        assert_eq!(
+            plain(&text),
+            "main       ██████████\n           |floor|des\n\
+             shelf      ████████████████████\n           |tv\n",
+            "one cell a pixel up to the width, then downsampled"
+        );
+        assert!(
+            text.starts_with("main       \x1b[38;2;255;0;0m█\x1b[38;2;0;0;0m█"),
+            "each block in the colour the LED emits: {text:?}"
+        );
+    }
+
+    #[test]
+    fn a_frame_reaches_the_screen_with_the_status_under_it() {
+        #[derive(Clone, Default)]
+        struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Capture {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let cfg =
+            Config::from_toml("[[strips]]\nid=\"a\"\n[[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=3\n")
+                .unwrap();
+        let cap = Capture::default();
+        let screen = Screen::new(Box::new(cap.clone()), Some(40));
+        screen.set_status("edit off");
+        let mut p = Preview::new(&cfg.layout, screen);
+        let mut frame = OutFrame::new(&cfg.layout);
+        frame.dirty.fill(true);
+        p.update(&frame);
+        let out = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
+        let last = out.rsplit("\x1b[1A").next().unwrap();
+        assert_eq!(
+            plain(last),
+            "\ra          ███\n\r           |z\n\redit off\n"
+        );
+        assert!(p.pending().is_none(), "drawn, nothing waiting");
+    }
+
     #[test]
     fn white_byte_shows_as_the_white_leds_light() {
         let cfg = Config::from_toml(
             "[[strips]]\nid=\"w\"\nled_type=\"sk6812\"\ncolor_order=\"GRBW\"\ngamma=1.0\nwhite_kelvin=6600\n[[zones]]\nid=\"z\"\nstrip=\"w\"\npixels=2\n",
         )
         .unwrap();
-        let p = Preview::new(&cfg.layout);
+        let p = Preview::new(
+            &cfg.layout,
+            Screen::new(Box::new(std::io::sink()), Some(80)),
+        );
         let s = &p.strips[0];
         assert_eq!(s.last.len(), 8, "4 bytes a pixel");
         assert_eq!(

@@ -16,9 +16,10 @@
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::preview::Preview;
+use super::preview::{Preview, Screen};
 use super::{OutFrame, OutputDevice, OutputError};
 use crate::layout::{FrameTiming, Layout};
 
@@ -47,8 +48,8 @@ pub struct SimOutput {
 const BACK_TO_BACK: Duration = Duration::from_millis(1);
 
 impl SimOutput {
-    /// Opens capture files (append). `preview` draws the strips in the terminal.
-    pub fn new(layout: &Layout, preview: bool) -> Result<SimOutput, OutputError> {
+    /// Opens capture files (append). `preview` is the screen to draw the strips on.
+    pub fn new(layout: &Layout, preview: Option<Arc<Screen>>) -> Result<SimOutput, OutputError> {
         let mut strips = Vec::new();
         for s in &layout.strips {
             if s.driver != crate::layout::Driver::Sim {
@@ -83,7 +84,7 @@ impl SimOutput {
             strips,
             timing: FrameTiming::new(layout),
             line: String::with_capacity(64 + max_len * 8),
-            preview: preview.then(|| Preview::new(layout)),
+            preview: preview.map(|screen| Preview::new(layout, screen)),
             free_at: None,
             anchor: (Instant::now(), SystemTime::now()),
         })
@@ -173,7 +174,7 @@ mod tests {
             b.display()
         ))
         .unwrap();
-        let mut sim = SimOutput::new(&cfg.layout, false).unwrap();
+        let mut sim = SimOutput::new(&cfg.layout, None).unwrap();
         let mut frame = OutFrame::new(&cfg.layout);
         frame.strips[0].copy_from_slice(&[1, 2, 3, 4, 5, 6]);
         frame.strips[1].copy_from_slice(&[1, 2, 3, 0xff, 5, 6, 7, 8]);
