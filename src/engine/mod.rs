@@ -10,6 +10,7 @@ pub mod compositor;
 pub mod control;
 pub mod master;
 pub mod playlist;
+pub mod queue;
 pub mod render_loop;
 pub mod scene;
 pub mod stats;

@@ -11,7 +11,6 @@
 mod stream;
 mod sync;
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -23,6 +22,7 @@ use super::compositor::Compositor;
 use super::control::{Control, DeviceCommand, DeviceState};
 use super::master;
 use super::playlist::PlaylistRun;
+use super::queue::{Listen, QueueRx};
 use super::scene::{Library, LibrarySnapshot};
 use super::stats::StatsRecorder;
 use super::sync::SyncState;
@@ -84,7 +84,7 @@ struct RenderLoop {
     control: Control,
     clock: Clock,
     events: broadcast::Sender<Event>,
-    rx: Receiver<Command>,
+    rx: QueueRx,
     output: Output,
     stats: StatsRecorder,
     /// Something changed that the strips do not show yet.
@@ -106,7 +106,7 @@ impl RenderLoop {
         init: EngineInit,
         output: Output,
         events: broadcast::Sender<Event>,
-        rx: Receiver<Command>,
+        rx: QueueRx,
     ) -> Self {
         let now = Instant::now();
         let mut compositor = Compositor::new(&init.layout, init.render.easing, now);
@@ -191,29 +191,34 @@ impl RenderLoop {
             }
             .min(self.stream_wait(now))
             .min(self.sync_wait(now));
-            match self.rx.recv_timeout(wait) {
-                Ok(cmd) => {
-                    self.handle(cmd);
-                    while let Ok(cmd) = self.rx.try_recv() {
-                        self.handle(cmd);
-                    }
-                    if animating && std::mem::take(&mut self.urgent) && self.need_frame {
-                        // A local input while animating: show it now, between two scheduled frames,
-                        // without moving the schedule (the knob must feel instant).
-                        let now = Instant::now();
-                        self.frame(now, false, false);
-                        last_out = now;
-                        continue;
-                    }
-                    if (animating && !slow) || !self.need_frame {
-                        continue;
-                    }
+            // At the full rate a command cannot be shown before the next deadline: only urgent ones
+            // wake the loop before it (`queue.rs`); the rest are taken just before that frame.
+            let full_rate = animating && !slow;
+            self.rx.wait(
+                wait,
+                if full_rate {
+                    Listen::Urgent
+                } else {
+                    Listen::Any
+                },
+            );
+            let Ok(took) = self.take_commands() else {
+                break;
+            };
+            let now = Instant::now();
+            if took && (!full_rate || now < next) {
+                if animating && std::mem::take(&mut self.urgent) && self.need_frame {
+                    // A local input while animating: show it now, between two scheduled frames,
+                    // without moving the schedule (the knob must feel instant).
+                    self.frame(now, false, false);
+                    last_out = now;
+                    continue;
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+                if full_rate || !self.need_frame {
+                    continue;
+                }
             }
             self.urgent = false;
-            let now = Instant::now();
             let refresh = now >= last_out + self.cfg.refresh;
             if animating && now < next && !(slow && self.need_frame) {
                 continue;
@@ -241,6 +246,16 @@ impl RenderLoop {
             }
         }
         tracing::debug!("render loop stopped");
+    }
+
+    /// Handles every queued command; whether there was one (`Err` once every sender is gone).
+    fn take_commands(&mut self) -> Result<bool, super::queue::Closed> {
+        let mut took = false;
+        while let Some(cmd) = self.rx.next()? {
+            self.handle(cmd);
+            took = true;
+        }
+        Ok(took)
     }
 
     /// Composes and hands one frame to the output thread.

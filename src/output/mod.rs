@@ -6,6 +6,12 @@
 //! composes frame N+1 while frame N is on the wire, and blocks (backpressure) only when the wire is the
 //! bottleneck. The thread ends when the render loop drops its [`Output`] (channel closed), after which the
 //! LEDs are left as the last frame made them (the render loop fades them out first when configured).
+//!
+//! The thread wakes once per frame: a device may return from [`OutputDevice::show`] as soon as the frame
+//! is on its way (the simulator does) and wait for the wire only when the next frame comes before it is
+//! free. The buffer of the frame on the wire is handed back when the next frame arrives (or on
+//! [`Output::drain`]), so the render loop is held back exactly as far as when `show` blocked for the
+//! whole wire time, without a second wake-up per frame.
 
 pub mod board;
 pub mod pio;
@@ -56,8 +62,13 @@ pub enum OutputError {
 
 /// Something that puts frames on wires: the simulator or the WS281x driver.
 pub trait OutputDevice: Send {
-    /// Shows the dirty strips of `frame`, returning once they have latched.
+    /// Shows the dirty strips of `frame`. It returns once they have latched, or (a device that keeps
+    /// time itself, like the simulator) once the frame is on its way: such a device waits for the
+    /// wire before it starts the next frame, and in [`OutputDevice::flush`].
     fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError>;
+
+    /// Returns once every frame shown so far has latched.
+    fn flush(&mut self) {}
 
     /// Time until the device wants [`OutputDevice::tick`] (e.g. a rate-limited preview redraw), if ever.
     fn pending(&self) -> Option<Duration> {
@@ -74,6 +85,10 @@ pub struct Combined(pub Vec<Box<dyn OutputDevice>>);
 impl OutputDevice for Combined {
     fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError> {
         self.0.iter_mut().try_for_each(|d| d.show(frame))
+    }
+
+    fn flush(&mut self) {
+        self.0.iter_mut().for_each(|d| d.flush());
     }
 }
 
@@ -120,9 +135,16 @@ pub struct OutputCounters {
     pub errors: AtomicU64,
 }
 
+/// What the render loop sends the output thread.
+enum ToOutput {
+    Frame(Box<OutFrame>),
+    /// Wait for the wire, then hand back the buffer of the frame on it (`Output::drain`).
+    Flush,
+}
+
 /// The render loop's end of the output thread.
 pub struct Output {
-    tx: Option<SyncSender<Box<OutFrame>>>,
+    tx: Option<SyncSender<ToOutput>>,
     free: Receiver<Box<OutFrame>>,
     recycle: SyncSender<Box<OutFrame>>,
     join: Option<JoinHandle<()>>,
@@ -133,13 +155,13 @@ pub struct Output {
 const BUFFERS: usize = 2;
 
 impl Output {
-    /// Starts the output thread with `device`; `on_first` runs once the first frame has latched.
+    /// Starts the output thread with `device`; `on_first` runs once the first frame is out.
     pub fn spawn(
         layout: &Layout,
-        mut device: Box<dyn OutputDevice>,
+        device: Box<dyn OutputDevice>,
         on_first: Box<dyn FnOnce() + Send>,
     ) -> std::io::Result<Output> {
-        let (tx, rx) = sync_channel::<Box<OutFrame>>(BUFFERS);
+        let (tx, rx) = sync_channel::<ToOutput>(BUFFERS);
         let (free_tx, free) = sync_channel::<Box<OutFrame>>(BUFFERS);
         for _ in 0..BUFFERS {
             free_tx
@@ -148,52 +170,20 @@ impl Output {
         }
         let recycle = free_tx.clone();
         let counters = Arc::new(OutputCounters::default());
-        let c = counters.clone();
+        let thread = OutputThread {
+            device,
+            rx,
+            free: free_tx,
+            counters: counters.clone(),
+            on_first: Some(on_first),
+            failing: false,
+            on_wire: None,
+        };
         let join = std::thread::Builder::new()
             .name("diuna-output".into())
             .spawn(move || {
                 crate::realtime::promote_current_thread("output");
-                let mut on_first = Some(on_first);
-                let mut failing = false;
-                loop {
-                    let frame = match device.pending() {
-                        None => match rx.recv() {
-                            Ok(f) => f,
-                            Err(_) => break,
-                        },
-                        Some(wait) => match rx.recv_timeout(wait) {
-                            Ok(f) => f,
-                            Err(RecvTimeoutError::Timeout) => {
-                                device.tick();
-                                continue;
-                            }
-                            Err(RecvTimeoutError::Disconnected) => break,
-                        },
-                    };
-                    match device.show(&frame) {
-                        Ok(()) => {
-                            if failing {
-                                tracing::info!("output recovered");
-                                failing = false;
-                            }
-                            c.frames.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            // Logged once per change of state, counted always; the next frame retries.
-                            if !failing {
-                                tracing::error!(error = %e, "output write failed; retrying on the next frame");
-                                failing = true;
-                            }
-                            c.errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    if let Some(f) = on_first.take() {
-                        f();
-                    }
-                    if free_tx.send(frame).is_err() {
-                        break;
-                    }
-                }
+                thread.run();
             })?;
         Ok(Output {
             tx: Some(tx),
@@ -211,7 +201,9 @@ impl Output {
 
     /// Hands a composed frame to the thread.
     pub fn submit(&self, frame: Box<OutFrame>) -> bool {
-        self.tx.as_ref().is_some_and(|tx| tx.send(frame).is_ok())
+        self.tx
+            .as_ref()
+            .is_some_and(|tx| tx.send(ToOutput::Frame(frame)).is_ok())
     }
 
     /// Returns a buffer that had nothing new to show, without waking the thread.
@@ -221,7 +213,85 @@ impl Output {
 
     /// Waits until every submitted frame has latched.
     pub fn drain(&self) -> Vec<Box<OutFrame>> {
+        let Some(Ok(())) = self.tx.as_ref().map(|tx| tx.send(ToOutput::Flush)) else {
+            return Vec::new();
+        };
         (0..BUFFERS).filter_map(|_| self.free.recv().ok()).collect()
+    }
+}
+
+/// The output thread's state: the device, and the buffer of the frame on the wire.
+struct OutputThread {
+    device: Box<dyn OutputDevice>,
+    rx: Receiver<ToOutput>,
+    free: SyncSender<Box<OutFrame>>,
+    counters: Arc<OutputCounters>,
+    on_first: Option<Box<dyn FnOnce() + Send>>,
+    failing: bool,
+    /// Handed back when the next frame has started (the wire is free of this one by then).
+    on_wire: Option<Box<OutFrame>>,
+}
+
+impl OutputThread {
+    fn run(mut self) {
+        while let Some(msg) = self.next() {
+            match msg {
+                ToOutput::Frame(frame) => {
+                    self.show(&frame);
+                    if let Some(f) = self.on_first.take() {
+                        f();
+                    }
+                    if let Some(old) = self.on_wire.replace(frame)
+                        && self.free.send(old).is_err()
+                    {
+                        break;
+                    }
+                }
+                ToOutput::Flush => {
+                    self.device.flush();
+                    if let Some(old) = self.on_wire.take()
+                        && self.free.send(old).is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        self.device.flush();
+    }
+
+    /// The next message; meanwhile ticks the device when it asks to (the preview's redraw).
+    fn next(&mut self) -> Option<ToOutput> {
+        loop {
+            match self.device.pending() {
+                None => return self.rx.recv().ok(),
+                Some(wait) => match self.rx.recv_timeout(wait) {
+                    Ok(m) => return Some(m),
+                    Err(RecvTimeoutError::Timeout) => self.device.tick(),
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                },
+            }
+        }
+    }
+
+    fn show(&mut self, frame: &OutFrame) {
+        match self.device.show(frame) {
+            Ok(()) => {
+                if self.failing {
+                    tracing::info!("output recovered");
+                    self.failing = false;
+                }
+                self.counters.frames.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                // Logged once per change of state, counted always; the next frame retries.
+                if !self.failing {
+                    tracing::error!(error = %e, "output write failed; retrying on the next frame");
+                    self.failing = true;
+                }
+                self.counters.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -231,5 +301,61 @@ impl Drop for Output {
         if let Some(j) = self.join.take() {
             let _ = j.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::{Sender, channel};
+
+    /// Reports every show and flush.
+    struct Probe(Sender<&'static str>);
+
+    impl OutputDevice for Probe {
+        fn show(&mut self, _: &OutFrame) -> Result<(), OutputError> {
+            let _ = self.0.send("show");
+            Ok(())
+        }
+        fn flush(&mut self) {
+            let _ = self.0.send("flush");
+        }
+    }
+
+    /// The buffer of the frame on the wire comes back when the next frame has started, or on
+    /// `drain` after the device's flush; never while its frame may still be on the wire.
+    #[test]
+    fn the_buffer_on_the_wire_comes_back_with_the_next_frame_or_drain() {
+        let cfg = crate::config::Config::from_toml(
+            "[[strips]]\nid=\"a\"\ngpio=18\n[[zones]]\nid=\"x\"\nstrip=\"a\"\npixels=3\n",
+        )
+        .unwrap();
+        let (tx, seen) = channel();
+        let (first_tx, first) = channel();
+        let out = Output::spawn(
+            &cfg.layout,
+            Box::new(Probe(tx)),
+            Box::new(move || {
+                let _ = first_tx.send(());
+            }),
+        )
+        .unwrap();
+        let wait = Duration::from_secs(5);
+        let a = out.acquire().unwrap();
+        let b = out.acquire().unwrap();
+        assert!(out.submit(a));
+        assert_eq!(seen.recv_timeout(wait), Ok("show"));
+        first
+            .recv_timeout(wait)
+            .expect("on_first ran after the first frame");
+        assert!(out.submit(b));
+        assert_eq!(seen.recv_timeout(wait), Ok("show"));
+        // The first frame's buffer is free again; the second's is held while it is on the wire.
+        let a = out.free.recv_timeout(wait).expect("first buffer back");
+        assert!(out.free.recv_timeout(Duration::from_millis(50)).is_err());
+        out.recycle(a);
+        let all = out.drain();
+        assert_eq!(seen.recv_timeout(wait), Ok("flush"));
+        assert_eq!(all.len(), BUFFERS, "drain hands back every buffer");
     }
 }
