@@ -76,8 +76,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_tracing(config.log_level.as_deref());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread serves every async task (MQTT, state writer, inputs, realtime receiver, signals): they
+    // only wait on sockets, channels and timers, and a second worker would cost a thread, its malloc
+    // arena and a cross-thread wake-up for each message passed between tasks. Frames have their own
+    // threads; blocking file writes go to `spawn_blocking` threads (named `diuna-rt`).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_name("diuna-rt")
         .build()
