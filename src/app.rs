@@ -5,6 +5,9 @@
 //! the state writer flushes a final snapshot; the fade finishes; MQTT publishes `offline` and
 //! disconnects; the threads are joined. It fits in the 5 s a stop may take. SIGHUP reloads what is safe
 //! to change live (render settings, gamma and power limits, MQTT settings) and says why when it cannot.
+//! New MQTT settings are checked in full (password and TLS files read) before the running connection
+//! is touched; a bad one keeps the old connection, and a good one replaces it only after the old one
+//! has said `offline` and left, so its goodbye can never land after the new `online`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,7 +22,7 @@ use crate::engine::{
 use crate::mqtt;
 use crate::output::{OutputDevice, OutputError, sim::SimOutput};
 use crate::persist::{self, Persister};
-use crate::supervisor::{Policy, Supervisor};
+use crate::supervisor::{Heartbeat, Policy, Supervisor};
 use crate::systemd;
 
 /// Options from the command line that are not part of the config file.
@@ -111,8 +114,7 @@ pub async fn run(
             p.run(stop)
         });
     }
-    let mut mqtt_stop = CancellationToken::new();
-    spawn_mqtt(&sup, &config, &engine, mqtt_stop.clone());
+    let mut mqtt = Mqtt::start(&sup, &config, &engine);
     spawn_watchdog(&sup, &engine, shutdown.clone());
     crate::stream::receiver::spawn(&sup, &config, &engine, shutdown.clone());
     let input_stop = CancellationToken::new();
@@ -146,15 +148,11 @@ pub async fn run(
             _ = sup.fatal.cancelled() => break Some(AppError::CriticalTask),
             _ = &mut render_done => break Some(AppError::RenderLoopDied),
             Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
-                if let Some(path) = &opts.config_path {
-                    if let Some(next) = reload(path, &current, &engine) {
-                        if next.mqtt_changed {
-                            mqtt_stop.cancel();
-                            mqtt_stop = CancellationToken::new();
-                            spawn_mqtt(&sup, &next.config, &engine, mqtt_stop.clone());
-                        }
-                        current = next.config;
-                    }
+                if let Some(path) = &opts.config_path
+                    && let Some(next) = reload(path, &current, &engine)
+                {
+                    mqtt.reload(&sup, &next, &engine).await;
+                    current = next;
                 }
             }
         }
@@ -189,7 +187,7 @@ pub async fn run(
         tracing::warn!("fade-out did not finish in time");
     }
     // 4. MQTT: offline, disconnect.
-    mqtt_stop.cancel();
+    mqtt.stop.cancel();
     shutdown.cancel();
     sup.tracker.close();
     if tokio::time::timeout(FLUSH_BUDGET + MQTT_BUDGET, sup.tracker.wait())
@@ -214,14 +212,92 @@ pub async fn run(
     }
 }
 
-fn spawn_mqtt(sup: &Supervisor, config: &Config, engine: &EngineHandle, stop: CancellationToken) {
-    if !config.mqtt.enabled {
-        return;
+/// The running MQTT bridge: what it was started with, and how to stop it.
+struct Mqtt {
+    /// `None` when MQTT is disabled or its settings could not be resolved.
+    settings: Option<mqtt::connection::Settings>,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Mqtt {
+    fn start(sup: &Supervisor, config: &Config, engine: &EngineHandle) -> Mqtt {
+        let stop = CancellationToken::new();
+        let settings = mqtt_settings(config);
+        let task = settings
+            .clone()
+            .map(|s| spawn_mqtt(sup, config, s, engine, stop.clone()));
+        Mqtt {
+            settings,
+            stop,
+            task,
+        }
     }
+
+    /// SIGHUP: replaces the bridge when the `[mqtt]` settings changed and are valid; keeps it otherwise.
+    async fn reload(&mut self, sup: &Supervisor, next: &Config, engine: &EngineHandle) {
+        let settings = if next.mqtt.enabled {
+            match mqtt::connection::Settings::resolve(&next.mqtt, &next.device_id) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::error!(error = %e, "SIGHUP: [mqtt] settings not applied, keeping the running MQTT connection");
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        if settings == self.settings {
+            return;
+        }
+        tracing::info!("SIGHUP: [mqtt] settings changed; reconnecting");
+        // The old bridge says `offline` and disconnects before the new one says `online`.
+        self.stop.cancel();
+        if let Some(task) = self.task.take()
+            && tokio::time::timeout(MQTT_BUDGET, task).await.is_err()
+        {
+            tracing::warn!("the old MQTT connection did not close in time");
+        }
+        self.stop = CancellationToken::new();
+        self.task = settings
+            .clone()
+            .map(|s| spawn_mqtt(sup, next, s, engine, self.stop.clone()));
+        self.settings = settings;
+    }
+}
+
+/// The MQTT settings of `config`, with their files read; `None` (and one error) when they are bad.
+fn mqtt_settings(config: &Config) -> Option<mqtt::connection::Settings> {
+    if !config.mqtt.enabled {
+        return None;
+    }
+    mqtt::connection::Settings::resolve(&config.mqtt, &config.device_id)
+        .map_err(|e| {
+            tracing::error!(error = %e, "MQTT is off until this is fixed (then send SIGHUP or restart); the lights work locally");
+        })
+        .ok()
+}
+
+fn spawn_mqtt(
+    sup: &Supervisor,
+    config: &Config,
+    settings: mqtt::connection::Settings,
+    engine: &EngineHandle,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
     let (config, engine, restarts) = (config.clone(), engine.clone(), sup.restarts.clone());
-    sup.spawn("mqtt", Policy::Restart, stop, move |stop| {
-        mqtt::MqttBridge::new(&config, engine.clone(), restarts.clone()).run(stop)
-    });
+    let heartbeat = Heartbeat::default();
+    let watch = (heartbeat.clone(), mqtt::STALL_LIMIT);
+    sup.spawn_watched("mqtt", Policy::Restart, stop, watch, move |stop| {
+        let bridge = mqtt::MqttBridge::new(
+            &config,
+            settings.clone(),
+            engine.clone(),
+            restarts.clone(),
+            heartbeat.clone(),
+        );
+        bridge.run(stop)
+    })
 }
 
 /// Starts the input hub and every configured source. The returned value holds the GPIO pins.
@@ -317,13 +393,8 @@ fn spawn_watchdog(sup: &Supervisor, engine: &EngineHandle, stop: CancellationTok
     });
 }
 
-struct Reloaded {
-    config: Config,
-    mqtt_changed: bool,
-}
-
 /// Re-reads the config on SIGHUP and applies what is safe; logs what it cannot.
-fn reload(path: &std::path::Path, current: &Config, engine: &EngineHandle) -> Option<Reloaded> {
+fn reload(path: &std::path::Path, current: &Config, engine: &EngineHandle) -> Option<Config> {
     let mut next = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
@@ -344,7 +415,6 @@ fn reload(path: &std::path::Path, current: &Config, engine: &EngineHandle) -> Op
     {
         return None;
     }
-    let mqtt_changed = format!("{:?}", current.mqtt) != format!("{:?}", next.mqtt);
     if format!("{:?}{:?}", current.realtime, current.sync)
         != format!("{:?}{:?}", next.realtime, next.sync)
     {
@@ -352,14 +422,8 @@ fn reload(path: &std::path::Path, current: &Config, engine: &EngineHandle) -> Op
         next.realtime = current.realtime.clone();
         next.sync = current.sync.clone();
     }
-    tracing::info!(
-        mqtt_changed,
-        "SIGHUP: reloaded render settings, gamma and power limits"
-    );
-    Some(Reloaded {
-        config: next,
-        mqtt_changed,
-    })
+    tracing::info!("SIGHUP: reloaded render settings, gamma and power limits");
+    Some(next)
 }
 
 /// Whether `b` differs from `a` only in what can change live.

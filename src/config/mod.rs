@@ -65,14 +65,16 @@ pub struct RenderConfig {
     pub easing: Easing,
 }
 
-#[derive(Clone, Debug)]
+/// The `[mqtt]` section. Compared by value on SIGHUP; its `Debug` never shows the password.
+#[derive(Clone, Debug, PartialEq)]
 pub struct MqttConfig {
     pub enabled: bool,
     pub host: String,
     pub port: u16,
     pub base_topic: String,
     pub discovery_prefix: String,
-    pub client_id: String,
+    /// `mqtt.client_id` when set; otherwise the bridge derives one that is stable per machine.
+    pub client_id: Option<String>,
     pub username: Option<String>,
     /// Where the password comes from; read at connect time and never logged.
     pub password: PasswordSource,
@@ -83,12 +85,24 @@ pub struct MqttConfig {
     pub reconnect_max: Duration,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, PartialEq)]
 pub enum PasswordSource {
     None,
     Inline(String),
     File(PathBuf),
     Env(String),
+}
+
+impl std::fmt::Debug for PasswordSource {
+    /// Names where the password comes from, never the password itself.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PasswordSource::None => f.write_str("None"),
+            PasswordSource::Inline(_) => f.write_str("Inline(<redacted>)"),
+            PasswordSource::File(p) => f.debug_tuple("File").field(p).finish(),
+            PasswordSource::Env(v) => f.debug_tuple("Env").field(v).finish(),
+        }
+    }
 }
 
 /// First-boot state of one zone (used when the state file has nothing for it).
@@ -271,10 +285,7 @@ impl Config {
                 .discovery_prefix
                 .clone()
                 .unwrap_or_else(|| "homeassistant".into()),
-            client_id: mqtt
-                .client_id
-                .clone()
-                .unwrap_or_else(|| format!("diuna-{device_id}")),
+            client_id: mqtt.client_id.clone(),
             username: mqtt.username.clone(),
             password,
             tls_ca: mqtt.tls_ca.as_ref().map(PathBuf::from),

@@ -310,6 +310,23 @@ fn only_config_keys_are_taken_from_the_environment() {
 }
 
 #[test]
+fn mqtt_settings_compare_by_value_and_never_debug_print_the_password() {
+    let with = |pw: &str| {
+        Config::from_toml(&GOOD.replace(
+            "host = \"127.0.0.1\"",
+            &format!("host = \"127.0.0.1\"\nusername = \"u\"\npassword = \"{pw}\""),
+        ))
+        .expect("valid")
+    };
+    let (a, b) = (with("hunter2-secret"), with("other-secret"));
+    assert_eq!(a.mqtt, with("hunter2-secret").mqtt);
+    assert_ne!(a.mqtt, b.mqtt, "a changed password is a change");
+    let shown = format!("{:?} {:?}", a.mqtt, a);
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("redacted"));
+}
+
+#[test]
 fn input_errors_name_their_keys() {
     let base = "[[strips]]\nid=\"a\"\ngpio=18\n[[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=3\n";
     let cases = [

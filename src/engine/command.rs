@@ -157,6 +157,14 @@ pub enum SendError {
     Stopped,
 }
 
+/// A command [`EngineHandle::offer`] could not deliver.
+#[derive(Debug)]
+pub enum Offer {
+    /// The queue is full; here is the command back.
+    Full(Command),
+    Stopped,
+}
+
 /// A cheap, cloneable handle to the render loop.
 #[derive(Clone)]
 pub struct EngineHandle {
@@ -178,6 +186,15 @@ impl EngineHandle {
         self.tx.try_send(cmd).map_err(|e| match e {
             TrySendError::Full(_) => SendError::Full,
             TrySendError::Disconnected(_) => SendError::Stopped,
+        })
+    }
+
+    /// Like [`EngineHandle::send`], but a full queue hands the command back, so that a caller can wait
+    /// and retry instead of dropping it (the MQTT bridge applies backpressure to the broker this way).
+    pub fn offer(&self, cmd: Command) -> Result<(), Offer> {
+        self.tx.try_send(cmd).map_err(|e| match e {
+            TrySendError::Full(cmd) => Offer::Full(cmd),
+            TrySendError::Disconnected(_) => Offer::Stopped,
         })
     }
 

@@ -1,26 +1,57 @@
-//! The MQTT connection: client options (credentials, TLS, last will) and the task that polls rumqttc's
-//! event loop without pause, with a capped exponential backoff between failed connection attempts.
+//! The MQTT connection: validated settings (credentials and TLS files read up front), MQTT 5 client
+//! options, and the task that polls rumqttc's event loop without pause, with our own reconnect backoff.
 //!
 //! The poll task only polls and forwards; it never publishes or subscribes itself (awaiting a publish
-//! inside the polling loop can deadlock rumqttc). It ends when the bridge drops its receiver.
+//! inside the polling loop can deadlock rumqttc). It ends when the bridge drops its receiver, and is
+//! aborted when the bridge's [`PollTask`] guard is dropped (a restarted bridge never leaves one behind).
+//!
+//! Why MQTT 5: the CONNECT packet declares a Maximum Packet Size, and the broker then drops any message
+//! larger than that for us instead of sending it (Mosquitto logs "Dropping too large outgoing PUBLISH"),
+//! so no client can tear our connection down by publishing a huge (retained) message; a persistent
+//! session has an expiry interval; and a DISCONNECT can carry its reason.
+//!
+//! A second daemon with our client id makes the broker hand our session to it: newer brokers say so
+//! ("session taken over"), Mosquitto 2.0.11 (Debian 12) just closes the old connection. Either way the
+//! two would knock each other off every reconnect delay, forever. The poll task recognises the reason
+//! code, or [`FLAPS`] connections in a row that the broker closed within [`FLAP_WINDOW`] of accepting
+//! them, and then waits minutes ([`DUPLICATE_BACKOFF`], randomised so that one of the two gets to stay).
 
 use std::time::Duration;
 
-use rumqttc::{
-    AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, NetworkOptions, Packet,
-    QoS, Transport,
-};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{DisconnectReasonCode, LastWill, Packet};
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, StateError};
+use rumqttc::{NetworkOptions, Transport};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::config::{MqttConfig, PasswordSource};
 
-/// Largest packet we accept from the broker; payloads over 16 KiB are rejected by the bridge itself, this
-/// only keeps an oversize message from tearing down the connection.
-pub const MAX_INCOMING: usize = 1 << 20;
-/// Largest packet we send (discovery payloads are a few KiB).
-pub const MAX_OUTGOING: usize = 256 * 1024;
-/// Requests the client may queue (discovery for many zones fits comfortably).
-pub const REQUEST_QUEUE: usize = 4096;
+/// The Maximum Packet Size declared to the broker. Command payloads over 16 KiB are rejected by the
+/// bridge with a message on `B/error`; anything over this never reaches us at all (the broker drops it).
+pub const MAX_INCOMING: u32 = 256 * 1024;
+/// Requests rumqttc may queue. Small on purpose: the bridge's outbox coalesces state while the
+/// connection is slow, and whatever sits here at a disconnect is replayed stale on the next session.
+pub const REQUEST_QUEUE: usize = 64;
+/// Our QoS 1 publishes (availability) and subscriptions in flight at once. rumqttc allocates a slot per
+/// possible packet id up front: left at its default (65,535) that is ~13 MB of resident memory.
+pub const INFLIGHT: u16 = 20;
+/// How long the broker keeps our session (subscriptions and queued QoS 1 commands) after we go away.
+/// Ten minutes covers a broker restart, a network outage, a daemon upgrade or a Pi reboot; a command
+/// older than that is better dropped than carried out long after it was given.
+pub const SESSION_EXPIRY: Duration = Duration::from_secs(600);
+/// The wait before reconnecting after the broker handed our session to another client with our
+/// client id (a duplicate daemon): long enough that the two do not knock each other off all day. The
+/// actual wait is random between a fifth of this and this.
+pub const DUPLICATE_BACKOFF: Duration = Duration::from_secs(300);
+/// A connection the broker closes this soon after accepting it was "knocked off".
+pub const FLAP_WINDOW: Duration = Duration::from_secs(5);
+/// Knock-offs in a row that mean another client is using our client id.
+pub const FLAPS: u32 = 3;
+/// First reconnect delay; doubles up to `mqtt.reconnect_max`.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
 /// Why the connection could not even be configured.
 #[derive(Debug, thiserror::Error)]
@@ -40,102 +71,337 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
+    #[error("mqtt.{key} {path}: not a PEM {what} ({reason})")]
+    TlsPem {
+        key: &'static str,
+        path: String,
+        what: &'static str,
+        reason: String,
+    },
 }
 
-/// What the poll task reports.
-#[derive(Debug)]
-pub enum Notification {
-    Event(Event),
-    Error(ConnectionError),
+/// The TLS material, read from the files the config names.
+#[derive(Clone, PartialEq, Eq)]
+struct TlsFiles {
+    ca: Vec<u8>,
+    client: Option<(Vec<u8>, Vec<u8>)>,
 }
 
-fn read_tls(key: &'static str, path: &std::path::Path) -> Result<Vec<u8>, SetupError> {
-    std::fs::read(path).map_err(|source| SetupError::TlsFile {
+/// Connection settings with every file read and checked: what [`Settings::resolve`] accepts is exactly
+/// what the bridge will use. Compared by value on SIGHUP (a rotated password file counts as a change);
+/// `Debug` shows neither the password nor key material.
+#[derive(Clone, PartialEq)]
+pub struct Settings {
+    pub mqtt: MqttConfig,
+    pub client_id: String,
+    password: Option<String>,
+    tls: Option<TlsFiles>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("mqtt", &self.mqtt)
+            .field("client_id", &self.client_id)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Reads the password and TLS files now, so a bad `[mqtt]` section is reported before anything is
+    /// torn down. Never logs the password.
+    pub fn resolve(cfg: &MqttConfig, device_id: &str) -> Result<Settings, SetupError> {
+        let password = match &cfg.password {
+            PasswordSource::None => None,
+            PasswordSource::Inline(p) => Some(p.clone()),
+            PasswordSource::File(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|source| SetupError::PasswordFile {
+                        path: path.display().to_string(),
+                        source,
+                    })?
+                    .trim_end_matches(['\n', '\r'])
+                    .to_string(),
+            ),
+            PasswordSource::Env(var) => {
+                Some(std::env::var(var).map_err(|_| SetupError::PasswordEnv(var.clone()))?)
+            }
+        };
+        let tls = match &cfg.tls_ca {
+            None => None,
+            Some(ca) => Some(TlsFiles {
+                ca: read_pem::<CertificateDer>("tls_ca", ca, "certificate")?,
+                client: match (&cfg.tls_cert, &cfg.tls_key) {
+                    (Some(c), Some(k)) => Some((
+                        read_pem::<CertificateDer>("tls_cert", c, "certificate")?,
+                        read_pem::<PrivateKeyDer>("tls_key", k, "private key")?,
+                    )),
+                    _ => None,
+                },
+            }),
+        };
+        Ok(Settings {
+            client_id: cfg
+                .client_id
+                .clone()
+                .unwrap_or_else(|| super::identity::default_client_id(device_id)),
+            mqtt: cfg.clone(),
+            password,
+            tls,
+        })
+    }
+
+    /// The rumqttc options: MQTT 5, a persistent session, our Maximum Packet Size, last will `offline`.
+    pub fn options(&self, availability: &str) -> MqttOptions {
+        let cfg = &self.mqtt;
+        let mut o = MqttOptions::new(&self.client_id, &cfg.host, cfg.port);
+        o.set_keep_alive(cfg.keep_alive.max(Duration::from_secs(5)));
+        o.set_clean_start(false);
+        o.set_session_expiry_interval(Some(SESSION_EXPIRY.as_secs() as u32));
+        o.set_max_packet_size(Some(MAX_INCOMING));
+        o.set_connection_timeout(5);
+        o.set_outgoing_inflight_upper_limit(INFLIGHT);
+        o.set_last_will(LastWill::new(
+            availability,
+            "offline",
+            QoS::AtLeastOnce,
+            true,
+            None,
+        ));
+        if let Some(user) = &cfg.username {
+            o.set_credentials(user, self.password.clone().unwrap_or_default());
+        }
+        if let Some(tls) = &self.tls {
+            // ring, not aws-lc: it cross-compiles for 32-bit ARM with Debian's cross compilers.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            o.set_transport(Transport::tls(tls.ca.clone(), tls.client.clone(), None));
+        }
+        // Our own socket: commands and state are tiny messages, do not let Nagle hold them back. (The
+        // broker's side of the connection is a different matter: see `outbox.rs` on delayed ACKs.)
+        let mut net = NetworkOptions::new();
+        net.set_tcp_nodelay(true);
+        o.set_network_options(net);
+        o
+    }
+}
+
+/// Reads a TLS file and checks that it holds at least one PEM item of kind `T` (what rumqttc will
+/// parse when it connects), so a wrong file is reported now rather than at every connection attempt.
+fn read_pem<T: PemObject>(
+    key: &'static str,
+    path: &std::path::Path,
+    what: &'static str,
+) -> Result<Vec<u8>, SetupError> {
+    let bytes = std::fs::read(path).map_err(|source| SetupError::TlsFile {
         key,
         path: path.display().to_string(),
         source,
-    })
+    })?;
+    T::from_pem_slice(&bytes).map_err(|e| SetupError::TlsPem {
+        key,
+        path: path.display().to_string(),
+        what,
+        reason: e.to_string(),
+    })?;
+    Ok(bytes)
 }
 
-/// Builds the client options; reads the password and TLS files now (never logs the password).
-pub fn options(cfg: &MqttConfig, availability: &str) -> Result<MqttOptions, SetupError> {
-    let mut o = MqttOptions::new(&cfg.client_id, &cfg.host, cfg.port);
-    o.set_keep_alive(cfg.keep_alive.max(Duration::from_secs(5)));
-    o.set_clean_session(true);
-    o.set_max_packet_size(MAX_INCOMING, MAX_OUTGOING);
-    o.set_last_will(LastWill::new(
-        availability,
-        "offline",
-        QoS::AtLeastOnce,
-        true,
-    ));
-    let password = match &cfg.password {
-        PasswordSource::None => None,
-        PasswordSource::Inline(p) => Some(p.clone()),
-        PasswordSource::File(path) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|source| SetupError::PasswordFile {
-                    path: path.display().to_string(),
-                    source,
-                })?
-                .trim_end_matches(['\n', '\r'])
-                .to_string(),
-        ),
-        PasswordSource::Env(var) => {
-            Some(std::env::var(var).map_err(|_| SetupError::PasswordEnv(var.clone()))?)
+/// What the poll task reports. (Events are the common case, and moving ~400 bytes through the channel
+/// is cheaper than boxing every incoming message.)
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Notification {
+    Event(Event),
+    /// The connection failed or was lost; `taken_over` when another client with our client id has
+    /// our session (the poll task then waits [`DUPLICATE_BACKOFF`]).
+    Error {
+        error: ConnectionError,
+        taken_over: bool,
+    },
+}
+
+/// Counts knock-offs: connections the broker closed right after accepting them.
+#[derive(Debug, Default)]
+struct Flaps {
+    connected_at: Option<std::time::Instant>,
+    count: u32,
+}
+
+impl Flaps {
+    fn connected(&mut self, now: std::time::Instant) {
+        self.connected_at = Some(now);
+    }
+
+    /// A lost connection or failed attempt; true when it completes a knock-off loop.
+    fn failed(&mut self, now: std::time::Instant) -> bool {
+        match self.connected_at.take() {
+            Some(t) if now.duration_since(t) < FLAP_WINDOW => self.count += 1,
+            Some(_) => self.count = 0,
+            None => {} // an attempt that failed: no evidence either way
         }
-    };
-    if let Some(user) = &cfg.username {
-        o.set_credentials(user, password.unwrap_or_default());
+        if self.count >= FLAPS {
+            self.count = 0;
+            return true;
+        }
+        false
     }
-    if let Some(ca) = &cfg.tls_ca {
-        // ring, not aws-lc: it cross-compiles for 32-bit ARM with Debian's cross compilers.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let ca = read_tls("tls_ca", ca)?;
-        let client_auth = match (&cfg.tls_cert, &cfg.tls_key) {
-            (Some(c), Some(k)) => Some((read_tls("tls_cert", c)?, read_tls("tls_key", k)?)),
-            _ => None,
-        };
-        o.set_transport(Transport::tls(ca, client_auth, None));
+}
+
+/// Whether the broker closed our connection because another client connected with our client id.
+pub fn session_taken_over(e: &ConnectionError) -> bool {
+    matches!(
+        e,
+        ConnectionError::MqttState(StateError::ServerDisconnect {
+            reason_code: DisconnectReasonCode::SessionTakenOver,
+            ..
+        })
+    )
+}
+
+/// The poll task; aborted when dropped.
+pub struct PollTask(JoinHandle<()>);
+
+impl Drop for PollTask {
+    fn drop(&mut self) {
+        self.0.abort();
     }
-    Ok(o)
 }
 
 /// Creates the client and starts the poll task; notifications arrive on the returned receiver.
 pub fn start(
     opts: MqttOptions,
     reconnect_max: Duration,
-) -> (AsyncClient, mpsc::Receiver<Notification>) {
-    let (client, mut eventloop) = AsyncClient::new(opts, REQUEST_QUEUE);
-    // Commands and state are tiny messages: do not let Nagle's algorithm hold them back.
-    let mut net = NetworkOptions::new();
-    net.set_tcp_nodelay(true);
-    eventloop.set_network_options(net);
+) -> (AsyncClient, mpsc::Receiver<Notification>, PollTask) {
+    let (client, eventloop) = AsyncClient::new(opts, REQUEST_QUEUE);
     let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(poll(eventloop, tx, reconnect_max));
-    (client, rx)
+    let task = tokio::spawn(poll(eventloop, tx, reconnect_max));
+    (client, rx, PollTask(task))
 }
 
 async fn poll(mut eventloop: EventLoop, tx: mpsc::Sender<Notification>, reconnect_max: Duration) {
-    let first = Duration::from_millis(250);
-    let mut backoff = first;
+    let mut backoff = FIRST_BACKOFF;
+    let mut flaps = Flaps::default();
     loop {
         match eventloop.poll().await {
             Ok(ev) => {
                 if matches!(ev, Event::Incoming(Packet::ConnAck(_))) {
-                    backoff = first;
+                    backoff = FIRST_BACKOFF;
+                    flaps.connected(std::time::Instant::now());
                 }
                 if tx.send(Notification::Event(ev)).await.is_err() {
                     return;
                 }
             }
-            Err(e) => {
-                if tx.send(Notification::Error(e)).await.is_err() {
+            Err(error) => {
+                let knocked_off = flaps.failed(std::time::Instant::now());
+                let taken_over = session_taken_over(&error) || knocked_off;
+                let wait = if taken_over {
+                    super::identity::random_between(DUPLICATE_BACKOFF / 5, DUPLICATE_BACKOFF)
+                } else {
+                    backoff
+                };
+                let note = Notification::Error { error, taken_over };
+                if tx.send(note).await.is_err() {
                     return;
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(reconnect_max);
+                tokio::time::sleep(wait).await;
+                backoff = (backoff * 2).min(reconnect_max.max(FIRST_BACKOFF));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn mqtt(extra: &str) -> MqttConfig {
+        Config::from_toml(&format!(
+            "device_id=\"dev\"\n[mqtt]\n{extra}\n[[strips]]\nid=\"a\"\n[[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=1\n"
+        ))
+        .expect("valid")
+        .mqtt
+    }
+
+    #[test]
+    fn a_missing_password_file_fails_before_connecting_and_names_the_key() {
+        let e = Settings::resolve(
+            &mqtt("username=\"u\"\npassword_file=\"/nonexistent/pw\""),
+            "dev",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("mqtt.password_file /nonexistent/pw"), "{e}");
+        let e = Settings::resolve(&mqtt("tls_ca=\"/nonexistent/ca.pem\""), "dev").unwrap_err();
+        assert!(e.to_string().contains("mqtt.tls_ca"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("ca.pem");
+        std::fs::write(&garbage, "not a certificate\n").unwrap();
+        let cfg = mqtt(&format!("tls_ca=\"{}\"", garbage.display()));
+        let e = Settings::resolve(&cfg, "dev").unwrap_err().to_string();
+        assert!(
+            e.contains("mqtt.tls_ca") && e.contains("not a PEM certificate"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn settings_compare_by_value_including_the_file_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "one\n").unwrap();
+        let cfg = mqtt(&format!(
+            "username=\"u\"\npassword_file=\"{}\"",
+            pw.display()
+        ));
+        let a = Settings::resolve(&cfg, "dev").unwrap();
+        assert_eq!(a, Settings::resolve(&cfg, "dev").unwrap());
+        std::fs::write(&pw, "two\n").unwrap();
+        let b = Settings::resolve(&cfg, "dev").unwrap();
+        assert_ne!(a, b, "a rotated password is a change");
+        assert!(!format!("{b:?}").contains("two"));
+    }
+
+    #[test]
+    fn three_connections_closed_right_after_they_were_accepted_are_a_knock_off_loop() {
+        let t0 = std::time::Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let mut f = Flaps::default();
+        assert!(!f.failed(ms(0)), "a failed attempt is no evidence");
+        for (i, at) in [0u64, 300, 600].into_iter().enumerate() {
+            f.connected(ms(at));
+            assert_eq!(f.failed(ms(at + 250)), i == 2, "knock-off {i}");
+        }
+        // A connection that lasted is a broker restart or a network outage, not a duplicate.
+        f.connected(ms(1000));
+        assert!(!f.failed(ms(1200)));
+        f.connected(ms(2000));
+        assert!(!f.failed(ms(60_000)));
+        f.connected(ms(61_000));
+        assert!(!f.failed(ms(61_100)), "the count started again");
+    }
+
+    #[test]
+    fn options_ask_for_a_persistent_session_and_a_packet_size_limit_and_stay_small() {
+        let s = Settings::resolve(&mqtt(""), "dev").unwrap();
+        let o = s.options("diuna/dev/availability");
+        assert!(!o.clean_start(), "persistent session");
+        assert_eq!(o.session_expiry_interval(), Some(600));
+        assert_eq!(o.max_packet_size(), Some(MAX_INCOMING));
+        // rumqttc allocates a slot per packet id up to this limit (13 MiB at its default).
+        assert_eq!(o.get_outgoing_inflight_upper_limit(), Some(INFLIGHT));
+        let will = o.last_will().expect("a last will");
+        assert_eq!((&will.message[..], will.retain), (&b"offline"[..], true));
+    }
+
+    #[test]
+    fn an_explicit_client_id_wins() {
+        let s = Settings::resolve(&mqtt("client_id=\"mine\""), "dev").unwrap();
+        assert_eq!(s.client_id, "mine");
+        let s = Settings::resolve(&mqtt(""), "dev").unwrap();
+        assert!(s.client_id.starts_with("diuna-dev"), "{}", s.client_id);
     }
 }

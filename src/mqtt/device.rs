@@ -1,8 +1,10 @@
 //! Parsing `B/set` device commands: `{"edit_mode":true}`, `{"selected_zone":"floor"}`,
 //! `{"edit_target":"hue"}`, `{"lamp":false}`, `{"power":"OFF"}`, `{"preset":"red","zone":"desk"}`,
-//! `{"identify":true}` — any subset, validated all-or-nothing like light commands.
+//! `{"identify":true}` — any subset, validated all-or-nothing like light commands. Unlike a light
+//! command (whose keys Home Assistant extends over time), `B/set` is our own protocol: an unknown key is
+//! a mistake worth reporting, and so is a payload with no command in it.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::light::{CommandError, parse_object};
 use crate::color::DEFAULT_PRESETS;
@@ -39,7 +41,49 @@ fn zone(v: &Value, field: &'static str, zone_ids: &[String]) -> Result<usize, Co
     })
 }
 
-/// Parses a device command; `lamp_configured` says whether lamp mode exists.
+/// The device keys of `B/set` (the scene keys are in `scenes.rs`).
+pub const KEYS: &[&str] = &[
+    "edit_mode",
+    "selected_zone",
+    "edit_target",
+    "lamp",
+    "power",
+    "preset",
+    "zone",
+    "frame_step",
+    "step",
+    "identify",
+];
+
+/// Rejects an object with a key outside `known` (naming them and the known ones), or with no key at all.
+pub fn check_keys(m: &Map<String, Value>, known: &[&[&str]]) -> Result<(), CommandError> {
+    let all: Vec<&str> = known.iter().flat_map(|k| k.iter().copied()).collect();
+    let unknown: Vec<&str> = m
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !all.contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(bad(
+            "B/set",
+            format!(
+                "unknown key(s) {}; known: {}",
+                unknown.join(", "),
+                all.join(", ")
+            ),
+        ));
+    }
+    if m.is_empty() {
+        return Err(bad(
+            "B/set",
+            format!("no device command in {{}}; known keys: {}", all.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses the device keys of a `B/set` command (others are left to the caller, see [`check_keys`]);
+/// `lamp_configured` says whether lamp mode exists.
 pub fn parse_device(
     payload: &[u8],
     zone_ids: &[String],
@@ -148,6 +192,21 @@ mod tests {
         assert_eq!(c.preset, Some(0));
         assert_eq!(c.power, Some(true));
         assert!(c.identify);
+    }
+
+    #[test]
+    fn unknown_keys_and_empty_objects_are_named() {
+        let check = |p: &[u8]| {
+            let m = parse_object(p).unwrap();
+            check_keys(&m, &[KEYS, &["scene"]]).map_err(|e| e.to_string())
+        };
+        assert_eq!(check(br#"{"edit_mode":true,"scene":"x"}"#), Ok(()));
+        let e = check(br#"{"edit_mdoe":true}"#).unwrap_err();
+        assert!(
+            e.contains("unknown key(s) edit_mdoe") && e.contains("scene"),
+            "{e}"
+        );
+        assert!(check(b"{}").unwrap_err().contains("no device command"));
     }
 
     #[test]

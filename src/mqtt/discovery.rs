@@ -4,7 +4,10 @@
 //! edit mode (and lamp mode when a lamp zone is configured); `select`s for the selected zone and colour
 //! presets; diagnostic `sensor`s read from `B/health`; an `event` entity for local inputs; an identify
 //! `button`. `unique_id`s are derived from `device_id` and zone ids only, so they survive restarts.
-//! No deprecated keys (`color_mode: true`, `rgb`/`hs`/`xy` flags, `object_id`).
+//! No deprecated keys (`color_mode: true`, `rgb`/`hs`/`xy` flags, `object_id`). Every entity that
+//! sends commands asks for `qos: 1`: Home Assistant then publishes its commands at QoS 1, the broker
+//! delivers them to our QoS 1 subscription (and keeps them for our persistent session while we are
+//! away), and our immediate PUBACK also acknowledges the TCP segment at once (see `outbox.rs`).
 //!
 //! A zone's colour modes follow its strip: [`RGB_MODES`], plus `rgbw` and `white` ([`RGBW_MODES`]) when
 //! the strip lights a white LED (Home Assistant allows `white` only beside a colour mode). The master
@@ -80,6 +83,9 @@ pub fn entity(
     p["device"] = device;
     p["origin"] = json!({"name": "diuna", "sw_version": env!("CARGO_PKG_VERSION")});
     p["availability_topic"] = json!(t.availability);
+    if p.get("command_topic").is_some() {
+        p["qos"] = json!(1);
+    }
     Discovery {
         topic: t.discovery(component, object),
         payload: p,
@@ -301,6 +307,15 @@ mod tests {
         assert_eq!(light.payload["schema"], "json");
         assert_eq!(light.payload["command_topic"], "diuna/dev/floor/set");
         assert_eq!(light.payload["effect_list"][0], "off");
+        assert_eq!(light.payload["qos"], 1, "commands at QoS 1");
+        let fps = all
+            .iter()
+            .find(|d| d.topic.ends_with("/fps/config"))
+            .unwrap();
+        assert!(
+            fps.payload.get("qos").is_none(),
+            "a sensor sends no commands"
+        );
         let switch = all.iter().find(|d| d.topic.contains("/switch/")).unwrap();
         assert_eq!(
             switch.payload["state_on"], "ON",

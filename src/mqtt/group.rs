@@ -11,11 +11,14 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rumqttc::{AsyncClient, Publish, QoS};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{Filter, Publish};
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 
 use super::MqttBridge;
 use super::light::{self, CommandError, FLASH_LONG, FLASH_SHORT, MAX_KELVIN, MIN_KELVIN};
+use super::outbox::{Item, Outbox};
 use crate::config::Config;
 use crate::engine::sync::{SyncCommand, instant_at};
 use crate::engine::{Command, MasterState, Target, ZoneState};
@@ -135,6 +138,7 @@ pub fn discovery(config: &Config, prefix: &str) -> Option<super::discovery::Disc
             "schema": "json",
             "command_topic": format!("{base}/set"),
             "state_topic": format!("{base}/state"),
+            "qos": 1,
             "brightness": true,
             "brightness_scale": 255,
             "supported_color_modes": ["hs", "rgb", "color_temp"],
@@ -157,42 +161,54 @@ pub fn discovery(config: &Config, prefix: &str) -> Option<super::discovery::Disc
 }
 
 impl MqttBridge {
-    /// Subscribes to the group's command topic (on every connection).
-    pub(super) fn subscribe_group(&self, client: &AsyncClient) {
-        if let Some(t) = &self.group.set
-            && let Err(e) = client.try_subscribe(t, QoS::AtLeastOnce)
-        {
-            tracing::error!(topic = %t, error = %e, "cannot queue subscription");
-        }
+    /// The group's command topic, to subscribe to on every connection (not "no local": a member
+    /// applies the stamped copies it publishes itself).
+    pub(super) fn group_filter(&self) -> Option<Filter> {
+        self.group
+            .set
+            .as_ref()
+            .map(|t| Filter::new(t, QoS::AtLeastOnce))
     }
 
     /// A message on the group's command topic.
-    pub(super) fn on_group(&mut self, client: &AsyncClient, p: &Publish) {
+    pub(super) async fn on_group(
+        &mut self,
+        out: &Outbox,
+        topic: &str,
+        p: &Publish,
+        stop: &CancellationToken,
+    ) {
         if p.retain || p.payload.is_empty() || p.payload.len() > super::MAX_PAYLOAD {
             return;
         }
         let lead = self.config.sync.lead.as_secs_f64();
         match parse(&p.payload, lead, now_unix()) {
-            Ok(GroupMessage::Stamp(stamped)) => {
-                let _ = client.try_publish(p.topic.clone(), QoS::AtLeastOnce, false, stamped);
-            }
+            Ok(GroupMessage::Stamp(stamped)) => out.control(Item::Publish {
+                topic: topic.to_string(),
+                payload: stamped.into_bytes(),
+                qos: QoS::AtLeastOnce,
+                retain: false,
+            }),
             Ok(GroupMessage::Apply { at, cmd }) => {
                 let cmd = Command::Sync(SyncCommand::At {
                     at: instant_at(at),
                     cmd: Box::new(Command::Light(Target::All, cmd)),
                 });
-                if self.engine.send(cmd).is_ok() {
+                if super::inbound::deliver(&self.engine, cmd, Some(stop))
+                    .await
+                    .is_ok()
+                {
                     self.counters.commands_handled += 1;
                 }
             }
-            Err(e) => self.reject(client, &p.topic, &e.to_string(), &p.payload),
+            Err(e) => self.reject(out, topic, &e.to_string(), &p.payload),
         }
     }
 
     /// Publishes the group light's state (retained; every member publishes the same).
-    pub(super) fn publish_group(&mut self, client: &AsyncClient) {
+    pub(super) fn publish_group(&mut self, out: &Outbox) {
         if let (Some(topic), Some(v)) = (self.group.state.clone(), self.group.state_json()) {
-            self.publish(client, &topic, v.to_string(), true);
+            self.publish_state(out, &topic, v.to_string());
         }
     }
 }

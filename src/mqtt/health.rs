@@ -13,6 +13,12 @@ pub struct BridgeCounters {
     pub commands_handled: u64,
     pub commands_rejected: u64,
     pub reconnects: u64,
+    /// State updates replaced by newer ones before they could be sent (outbox overload).
+    pub superseded: u64,
+    /// Error and event messages dropped from a full outbox.
+    pub dropped: u64,
+    /// Rejected commands counted but not reported one by one (rate limit).
+    pub rejections_unreported: u64,
 }
 
 /// Resident memory of this process in KiB (Linux), if readable.
@@ -40,6 +46,9 @@ pub fn health_json(stats: &FrameStats, counters: &BridgeCounters, started: Insta
         "commands_handled": counters.commands_handled,
         "commands_rejected": counters.commands_rejected,
         "mqtt_reconnects": counters.reconnects,
+        "mqtt_state_superseded": counters.superseded,
+        "mqtt_messages_dropped": counters.dropped,
+        "rejections_unreported": counters.rejections_unreported,
         "output_errors": stats.output_errors,
         "current_ma": stats.current_ma.round(),
         "uptime_s": started.elapsed().as_secs(),
@@ -69,6 +78,9 @@ mod tests {
             "commands_handled",
             "commands_rejected",
             "mqtt_reconnects",
+            "mqtt_state_superseded",
+            "mqtt_messages_dropped",
+            "rejections_unreported",
             "uptime_s",
             "memory_kib",
             "cpu_temp_c",

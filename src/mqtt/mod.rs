@@ -1,48 +1,75 @@
 //! The MQTT bridge: maps the engine's commands and events onto the topics of SPEC §6 and makes every
 //! zone a Home Assistant light.
 //!
-//! One task runs the bridge loop; a second only polls rumqttc (see `connection.rs`). Incoming messages
-//! are parsed into typed engine commands here and nowhere else; bad input is answered on `B/error` and in
-//! the log, and never reaches the engine. Outgoing state is published retained, only when its payload
-//! changed, with `try_publish` so a slow broker can never block this loop, let alone the render loop.
-//! On every (re)connection: subscribe, `online`, discovery, then every current state.
+//! Three tasks: the bridge loop (this file: connection events, engine events, housekeeping), the poll
+//! task that only drives rumqttc (`connection.rs`), and the sender that feeds rumqttc from a coalescing
+//! outbox (`outbox.rs`, which also explains the QoS choices). Incoming messages are parsed into typed
+//! engine commands in `inbound.rs` and nowhere else; bad input is answered on `B/error` and in the log,
+//! escaped and rate-limited (`report.rs`), and never reaches the engine. Outgoing state is published
+//! retained, only when its payload changed (`publish.rs`). On every (re)connection: subscribe, `online`,
+//! discovery, then every current state. `presence.rs` finds a second daemon with our `device_id`.
+//!
+//! The bridge beats its supervisor [`Heartbeat`] only while the connection shows progress both ways:
+//! something arrives from the broker at least every keep-alive (rumqttc's PINGRESP if nothing else), and
+//! the outbox never waits long for rumqttc to take a message. A client wedged inside rumqttc (the
+//! failure of issue 11: queue full, packet-id collision) fails one of the two, the heartbeat stops, and
+//! the supervisor restarts the bridge with a fresh client.
 
 pub mod connection;
 pub mod device;
 pub mod discovery;
 pub mod group;
 pub mod health;
+pub mod identity;
+mod inbound;
 pub mod light;
+pub mod outbox;
+pub mod presence;
+mod publish;
 pub mod realtime;
+pub mod report;
 pub mod scenes;
 pub mod topics;
 
-use std::collections::HashMap;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use rumqttc::{AsyncClient, Event as MqttEvent, Packet, Publish, QoS};
-use serde_json::{Value, json};
+use rumqttc::v5::Event as MqttEvent;
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::Packet;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::effects::ParamId;
-use crate::engine::{Command, EngineHandle, Event, SendError, Snapshot, Target, ZoneState};
-use crate::supervisor::Restarts;
-use connection::Notification;
+use crate::engine::EngineHandle;
+use crate::supervisor::{Heartbeat, Restarts};
+use connection::{Notification, Settings};
 use health::BridgeCounters;
-use light::CommandError;
-use topics::{Inbound, Topics};
+use outbox::{Item, Outbox};
+use presence::{Presence, Sign};
+use report::{Limiter, Outage};
+use topics::Topics;
 
 /// Payloads larger than this are rejected unread (SPEC §6).
 pub const MAX_PAYLOAD: usize = 16 * 1024;
 /// How often `B/health` is published.
 const HEALTH_EVERY: Duration = Duration::from_secs(30);
+/// Housekeeping period: probe, heartbeat, summaries. Slow enough not to wake an idle daemon often.
+const TICK: Duration = Duration::from_secs(5);
+/// How long the supervisor lets the bridge go without a heartbeat before restarting it.
+pub const STALL_LIMIT: Duration = Duration::from_secs(60);
+/// The outbox may wait this long for rumqttc to take one message before the connection counts as
+/// wedged.
+const OUTGOING_STALL: Duration = Duration::from_secs(20);
+/// After our subscriptions are confirmed (the retained discovery configs follow at once), how long to
+/// wait for another daemon to answer our greeting before removing entities that look stale.
+const CLEANUP_GRACE: Duration = Duration::from_secs(3);
 
 /// The bridge's configuration and state; consumed by [`MqttBridge::run`].
 pub struct MqttBridge {
     config: Config,
+    settings: Settings,
     topics: Topics,
     engine: EngineHandle,
     counters: BridgeCounters,
@@ -50,9 +77,23 @@ pub struct MqttBridge {
     published: HashMap<String, String>,
     /// Topics of our current discovery messages (anything else retained under our device is stale).
     discovery_topics: HashSet<String>,
-    connected: bool,
+    /// Retained discovery messages of entities we no longer have, with the state topics they used.
+    stale: Vec<publish::Stale>,
+    /// The cleanup waits for the connection's SUBACK, then for [`CLEANUP_GRACE`].
+    cleanup_armed: bool,
+    cleanup_at: Option<Instant>,
+    connected: Option<Instant>,
+    /// When the broker last sent us anything (liveness of the incoming side).
+    last_incoming: Instant,
     started: Instant,
+    last_health: Option<Instant>,
     restarts: Restarts,
+    heartbeat: Heartbeat,
+    presence: Presence,
+    rejections: Limiter,
+    outage: Outage,
+    /// Outbox losses already reported, and when.
+    overload_reported: (u64, u64, Option<Instant>),
     realtime: realtime::RealtimeView,
     group: group::GroupView,
 }
@@ -60,8 +101,6 @@ pub struct MqttBridge {
 /// Why the bridge stopped (the supervisor restarts it).
 #[derive(Debug, thiserror::Error)]
 pub enum MqttError {
-    #[error(transparent)]
-    Setup(#[from] connection::SetupError),
     #[error("the MQTT event loop ended")]
     EventLoopEnded,
     #[error("the render loop has stopped")]
@@ -69,7 +108,13 @@ pub enum MqttError {
 }
 
 impl MqttBridge {
-    pub fn new(config: &Config, engine: EngineHandle, restarts: Restarts) -> Self {
+    pub fn new(
+        config: &Config,
+        settings: Settings,
+        engine: EngineHandle,
+        restarts: Restarts,
+        heartbeat: Heartbeat,
+    ) -> Self {
         let topics = Topics::new(
             &config.mqtt.base_topic,
             &config.device_id,
@@ -81,16 +126,28 @@ impl MqttBridge {
             .map(|d| d.topic)
             .chain(scenes::library_topics(&topics))
             .collect();
+        let presence = Presence::new(identity::instance_token(), &settings.client_id);
         MqttBridge {
             config: config.clone(),
+            settings,
             topics,
             engine,
             counters: BridgeCounters::default(),
             published: HashMap::new(),
             discovery_topics,
-            connected: false,
+            stale: Vec::new(),
+            cleanup_armed: false,
+            cleanup_at: None,
+            connected: None,
+            last_incoming: Instant::now(),
             started: Instant::now(),
+            last_health: None,
             restarts,
+            heartbeat,
+            presence,
+            rejections: report::rejection_limiter(),
+            outage: Outage::default(),
+            overload_reported: (0, 0, None),
             realtime: realtime::RealtimeView::new(config),
             group: group::GroupView::new(config),
         }
@@ -98,364 +155,305 @@ impl MqttBridge {
 
     /// Runs until `stop` is cancelled, then publishes `offline` and disconnects.
     pub async fn run(mut self, stop: CancellationToken) -> Result<(), MqttError> {
-        let opts = connection::options(&self.config.mqtt, &self.topics.availability)?;
-        tracing::info!(host = %self.config.mqtt.host, port = self.config.mqtt.port, base = %self.topics.base, "MQTT connecting");
-        let (client, mut notes) = connection::start(opts, self.config.mqtt.reconnect_max);
+        let opts = self.settings.options(&self.topics.availability);
+        let mqtt = &self.settings.mqtt;
+        tracing::info!(host = %mqtt.host, port = mqtt.port, client_id = %self.settings.client_id, base = %self.topics.base, "MQTT connecting");
+        let (client, mut notes, _poll) = connection::start(opts, mqtt.reconnect_max);
+        let out = Outbox::start(client);
         let mut events = self.engine.subscribe();
-        let mut health = tokio::time::interval(HEALTH_EVERY);
-        health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let far = Duration::from_secs(86400 * 365);
         let rediscover = tokio::time::sleep(far);
         tokio::pin!(rediscover);
-        let mut last_error: Option<String> = None;
         let result = loop {
             tokio::select! {
                 _ = stop.cancelled() => break Ok(()),
                 note = notes.recv() => match note {
-                    Some(Notification::Event(MqttEvent::Incoming(Packet::ConnAck(_)))) => {
-                        if last_error.take().is_some() {
-                            self.counters.reconnects += 1;
-                        }
-                        tracing::info!("MQTT connected");
-                        self.connected = true;
-                        self.on_connect(&client).await;
-                    }
-                    Some(Notification::Event(MqttEvent::Incoming(Packet::Publish(p)))) => {
-                        if self.on_publish(&client, &p) {
-                            // Home Assistant came online: re-announce after a short random delay.
-                            let jitter = Duration::from_millis(500 + (std::process::id() as u64 * 7919) % 1500);
-                            rediscover.as_mut().reset(tokio::time::Instant::now() + jitter);
-                        }
-                    }
-                    Some(Notification::Event(_)) => {}
-                    Some(Notification::Error(e)) => {
-                        self.connected = false;
-                        let text = e.to_string();
-                        if last_error.as_deref() != Some(text.as_str()) {
-                            tracing::warn!(error = %text, "MQTT connection lost or refused; retrying with backoff");
-                            last_error = Some(text);
-                        }
-                    }
                     None => break Err(MqttError::EventLoopEnded),
+                    Some(note) => if self.on_note(&out, note, &stop).await {
+                        // Home Assistant came online: re-announce after a short random delay.
+                        let jitter = Duration::from_millis(500 + (std::process::id() as u64 * 7919) % 1500);
+                        rediscover.as_mut().reset(tokio::time::Instant::now() + jitter);
+                    },
                 },
                 ev = events.recv() => match ev {
-                    Ok(ev) => self.on_event(&client, ev),
+                    Ok(ev) => self.on_event(&out, ev),
                     Err(RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "MQTT bridge fell behind the event bus; republishing all state");
-                        self.publish_all_state(&client).await;
+                        tracing::debug!(missed = n, "MQTT bridge fell behind the event bus; republishing changed state");
+                        self.publish_all_state(&out).await;
                     }
                     Err(RecvError::Closed) => break Err(MqttError::EngineGone),
                 },
-                _ = health.tick() => self.publish_health(&client).await,
+                _ = tick.tick() => self.housekeeping(&out).await,
+                _ = until(self.cleanup_at) => {
+                    self.cleanup_at = None;
+                    self.remove_stale(&out, Instant::now());
+                }
                 _ = &mut rediscover => {
                     rediscover.as_mut().reset(tokio::time::Instant::now() + far);
-                    if self.connected {
+                    if self.connected.is_some() {
                         tracing::info!("Home Assistant restarted: re-publishing discovery and state");
                         // Home Assistant forgot everything: send it all again, not only what changed.
                         self.published.clear();
-                        self.publish_discovery(&client);
-                        self.publish_all_state(&client).await;
+                        self.publish_discovery(&out);
+                        self.publish_all_state(&out).await;
                     }
                 }
             }
         };
-        self.goodbye(&client, &mut notes).await;
+        self.goodbye(&out, &mut notes).await;
         result
     }
 
-    /// Publishes `offline`, disconnects and waits (bounded) for both to leave.
-    async fn goodbye(
+    /// Handles one notification of the poll task; true when Home Assistant announced it is online.
+    async fn on_note(
         &mut self,
-        client: &AsyncClient,
-        notes: &mut tokio::sync::mpsc::Receiver<Notification>,
-    ) {
-        if !self.connected {
-            return;
+        out: &Outbox,
+        note: Notification,
+        stop: &CancellationToken,
+    ) -> bool {
+        if let Notification::Event(MqttEvent::Incoming(_)) = &note {
+            self.last_incoming = Instant::now();
         }
-        let _ = client.try_publish(&self.topics.availability, QoS::AtLeastOnce, true, "offline");
-        let _ = client.try_disconnect();
-        let wait = async {
-            while let Some(n) = notes.recv().await {
-                match n {
-                    Notification::Event(MqttEvent::Outgoing(rumqttc::Outgoing::Disconnect))
-                    | Notification::Error(_) => {
-                        break;
-                    }
-                    _ => {}
-                }
+        match note {
+            Notification::Event(MqttEvent::Incoming(Packet::SubAck(_))) => {
+                self.schedule_cleanup(Instant::now());
+                false
             }
-        };
-        if tokio::time::timeout(Duration::from_millis(900), wait)
-            .await
-            .is_err()
-        {
-            tracing::warn!("MQTT disconnect timed out");
+            Notification::Event(MqttEvent::Incoming(Packet::ConnAck(ack))) => {
+                self.on_connect(out, ack.session_present).await;
+                false
+            }
+            Notification::Event(MqttEvent::Incoming(Packet::Publish(p))) => {
+                self.on_publish(out, &p, stop).await
+            }
+            Notification::Event(_) => false,
+            Notification::Error { error, taken_over } => {
+                self.on_connection_error(out, &error, taken_over);
+                false
+            }
+        }
+    }
+
+    async fn on_connect(&mut self, out: &Outbox, session_present: bool) {
+        let now = Instant::now();
+        if let Some(down) = self.outage.recovered(now) {
+            self.counters.reconnects += 1;
+            tracing::info!(attempts = down.attempts, down_for = ?down.duration, session_present, "MQTT connected again");
         } else {
-            tracing::info!("MQTT offline published, disconnected");
+            tracing::info!(session_present, "MQTT connected");
         }
-    }
-
-    async fn on_connect(&mut self, client: &AsyncClient) {
-        for t in self.topics.subscriptions() {
-            if let Err(e) = client.try_subscribe(&t, QoS::AtLeastOnce) {
-                tracing::error!(topic = %t, error = %e, "cannot queue subscription");
-            }
-        }
-        self.subscribe_group(client);
-        // A clean session: nothing we published before survives in our cache's sense.
+        self.connected = Some(now);
+        self.stale.clear();
+        self.cleanup_armed = true;
+        self.cleanup_at = None;
+        out.connected(true);
+        let mut filters = self.topics.filters();
+        filters.extend(self.group_filter());
+        out.control(Item::Subscribe(filters));
+        out.control(Item::Publish {
+            topic: self.topics.availability.clone(),
+            payload: b"online".to_vec(),
+            qos: QoS::AtLeastOnce,
+            retain: true,
+        });
+        out.control(self.instance_item(self.presence.announce(true)));
+        // The broker may keep retained state from before, but it may be stale: publish all of it.
         self.published.clear();
-        self.publish(
-            client,
-            &self.topics.availability.clone(),
-            "online".into(),
-            true,
-        );
-        self.publish_discovery(client);
-        self.publish_all_state(client).await;
-        self.publish_health(client).await;
+        self.publish_discovery(out);
+        self.publish_all_state(out).await;
+        self.publish_health(out).await;
     }
 
-    fn publish_discovery(&mut self, client: &AsyncClient) {
-        let mut all = discovery::all(&self.config, &self.topics);
-        self.realtime.patch_discovery(&mut all, &self.topics);
-        for d in all {
-            self.publish(client, &d.topic, d.payload.to_string(), true);
+    fn on_connection_error(
+        &mut self,
+        out: &Outbox,
+        e: &rumqttc::v5::ConnectionError,
+        taken_over: bool,
+    ) {
+        let now = Instant::now();
+        if self.connected.take().is_some() {
+            out.connected(false);
         }
-    }
-
-    async fn publish_all_state(&mut self, client: &AsyncClient) {
-        match self.engine.snapshot().await {
-            Ok(s) => self.publish_snapshot(client, &s),
-            Err(e) => tracing::warn!(error = %e, "no snapshot to publish"),
+        if taken_over {
+            self.duplicate(out, Sign::SessionTakenOver, now);
+        }
+        if self.outage.failed(&e.to_string(), now) {
+            tracing::warn!(error = %report::escape(&e.to_string(), report::REASON_CHARS), "MQTT connection lost or refused; retrying with backoff");
         }
     }
 
-    fn publish_snapshot(&mut self, client: &AsyncClient, s: &Snapshot) {
-        for (z, st) in s.zones.iter().enumerate() {
-            self.publish_zone(client, z, st);
-        }
-        let any_on = s.zones.iter().any(|z| z.on);
-        self.group.on_master(s.master, any_on);
-        let all = light::master_json(&s.master, any_on).to_string();
-        self.publish(client, &self.topics.all_state.clone(), all, true);
-        let dev = device::device_json(&s.device, s.preset, &self.topics.zone_ids).to_string();
-        self.publish(client, &self.topics.device_state.clone(), dev, true);
-        self.publish_library(client, &s.device);
-        self.publish_realtime(client);
-    }
-
-    /// The scene and playlist selects follow the library (published only when their options changed).
-    fn publish_library(&mut self, client: &AsyncClient, s: &crate::engine::DeviceState) {
-        for d in scenes::library_entities(&self.config, &self.topics, s) {
-            self.publish(client, &d.topic, d.payload.to_string(), true);
-        }
-    }
-
-    fn publish_zone(&mut self, client: &AsyncClient, z: usize, st: &ZoneState) {
-        let topic = self.topics.zone_state(z);
-        let mut state = self.realtime.zone_state(z, st);
-        scenes::add_palette(&mut state, st, &self.config.library.palettes);
-        self.publish(client, &topic, state.to_string(), true);
-        self.group.on_zone(z, st);
-        self.publish_group(client);
-        let params = st.current_params();
-        for p in ParamId::ALL {
-            let topic = self.topics.param_state(z, p);
-            self.publish(client, &topic, format!("{}", params.get(p)), true);
-        }
-    }
-
-    async fn publish_health(&mut self, client: &AsyncClient) {
-        if !self.connected {
-            return;
-        }
-        if let Ok(stats) = self.engine.stats().await {
-            let mut h = health::health_json(&stats, &self.counters, self.started);
-            h["task_restarts"] = json!(self.restarts.snapshot());
-            let h = h.to_string();
-            let _ = client.try_publish(&self.topics.health, QoS::AtMostOnce, true, h);
-        }
-    }
-
-    /// Publishes `payload` unless it is what this topic already carries (retained topics only).
-    fn publish(&mut self, client: &AsyncClient, topic: &str, payload: String, retain: bool) {
-        if retain && self.published.get(topic) == Some(&payload) {
-            return;
-        }
-        if !self.connected {
-            return;
-        }
-        match client.try_publish(topic, QoS::AtLeastOnce, retain, payload.clone()) {
-            Ok(()) => {
-                if retain {
-                    self.published.insert(topic.to_string(), payload);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(topic, error = %e, "MQTT publish dropped (queue full); it is re-sent on reconnect")
+    /// A sign of a second daemon with our `device_id`: one clear error per episode.
+    fn duplicate(&mut self, out: &Outbox, sign: Sign, now: Instant) {
+        let msg =
+            presence::duplicate_message(&sign, &self.config.device_id, &self.settings.client_id);
+        if self.presence.suspect(sign, now) {
+            tracing::error!("{msg}");
+            if self.connected.is_some() {
+                let json = serde_json::json!({"topic": self.topics.instance, "reason": msg});
+                out.transient(&self.topics.error, json.to_string());
             }
         }
     }
 
-    fn on_event(&mut self, client: &AsyncClient, ev: Event) {
-        match ev {
-            Event::Zone { zone, state } => self.publish_zone(client, zone, &state),
-            Event::Master { state, any_on } => {
-                self.group.on_master(state, any_on);
-                self.publish_group(client);
-                let all = light::master_json(&state, any_on).to_string();
-                self.publish(client, &self.topics.all_state.clone(), all, true);
-            }
-            Event::Device { state, preset } => {
-                let dev = device::device_json(&state, preset, &self.topics.zone_ids).to_string();
-                self.publish(client, &self.topics.device_state.clone(), dev, true);
-                self.publish_library(client, &state);
-            }
-            Event::Rejected(reason) => {
-                let topic = self.topics.device_set.clone();
-                self.reject(client, &topic, &reason, &[]);
-            }
-            Event::Input(json) => {
-                if self.connected {
-                    let _ = client.try_publish(&self.topics.event, QoS::AtMostOnce, false, json);
-                }
-            }
-            Event::FirstFrame => {}
-            Event::Realtime(s) => self.on_realtime(client, *s),
+    fn instance_item(&self, payload: String) -> Item {
+        Item::Publish {
+            topic: self.topics.instance.clone(),
+            payload: payload.into_bytes(),
+            qos: QoS::AtMostOnce,
+            retain: false,
         }
     }
 
-    /// Handles one incoming message; returns true when Home Assistant announced it is online.
-    fn on_publish(&mut self, client: &AsyncClient, p: &Publish) -> bool {
-        if self.group.is_set_topic(&p.topic) {
-            self.on_group(client, p);
-            return false;
+    /// Whether the connection shows progress both ways (or is honestly down and being retried).
+    fn healthy(&self, out: &Outbox, now: Instant) -> bool {
+        if self.connected.is_none() {
+            return true;
         }
-        let inbound = match self.topics.parse(&p.topic) {
-            Ok(i) => i,
-            Err(e) => {
-                self.reject(client, &p.topic, &e.to_string(), &p.payload);
-                return false;
-            }
+        let progress = Progress {
+            keep_alive: self.settings.mqtt.keep_alive,
+            since_incoming: now.duration_since(self.last_incoming),
+            outbox_stuck: out.stuck_for(),
         };
-        match inbound {
-            Inbound::HaStatus => return p.payload.as_ref() == b"online",
-            Inbound::Discovery => {
-                // A retained entity of ours that the config no longer has: remove it from Home Assistant.
-                if p.retain
-                    && !p.payload.is_empty()
-                    && !self.discovery_topics.contains(p.topic.as_str())
-                {
-                    tracing::info!(topic = %p.topic, "removing the discovery entry of an entity no longer configured");
-                    let _ = client.try_publish(p.topic.clone(), QoS::AtLeastOnce, true, Vec::new());
-                }
-                return false;
-            }
-            _ => {}
-        }
-        if p.payload.is_empty() {
-            // Clearing a retained command (`mosquitto_pub -r -n`) is housekeeping, not a command.
-            tracing::debug!(topic = %p.topic, "ignoring an empty command");
-            return false;
-        }
-        if p.retain {
-            // A stale retained command must never switch lights by itself after a restart.
-            tracing::info!(topic = %p.topic, "ignoring a retained command");
-            return false;
-        }
-        if p.payload.len() > MAX_PAYLOAD {
-            let reason = format!(
-                "payload of {} bytes is over the {} byte limit",
-                p.payload.len(),
-                MAX_PAYLOAD
+        let (incoming, outgoing) = progress.both_ways();
+        if !(incoming && outgoing) {
+            tracing::warn!(
+                incoming,
+                outgoing,
+                "MQTT connection makes no progress; it may be wedged"
             );
-            self.reject(client, &p.topic, &reason, &[]);
-            return false;
         }
-        let cmd: Result<Command, CommandError> = match inbound {
-            Inbound::ZoneSet(z) => {
-                realtime::zone_command(&p.payload, z, self.config.realtime.enabled).unwrap_or_else(
-                    || {
-                        light::parse_command(&p.payload)
-                            .and_then(|c| {
-                                scenes::with_palette(c, &p.payload, &self.config.library.palettes)
-                            })
-                            .map(|c| Command::Light(Target::Zone(z), c))
-                    },
-                )
-            }
-            Inbound::RealtimeSet => realtime::parse_override(&p.payload),
-            Inbound::AllSet => light::parse_command(&p.payload)
-                .and_then(|c| scenes::with_palette(c, &p.payload, &self.config.library.palettes))
-                .map(|c| Command::Light(Target::All, c)),
-            Inbound::ParamSet(z, param) => {
-                parse_param(&p.payload, param).map(|value| Command::Param {
-                    zone: z,
-                    param,
-                    value,
-                })
-            }
-            Inbound::DeviceSet => scenes::parse_set(
-                &p.payload,
-                &self.topics.zone_ids,
-                self.config.lamp_zone.is_some(),
-                &self.config.library,
-            ),
-            Inbound::HaStatus | Inbound::Discovery => return false,
-        };
-        match cmd {
-            Ok(cmd) => match self.engine.send(cmd) {
-                Ok(()) => self.counters.commands_handled += 1,
-                Err(SendError::Full) => self.reject(
-                    client,
-                    &p.topic,
-                    "the device is busy; try again",
-                    &p.payload,
-                ),
-                Err(SendError::Stopped) => {}
-            },
-            Err(e) => self.reject(client, &p.topic, &e.to_string(), &p.payload),
-        }
-        false
+        incoming && outgoing
     }
 
-    /// Reports a rejected command on `B/error` and in the log.
-    fn reject(&mut self, client: &AsyncClient, topic: &str, reason: &str, payload: &[u8]) {
-        self.counters.commands_rejected += 1;
-        let excerpt: String =
-            String::from_utf8_lossy(&payload[..payload.len().min(64)]).into_owned();
-        tracing::warn!(topic, reason, excerpt = %excerpt, "rejected MQTT command");
-        if self.connected {
-            let msg = json!({"topic": topic, "reason": reason, "excerpt": excerpt}).to_string();
-            let _ = client.try_publish(&self.topics.error, QoS::AtMostOnce, false, msg);
+    /// Periodic work: the heartbeat, health, summaries.
+    async fn housekeeping(&mut self, out: &Outbox) {
+        let now = Instant::now();
+        if self.healthy(out, now) {
+            self.heartbeat.beat();
+        }
+        if self.connected.is_some() {
+            if self
+                .last_health
+                .is_none_or(|t| now.duration_since(t) >= HEALTH_EVERY)
+            {
+                self.publish_health(out).await;
+            }
+            self.report_overload(out, now);
+            self.report_suppressed(out, now);
+        }
+        if let Some(s) = self.outage.summary(now) {
+            tracing::warn!(attempts = s.attempts, down_for = ?s.duration, last_error = %report::escape(&s.last_error, report::REASON_CHARS), "MQTT still disconnected; retrying");
+        }
+    }
+
+    /// Publishes `offline` (waiting for the broker's PUBACK, so it lands before a successor's `online`),
+    /// disconnects and waits (bounded) for both to leave.
+    async fn goodbye(&mut self, out: &Outbox, notes: &mut mpsc::Receiver<Notification>) {
+        if self.connected.is_none() {
+            return;
+        }
+        out.control(Item::Publish {
+            topic: self.topics.availability.clone(),
+            payload: b"offline".to_vec(),
+            qos: QoS::AtLeastOnce,
+            retain: true,
+        });
+        let acked = wait_for(notes, Duration::from_millis(500), |n| {
+            matches!(
+                n,
+                Notification::Event(MqttEvent::Incoming(Packet::PubAck(_)))
+            )
+        })
+        .await;
+        out.control(Item::Disconnect);
+        let gone = wait_for(notes, Duration::from_millis(400), |n| {
+            matches!(
+                n,
+                Notification::Event(MqttEvent::Outgoing(rumqttc::Outgoing::Disconnect))
+            )
+        })
+        .await;
+        if acked && gone {
+            tracing::info!("MQTT offline published, disconnected");
+        } else {
+            tracing::warn!(acked, gone, "MQTT goodbye timed out");
         }
     }
 }
 
-/// A parameter value: a plain number (what a Home Assistant `number` entity sends), checked against the
-/// widest declared range.
-fn parse_param(payload: &[u8], p: ParamId) -> Result<f32, CommandError> {
-    let text = std::str::from_utf8(payload).map_err(|e| CommandError::NotJson(e.to_string()))?;
-    let v: f64 = match serde_json::from_str::<Value>(text.trim()) {
-        Ok(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
-        _ => {
-            return Err(CommandError::Field {
-                field: "value",
-                reason: format!("expected a plain number for {}", p.name()),
-            });
-        }
-    };
-    let spec = p.global();
-    if !spec.accepts(v as f32) {
-        return Err(CommandError::Field {
-            field: "value",
-            reason: format!(
-                "{} must be between {} and {}, got {v}",
-                p.name(),
-                spec.min,
-                spec.max
-            ),
-        });
+/// What a live connection shows: something from the broker at least every keep-alive (rumqttc pings
+/// then, and the broker answers), and an outbox that is never kept waiting long.
+struct Progress {
+    keep_alive: Duration,
+    since_incoming: Duration,
+    outbox_stuck: Duration,
+}
+
+impl Progress {
+    /// (incoming side alive, outgoing side alive).
+    fn both_ways(&self) -> (bool, bool) {
+        let keep_alive = self.keep_alive.max(Duration::from_secs(5));
+        let quiet_limit = keep_alive * 2 + Duration::from_secs(10);
+        (
+            self.since_incoming < quiet_limit,
+            self.outbox_stuck < OUTGOING_STALL,
+        )
     }
-    Ok(v as f32)
+}
+
+/// Resolves at `at`; never when `None`.
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits up to `limit` for a notification matching `f` (or a connection error); false on timeout.
+async fn wait_for(
+    notes: &mut mpsc::Receiver<Notification>,
+    limit: Duration,
+    f: impl Fn(&Notification) -> bool,
+) -> bool {
+    let wait = async {
+        while let Some(n) = notes.recv().await {
+            if f(&n) || matches!(n, Notification::Error { .. }) {
+                return true;
+            }
+        }
+        false
+    };
+    tokio::time::timeout(limit, wait).await.unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_is_alive_only_while_both_directions_make_progress() {
+        let s = Duration::from_secs;
+        let cases = [
+            // keep-alive, since the broker last sent anything, outbox waiting → (in, out)
+            (s(30), s(29), s(0), (true, true)),
+            (s(30), s(69), s(19), (true, true)),
+            (s(30), s(70), s(0), (false, true)),
+            (s(30), s(1), s(20), (true, false)),
+            (s(1), s(19), s(0), (true, true)), // keep-alive is at least 5 s
+        ];
+        for (keep_alive, since_incoming, outbox_stuck, want) in cases {
+            let p = Progress {
+                keep_alive,
+                since_incoming,
+                outbox_stuck,
+            };
+            assert_eq!(
+                p.both_ways(),
+                want,
+                "{keep_alive:?} {since_incoming:?} {outbox_stuck:?}"
+            );
+        }
+    }
 }

@@ -8,12 +8,12 @@
 //! the stream back onto a zone the user had taken over. Only entities and payloads live here; the
 //! bridge loop calls in with a few lines.
 
-use rumqttc::AsyncClient;
 use serde_json::{Value, json};
 
 use super::MqttBridge;
 use super::discovery::Discovery;
 use super::light::{self, CommandError};
+use super::outbox::Outbox;
 use super::topics::Topics;
 use crate::config::Config;
 use crate::engine::stream_frame::{Override, RealtimeStatus, StreamCommand};
@@ -184,30 +184,30 @@ pub fn discovery(config: &Config, t: &Topics, push: &mut dyn FnMut(&str, &str, V
 
 impl MqttBridge {
     /// A new realtime status: publish it, and re-publish what it changes (zone states, effect lists).
-    pub(super) fn on_realtime(&mut self, client: &AsyncClient, s: RealtimeStatus) {
+    pub(super) fn on_realtime(&mut self, out: &Outbox, s: RealtimeStatus) {
         let old = std::mem::replace(&mut self.realtime.status, s);
         if old.feeding != self.realtime.status.feeding {
-            self.publish_discovery(client);
+            self.publish_discovery(out);
         }
         let changed: Vec<usize> = (0..old.active.len())
             .filter(|&z| old.active[z] != self.realtime.status.active[z])
             .collect();
         for z in changed {
             if let Some(st) = self.realtime.zones[z].clone() {
-                self.publish_zone(client, z, &st);
+                self.publish_zone(out, z, &st);
             }
         }
-        self.publish_realtime(client);
+        self.publish_realtime(out);
     }
 
     /// Publishes `B/realtime/state` (retained) when enabled.
-    pub(super) fn publish_realtime(&mut self, client: &AsyncClient) {
+    pub(super) fn publish_realtime(&mut self, out: &Outbox) {
         if !self.realtime.enabled {
             return;
         }
         let payload = status_json(&self.realtime.status, &self.topics.zone_ids).to_string();
         let topic = state_topic(&self.topics);
-        self.publish(client, &topic, payload, true);
+        self.publish_state(out, &topic, payload);
     }
 }
 

@@ -41,8 +41,9 @@ pub fn parse_set(
     lamp_configured: bool,
     lib: &LibraryConfig,
 ) -> Result<Command, CommandError> {
-    let device = parse_device(payload, zone_ids, lamp_configured)?;
     let m = parse_object(payload)?;
+    super::device::check_keys(&m, &[super::device::KEYS, SCENE_KEYS])?;
+    let device = parse_device(payload, zone_ids, lamp_configured)?;
     let scenes = parse_scene_keys(&m, zone_ids, lib)?;
     Ok(if scenes.is_empty() {
         Command::Device(device)
@@ -57,6 +58,22 @@ fn name(v: &Value, field: &'static str) -> Result<String, CommandError> {
         .ok_or_else(|| bad(field, format!("expected a name, got {v}")))?;
     check_name(s).map_err(|e| bad(field, e))
 }
+
+/// The scene, playlist, sunrise and nightlight keys of `B/set` (with the device keys, all it accepts).
+pub const SCENE_KEYS: &[&str] = &[
+    "scene_name",
+    "scene_save",
+    "scene_rename",
+    "scene_delete",
+    "scene",
+    "transition",
+    "scene_next",
+    "playlist_save",
+    "playlist_delete",
+    "playlist",
+    "sunrise",
+    "nightlight",
+];
 
 /// The scene, playlist, sunrise and nightlight keys of a `B/set`, in a fixed order.
 fn parse_scene_keys(

@@ -2,7 +2,11 @@
 //!
 //! With `B = <base_topic>/<device_id>`: `B/<zone>/set`, `B/all/set`, `B/set`, `B/<zone>/<param>/set` in;
 //! `B/<zone>/state`, `B/all/state`, `B/state`, `B/<zone>/<param>/state`, `B/availability`, `B/health`,
-//! `B/event`, `B/error` out; `<prefix>/status` is Home Assistant's birth message.
+//! `B/event`, `B/error` out; `B/instance` both ways (presence, see `presence.rs`); `<prefix>/status` is
+//! Home Assistant's birth message.
+
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::Filter;
 
 use crate::effects::ParamId;
 use crate::layout::Layout;
@@ -15,6 +19,8 @@ pub enum Inbound {
     DeviceSet,
     ParamSet(usize, ParamId),
     HaStatus,
+    /// A presence announcement of another daemon (we do not hear our own: "no local").
+    Instance,
     /// A retained discovery config under our device (to find entities of removed zones).
     Discovery,
     /// `B/realtime/set`: the realtime override select.
@@ -43,6 +49,7 @@ pub struct Topics {
     pub health: String,
     pub event: String,
     pub error: String,
+    pub instance: String,
     pub device_set: String,
     pub device_state: String,
     pub all_set: String,
@@ -58,6 +65,7 @@ impl Topics {
             health: format!("{base}/health"),
             event: format!("{base}/event"),
             error: format!("{base}/error"),
+            instance: format!("{base}/instance"),
             device_set: format!("{base}/set"),
             device_state: format!("{base}/state"),
             all_set: format!("{base}/all/set"),
@@ -86,6 +94,27 @@ impl Topics {
         format!("{}/{}/{}/state", self.base, self.zone_ids[z], p.name())
     }
 
+    /// Whether we publish on `topic` now (so a stale entity that used it must not clear it).
+    pub fn is_current_state(&self, topic: &str) -> bool {
+        [
+            &self.availability,
+            &self.health,
+            &self.event,
+            &self.error,
+            &self.instance,
+            &self.device_state,
+            &self.all_state,
+        ]
+        .iter()
+        .any(|t| t.as_str() == topic)
+            || (0..self.zone_ids.len()).any(|z| {
+                self.zone_state(z) == topic
+                    || ParamId::ALL
+                        .iter()
+                        .any(|p| self.param_state(z, *p) == topic)
+            })
+    }
+
     /// `<prefix>/<component>/<device_id>/<object>/config`.
     pub fn discovery(&self, component: &str, object: &str) -> String {
         format!(
@@ -94,15 +123,34 @@ impl Topics {
         )
     }
 
-    /// What the bridge subscribes to. Never its own state topics (no echo loops).
-    pub fn subscriptions(&self) -> Vec<String> {
+    /// What the bridge subscribes to, and whether our own publishes on it are to be left out (MQTT 5
+    /// "no local"). Never its own state topics (no echo loops).
+    pub fn subscriptions(&self) -> Vec<(String, bool)> {
         vec![
-            format!("{}/+/set", self.base),
-            format!("{}/+/+/set", self.base),
-            self.device_set.clone(),
-            self.ha_status.clone(),
-            format!("{}/+/{}/+/config", self.prefix, self.device_id),
+            (format!("{}/+/set", self.base), false),
+            (format!("{}/+/+/set", self.base), false),
+            (self.device_set.clone(), false),
+            (self.ha_status.clone(), false),
+            (self.instance.clone(), true),
+            // Retained configs of our device, to find stale ones; not the echo of what we publish.
+            (
+                format!("{}/+/{}/+/config", self.prefix, self.device_id),
+                true,
+            ),
         ]
+    }
+
+    /// [`Topics::subscriptions`] as QoS 1 filters: the broker keeps QoS 1 commands for our persistent
+    /// session while we are away.
+    pub fn filters(&self) -> Vec<Filter> {
+        self.subscriptions()
+            .into_iter()
+            .map(|(topic, no_local)| {
+                let mut f = Filter::new(topic, QoS::AtLeastOnce);
+                f.nolocal = no_local;
+                f
+            })
+            .collect()
     }
 
     /// Parses an incoming topic.
@@ -112,6 +160,9 @@ impl Topics {
         }
         if topic == self.device_set {
             return Ok(Inbound::DeviceSet);
+        }
+        if topic == self.instance {
+            return Ok(Inbound::Instance);
         }
         if let Some(rest) = topic.strip_prefix(&self.prefix)
             && rest.ends_with("/config")
@@ -174,6 +225,7 @@ mod tests {
                 Ok(Inbound::ParamSet(0, ParamId::Speed)),
             ),
             ("homeassistant/status", Ok(Inbound::HaStatus)),
+            ("diuna/dev/instance", Ok(Inbound::Instance)),
             ("homeassistant/light/dev/old/config", Ok(Inbound::Discovery)),
             (
                 "diuna/dev/attic/set",
@@ -193,9 +245,30 @@ mod tests {
     }
 
     #[test]
+    fn knows_which_state_topics_are_current() {
+        let t = topics();
+        assert!(t.is_current_state("diuna/dev/floor/state"));
+        assert!(t.is_current_state("diuna/dev/floor/speed/state"));
+        assert!(t.is_current_state("diuna/dev/state"));
+        assert!(!t.is_current_state("diuna/dev/attic/state"));
+        assert!(!t.is_current_state("diuna/dev/attic/speed/state"));
+    }
+
+    #[test]
     fn never_subscribes_to_own_state() {
-        for s in topics().subscriptions() {
+        for (s, _) in topics().subscriptions() {
             assert!(!s.ends_with("/state"), "{s}");
         }
+        let filters = topics().filters();
+        assert!(filters.iter().all(|f| f.qos == QoS::AtLeastOnce));
+        let no_local: Vec<_> = filters
+            .iter()
+            .filter(|f| f.nolocal)
+            .map(|f| &f.path)
+            .collect();
+        assert_eq!(
+            no_local,
+            ["diuna/dev/instance", "homeassistant/+/dev/+/config"]
+        );
     }
 }

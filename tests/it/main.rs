@@ -16,6 +16,7 @@ mod realtime_flood;
 mod realtime_mapping;
 mod realtime_sacn;
 mod rgbw;
+mod robust;
 mod scenes;
 mod security;
 mod sync;

@@ -109,6 +109,7 @@ fn discovery_announces_every_entity_with_required_keys() {
         assert_eq!(l["device"]["name"], "Diuna IT");
         assert!(l["origin"]["name"].is_string());
         assert_eq!(l["flash_time_short"], 2);
+        assert_eq!(l["qos"], 1, "Home Assistant publishes commands at QoS 1");
         for deprecated in ["color_mode", "rgb", "hs", "xy", "object_id"] {
             assert!(l.get(deprecated).is_none(), "deprecated key {deprecated}");
         }
@@ -285,6 +286,13 @@ fn bad_input_is_rejected_with_a_message_and_the_daemon_keeps_serving() {
             br#"{"preset":"beige"}"#.to_vec(),
             "unknown preset",
         ),
+        (
+            format!("{B}/set"),
+            br#"{"edit_mdoe":true}"#.to_vec(),
+            "unknown key(s) edit_mdoe",
+        ),
+        (format!("{B}/set"), b"{}".to_vec(), "no device command"),
+        (format!("{B}/desk/set"), Vec::new(), "empty payload"),
     ];
     for (topic, payload, needle) in &cases {
         c.publish(topic, payload.clone());
@@ -414,24 +422,38 @@ fn home_assistant_birth_message_republishes_discovery() {
 }
 
 #[test]
-fn removed_zone_loses_its_entity() {
+fn removed_zone_loses_its_entities_and_their_retained_state() {
     let broker = Broker::start();
     let c = TestClient::connect(broker.port, "t-rm", &[]);
-    // An entity of a zone that a previous config had.
-    c.publish_retained(
-        "homeassistant/light/it/attic/config",
-        r#"{"schema":"json","name":"Attic"}"#,
-    );
-    let mut w = TestClient::connect(
-        broker.port,
-        "t-rm2",
-        &["homeassistant/light/it/attic/config"],
-    );
-    w.wait_msg(Duration::from_secs(5), "stale entity present", |m| {
-        !m.payload.is_empty()
-    });
+    // Entities of a zone that a previous config had, and the state they left behind.
+    let stale = [
+        (
+            "homeassistant/light/it/attic/config".to_string(),
+            format!(r#"{{"schema":"json","name":"Attic","state_topic":"{B}/attic/state"}}"#),
+        ),
+        (format!("{B}/attic/state"), r#"{"state":"ON"}"#.to_string()),
+        (
+            "homeassistant/number/it/attic_speed/config".to_string(),
+            format!(r#"{{"name":"Attic speed","state_topic":"{B}/attic/speed/state"}}"#),
+        ),
+        (format!("{B}/attic/speed/state"), "50".to_string()),
+    ];
+    for (topic, payload) in &stale {
+        c.publish_retained(topic, payload.as_str());
+    }
+    let topics: Vec<&str> = stale.iter().map(|(t, _)| t.as_str()).collect();
+    let mut w = TestClient::connect(broker.port, "t-rm2", &topics);
+    for t in &topics {
+        w.wait_msg(
+            Duration::from_secs(5),
+            "stale retained message present",
+            |m| m.topic == *t && !m.payload.is_empty(),
+        );
+    }
     let _d = Daemon::start(&config(broker.port));
-    w.wait_msg(Duration::from_secs(10), "stale entity removed", |m| {
-        m.payload.is_empty()
-    });
+    for t in &topics {
+        w.wait_msg(Duration::from_secs(15), &format!("{t} cleared"), |m| {
+            m.topic == *t && m.payload.is_empty()
+        });
+    }
 }

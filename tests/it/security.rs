@@ -162,3 +162,80 @@ fn tls_with_a_ca_file() {
     let mut cap = Capture::new(&d.path("s.jsonl"));
     cap.wait_frame("s", "command over TLS", |f| f.pixel(0) == [1, 2, 3]);
 }
+
+#[test]
+fn sighup_with_a_missing_password_file_keeps_the_working_connection() {
+    let (broker, secure) = auth_broker();
+    let mut c = TestClient::connect(broker.port, "s-hup", &["diuna/sec/#"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
+    let d = Daemon::start_in(
+        dir,
+        &daemon_config(secure, "username = \"diuna\"\npassword_file = \"{dir}/pw\""),
+    );
+    c.wait_topic("diuna/sec/availability", |m| m.text() == "online");
+    // Settings that would only fail at connect time: a password file that is not there.
+    let text = std::fs::read_to_string(&d.config).unwrap();
+    std::fs::write(&d.config, text.replace("/pw\"", "/missing-pw\"")).unwrap();
+    d.signal("HUP");
+    crate::support::wait_for(Duration::from_secs(5), "the refusal logged", || {
+        let log = d.log();
+        (log.contains("SIGHUP: [mqtt] settings not applied") && log.contains("missing-pw"))
+            .then_some(())
+    });
+    // Still connected on the old settings: commands work and availability never left `online`.
+    c.publish("diuna/sec/z/set", r#"{"color":{"r":4,"g":5,"b":6}}"#);
+    let mut cap = Capture::new(&d.path("s.jsonl"));
+    cap.wait_frame("s", "a command after the refused reload", |f| {
+        f.pixel(0) == [4, 5, 6]
+    });
+    c.wait_topic("diuna/sec/z/state", |m| m.json()["color"]["r"] == 4);
+    let offline = c
+        .seen
+        .iter()
+        .any(|m| m.topic == "diuna/sec/availability" && m.text() == "offline");
+    assert!(!offline, "the working connection was dropped");
+    assert!(!d.log().contains(PASSWORD));
+}
+
+#[test]
+fn sighup_with_new_mqtt_settings_says_goodbye_before_hello() {
+    let broker = crate::support::Broker::start();
+    let mut c = TestClient::connect(broker.port, "s-swap", &["diuna/sec/availability"]);
+    let d = Daemon::start(&daemon_config(broker.port, "keep_alive = \"5s\""));
+    c.wait_topic("diuna/sec/availability", |m| m.text() == "online");
+    // An unchanged [mqtt] section (only the render settings change) keeps the connection.
+    let text = std::fs::read_to_string(&d.config).unwrap();
+    std::fs::write(
+        &d.config,
+        text.replace("fade_in = \"0s\"", "fade_in = \"1s\""),
+    )
+    .unwrap();
+    d.signal("HUP");
+    crate::support::wait_for(Duration::from_secs(5), "the reload logged", || {
+        d.log().contains("SIGHUP: reloaded").then_some(())
+    });
+    // Each change of [mqtt] replaces the connection: `offline` from the old one, then `online`.
+    for keep_alive in ["6s", "7s", "8s"] {
+        let text = std::fs::read_to_string(&d.config).unwrap();
+        let next = text
+            .lines()
+            .map(|l| match l.starts_with("keep_alive") {
+                true => format!("keep_alive = \"{keep_alive}\""),
+                false => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&d.config, next).unwrap();
+        d.signal("HUP");
+        c.wait_topic("diuna/sec/availability", |m| m.text() == "offline");
+        c.wait_topic("diuna/sec/availability", |m| m.text() == "online");
+    }
+    let swaps = c.seen.iter().filter(|m| m.text() == "offline").count();
+    assert_eq!(swaps, 3, "the render-only reload did not reconnect");
+    // The retained value a newcomer (Home Assistant after a restart) reads is `online`.
+    let mut late = TestClient::connect(broker.port, "s-swap2", &["diuna/sec/availability"]);
+    let m = late.wait_topic("diuna/sec/availability", |m| m.retain);
+    assert_eq!(m.text(), "online");
+    assert_eq!(d.log().matches("MQTT connected").count(), 4);
+}

@@ -35,11 +35,13 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
     }
 }
 
-/// A Mosquitto broker owned by one test.
+/// A Mosquitto broker owned by one test, with Mosquitto's default settings (nothing tuned: see
+/// [`Broker::start`]).
 pub struct Broker {
     pub port: u16,
     child: Child,
     dir: tempfile::TempDir,
+    conf: String,
 }
 
 fn mosquitto_bin() -> PathBuf {
@@ -57,17 +59,40 @@ fn mosquitto_bin() -> PathBuf {
     );
 }
 
+/// The smallest configuration Mosquitto 2 needs to listen on a port: everything else is its default.
+fn stock_conf(port: u16) -> String {
+    format!("listener {port} 127.0.0.1\nallow_anonymous true\n")
+}
+
 impl Broker {
+    /// Mosquitto as users run it: default socket options (Nagle on), no packet size limit, no
+    /// persistence. Never tune it so that a test passes.
     pub fn start() -> Broker {
-        let dir = tempfile::tempdir().unwrap();
-        Self::start_in(dir, free_port())
+        let port = free_port();
+        Self::start_conf(tempfile::tempdir().unwrap(), port, &stock_conf(port))
     }
 
-    fn start_in(dir: tempfile::TempDir, port: u16) -> Broker {
+    /// As Debian's package ships it: persistence on (in the broker's own temporary directory).
+    pub fn start_persistent() -> Broker {
+        let dir = tempfile::tempdir().unwrap();
+        // Mosquitto started as root drops to its own user before it writes its database.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let port = free_port();
         let conf = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_packet_size 1048576\nset_tcp_nodelay true\n"
+            "{}persistence true\npersistence_location {}/\n",
+            stock_conf(port),
+            dir.path().display()
         );
         Self::start_conf(dir, port, &conf)
+    }
+
+    /// For comparison only (the benches): `set_tcp_nodelay true`, the one tuning that hides the
+    /// delayed-ACK interaction described in `src/mqtt/outbox.rs`.
+    pub fn start_tuned() -> Broker {
+        let port = free_port();
+        let conf = format!("{}set_tcp_nodelay true\n", stock_conf(port));
+        Self::start_conf(tempfile::tempdir().unwrap(), port, &conf)
     }
 
     /// Starts a broker with a full configuration text; `port` must be one of its listeners (the one
@@ -85,18 +110,35 @@ impl Broker {
         wait_for(Duration::from_secs(10), "mosquitto to listen", || {
             TcpStream::connect(("127.0.0.1", port)).ok()
         });
-        Broker { port, child, dir }
+        Broker {
+            port,
+            child,
+            dir,
+            conf: conf_text.into(),
+        }
     }
 
-    /// Stops the broker and starts a fresh one on the same port (retained messages are lost, as after a
-    /// broker restart without persistence).
+    /// Stops the broker the way a service manager does (SIGTERM: a persistent broker saves its
+    /// database) and waits until it has exited.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let exited = wait_for(Duration::from_secs(10), "mosquitto to exit", || {
+            self.child.try_wait().ok().flatten()
+        });
+        assert!(exited.success() || exited.code().is_none(), "{exited:?}");
+    }
+
+    /// Stops the broker (SIGTERM) and starts it again on the same port with the same configuration:
+    /// without persistence its retained messages and sessions are gone, with it they are restored.
     pub fn restart(mut self) -> Broker {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let port = self.port;
+        self.stop();
+        let (port, conf) = (self.port, self.conf.clone());
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        std::mem::forget(self);
-        Self::start_in(dir, port)
+        drop(self);
+        Self::start_conf(dir, port, &conf)
     }
 }
 
@@ -191,6 +233,11 @@ impl TestClient {
         self.client
             .publish(topic, QoS::AtLeastOnce, false, payload)
             .unwrap();
+    }
+
+    /// Publishes at the given QoS (the benches compare QoS 0 and QoS 1 publishers).
+    pub fn publish_qos(&self, topic: &str, payload: impl Into<Vec<u8>>, qos: QoS) {
+        self.client.publish(topic, qos, false, payload).unwrap();
     }
 
     pub fn publish_retained(&self, topic: &str, payload: impl Into<Vec<u8>>) {
@@ -369,7 +416,9 @@ impl Daemon {
             toml.replace("{dir}", &dir.path().display().to_string()),
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_diuna"))
+        // `DIUNA_BIN` measures another build (the benches compare before and after a change).
+        let bin = std::env::var_os("DIUNA_BIN").unwrap_or(env!("CARGO_BIN_EXE_diuna").into());
+        let mut child = Command::new(bin)
             .arg("--config")
             .arg(&config)
             .env("RUST_LOG", "info,diuna=debug")
@@ -405,6 +454,28 @@ impl Daemon {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// The log without terminal colours (SGR sequences `ESC [ … m`; any other escape stays), so that
+    /// `key=value` fields can be matched.
+    pub fn plain_log(&self) -> String {
+        let log = self.log();
+        let mut out = String::with_capacity(log.len());
+        let mut rest = log.as_str();
+        while let Some(i) = rest.find("\u{1b}[") {
+            out.push_str(&rest[..i]);
+            let tail = &rest[i + 2..];
+            let end = tail.find(|c: char| !(c.is_ascii_digit() || c == ';'));
+            match end {
+                Some(e) if tail[e..].starts_with('m') => rest = &tail[e + 1..],
+                _ => {
+                    out.push_str("\u{1b}[");
+                    rest = tail;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
     pub fn signal(&self, sig: &str) {
         let ok = Command::new("kill")
             .arg(format!("-{sig}"))
@@ -437,5 +508,85 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Publishes with paho-mqtt (`tests/it/paho_client.py`), a client the tests did not write; `args` are
+/// the script's options (`--qos 1`, `--retain`, `--size N`, `--message M`, `--count N`). Returns once the
+/// broker has every message.
+pub fn paho_publish(port: u16, topic: &str, args: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/paho_client.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(port.to_string())
+        .arg(topic)
+        .args(args)
+        .output()
+        .expect("python3 (with paho-mqtt: apt-get install python3-paho-mqtt) runs");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("published"),
+        "paho publisher failed ({}); is python3-paho-mqtt installed?\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An MQTT 3.1.1 client written by hand, for floods faster than any library sends them.
+pub mod raw {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    fn remaining_length(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let mut byte = (n % 128) as u8;
+            n /= 128;
+            if n > 0 {
+                byte |= 0x80;
+            }
+            out.push(byte);
+            if n == 0 {
+                return;
+            }
+        }
+    }
+
+    fn string(s: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(&(s.len() as u16).to_be_bytes());
+        out.extend_from_slice(s);
+    }
+
+    /// A QoS 0 PUBLISH packet.
+    pub fn publish(topic: &str, payload: &[u8]) -> Vec<u8> {
+        let mut body = Vec::with_capacity(topic.len() + payload.len() + 2);
+        string(topic.as_bytes(), &mut body);
+        body.extend_from_slice(payload);
+        let mut p = vec![0x30];
+        remaining_length(body.len(), &mut p);
+        p.extend_from_slice(&body);
+        p
+    }
+
+    /// Connects (clean session), writes every packet of `packets` in one go, disconnects; returns how
+    /// long the writing took.
+    pub fn burst(port: u16, client_id: &str, packets: &[u8]) -> Duration {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the broker");
+        let mut body = Vec::new();
+        string(b"MQTT", &mut body);
+        body.extend_from_slice(&[4, 0x02, 0, 60]);
+        string(client_id.as_bytes(), &mut body);
+        let mut connect = vec![0x10];
+        remaining_length(body.len(), &mut connect);
+        connect.extend_from_slice(&body);
+        s.write_all(&connect).unwrap();
+        let mut connack = [0u8; 4];
+        s.read_exact(&mut connack).unwrap();
+        assert_eq!(connack, [0x20, 2, 0, 0], "CONNACK accepted");
+        let t0 = Instant::now();
+        s.write_all(packets).unwrap();
+        let took = t0.elapsed();
+        s.write_all(&[0xe0, 0]).unwrap();
+        s.flush().unwrap();
+        took
     }
 }

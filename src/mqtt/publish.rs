@@ -1,0 +1,210 @@
+//! What the bridge publishes: retained state (only when a payload changed), discovery, health, the
+//! one-line overload report, and the removal of entities (and their retained state) that the
+//! configuration no longer has. Everything goes through the [`Outbox`].
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::outbox::Outbox;
+use super::{MqttBridge, device, discovery, health, inbound, light, scenes};
+use crate::effects::ParamId;
+use crate::engine::{Command, Event, Snapshot, ZoneState};
+
+/// Outbox losses are reported at most this often.
+const OVERLOAD_EVERY: Duration = Duration::from_secs(30);
+
+/// A retained discovery message of an entity we no longer have.
+#[derive(Clone, Debug)]
+pub(super) struct Stale {
+    topic: String,
+    /// Its `state_topic`, when that is one of ours no current entity uses.
+    state_topic: Option<String>,
+}
+
+impl MqttBridge {
+    /// Publishes `payload` retained on `topic` unless it is what the topic already carries.
+    pub(super) fn publish_state(&mut self, out: &Outbox, topic: &str, payload: String) {
+        if self.connected.is_none() || self.published.get(topic) == Some(&payload) {
+            return;
+        }
+        out.state(topic, payload.as_bytes());
+        self.published.insert(topic.to_string(), payload);
+    }
+
+    pub(super) fn publish_discovery(&mut self, out: &Outbox) {
+        let mut all = discovery::all(&self.config, &self.topics);
+        self.realtime.patch_discovery(&mut all, &self.topics);
+        for d in all {
+            self.publish_state(out, &d.topic, d.payload.to_string());
+        }
+    }
+
+    pub(super) async fn publish_all_state(&mut self, out: &Outbox) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let asked = inbound::deliver(&self.engine, Command::Snapshot(tx), None).await;
+        match (asked, rx.await) {
+            (Ok(()), Ok(s)) => self.publish_snapshot(out, &s),
+            _ => tracing::warn!("no snapshot to publish: the render loop does not answer"),
+        }
+    }
+
+    fn publish_snapshot(&mut self, out: &Outbox, s: &Snapshot) {
+        for (z, st) in s.zones.iter().enumerate() {
+            self.publish_zone(out, z, st);
+        }
+        let any_on = s.zones.iter().any(|z| z.on);
+        self.group.on_master(s.master, any_on);
+        let all = light::master_json(&s.master, any_on).to_string();
+        self.publish_state(out, &self.topics.all_state.clone(), all);
+        let dev = device::device_json(&s.device, s.preset, &self.topics.zone_ids).to_string();
+        self.publish_state(out, &self.topics.device_state.clone(), dev);
+        self.publish_library(out, &s.device);
+        self.publish_realtime(out);
+    }
+
+    /// The scene and playlist selects follow the library (published only when their options changed).
+    fn publish_library(&mut self, out: &Outbox, s: &crate::engine::DeviceState) {
+        for d in scenes::library_entities(&self.config, &self.topics, s) {
+            self.publish_state(out, &d.topic, d.payload.to_string());
+        }
+    }
+
+    pub(super) fn publish_zone(&mut self, out: &Outbox, z: usize, st: &ZoneState) {
+        let topic = self.topics.zone_state(z);
+        let mut state = self.realtime.zone_state(z, st);
+        scenes::add_palette(&mut state, st, &self.config.library.palettes);
+        self.publish_state(out, &topic, state.to_string());
+        self.group.on_zone(z, st);
+        self.publish_group(out);
+        let params = st.current_params();
+        for p in ParamId::ALL {
+            let topic = self.topics.param_state(z, p);
+            self.publish_state(out, &topic, format!("{}", params.get(p)));
+        }
+    }
+
+    pub(super) async fn publish_health(&mut self, out: &Outbox) {
+        if self.connected.is_none() {
+            return;
+        }
+        self.last_health = Some(Instant::now());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if inbound::deliver(&self.engine, Command::Stats(tx), None)
+            .await
+            .is_err()
+        {
+            return;
+        }
+        if let Ok(stats) = rx.await {
+            self.counters.superseded = out.dropped.superseded();
+            self.counters.dropped = out.dropped.transient();
+            let mut h = health::health_json(&stats, &self.counters, self.started);
+            h["task_restarts"] = json!(self.restarts.snapshot());
+            // Health changes every time (uptime): no need to compare.
+            out.state(&self.topics.health, h.to_string());
+        }
+    }
+
+    pub(super) fn on_event(&mut self, out: &Outbox, ev: Event) {
+        match ev {
+            Event::Zone { zone, state } => self.publish_zone(out, zone, &state),
+            Event::Master { state, any_on } => {
+                self.group.on_master(state, any_on);
+                self.publish_group(out);
+                let all = light::master_json(&state, any_on).to_string();
+                self.publish_state(out, &self.topics.all_state.clone(), all);
+            }
+            Event::Device { state, preset } => {
+                let dev = device::device_json(&state, preset, &self.topics.zone_ids).to_string();
+                self.publish_state(out, &self.topics.device_state.clone(), dev);
+                self.publish_library(out, &state);
+            }
+            Event::Rejected(reason) => {
+                let topic = self.topics.device_set.clone();
+                self.reject(out, &topic, &reason, &[]);
+            }
+            Event::Input(json) => {
+                if self.connected.is_some() {
+                    out.transient(&self.topics.event, json);
+                }
+            }
+            Event::FirstFrame => {}
+            Event::Realtime(s) => self.on_realtime(out, *s),
+        }
+    }
+
+    /// Says once on `B/error` (and in the log) that the outbox had to give up state updates or
+    /// messages since the last report.
+    pub(super) fn report_overload(&mut self, out: &Outbox, now: Instant) {
+        let (superseded, dropped) = (out.dropped.superseded(), out.dropped.transient());
+        let (s0, d0, at) = self.overload_reported;
+        if (superseded, dropped) == (s0, d0)
+            || at.is_some_and(|t| now.duration_since(t) < OVERLOAD_EVERY)
+        {
+            return;
+        }
+        self.overload_reported = (superseded, dropped, Some(now));
+        let (s, d) = (superseded - s0, dropped - d0);
+        let reason = format!(
+            "overloaded: {s} state updates were replaced by newer ones before they could be sent, and \
+             {d} error/event messages were dropped; the latest state of every topic is published"
+        );
+        tracing::warn!(
+            superseded = s,
+            dropped = d,
+            "MQTT outgoing queue overloaded"
+        );
+        let msg =
+            json!({"topic": self.topics.base, "reason": reason, "superseded": s, "dropped": d});
+        out.transient(&self.topics.error, msg.to_string());
+    }
+
+    /// Notes a retained discovery message under our device that no current entity has.
+    pub(super) fn note_stale(&mut self, topic: &str, payload: &[u8]) {
+        if payload.is_empty() || self.discovery_topics.contains(topic) {
+            return;
+        }
+        let state_topic = serde_json::from_slice::<Value>(payload)
+            .ok()
+            .and_then(|v| v["state_topic"].as_str().map(str::to_string))
+            .filter(|t| t.starts_with(&format!("{}/", self.topics.base)))
+            .filter(|t| !self.topics.is_current_state(t));
+        self.stale.push(Stale {
+            topic: topic.to_string(),
+            state_topic,
+        });
+    }
+
+    /// Our subscriptions are confirmed: the retained configs follow at once, and any other daemon has
+    /// had its chance to answer our greeting by the end of the grace period.
+    pub(super) fn schedule_cleanup(&mut self, now: Instant) {
+        if std::mem::take(&mut self.cleanup_armed) {
+            self.cleanup_at = Some(now + super::CLEANUP_GRACE);
+        }
+    }
+
+    /// Removes the entities noted as stale (empty retained config) and clears their retained state
+    /// (the light state and each parameter state of a removed zone), unless a second daemon with our
+    /// `device_id` may be the one that publishes them.
+    pub(super) fn remove_stale(&mut self, out: &Outbox, now: Instant) {
+        let stale = std::mem::take(&mut self.stale);
+        if stale.is_empty() {
+            return;
+        }
+        if self.presence.duplicate_suspected(now) {
+            tracing::warn!(
+                entities = stale.len(),
+                "not removing entities that look stale: another Diuna with this device_id may own them"
+            );
+            return;
+        }
+        for s in stale {
+            tracing::info!(topic = %s.topic, "removing the discovery entry of an entity no longer configured");
+            out.state(&s.topic, Vec::new());
+            if let Some(t) = s.state_topic {
+                out.state(&t, Vec::new());
+            }
+        }
+    }
+}
