@@ -12,9 +12,9 @@
 # is built for the Pi 1 / Zero / Zero W and so runs on every Pi). Debian's armhf cross libraries are
 # ARMv7 Thumb-2 (its crt1.o, libc_nonshared.a, libgcc.a, crtbegin.o): linked into an ARMv6 binary they
 # crash a Pi Zero with SIGILL before main. The armv6 build therefore links against a Pi OS armhf sysroot
-# given as ARMV6_SYSROOT (the root of a 32-bit Pi OS: its /usr/include, /usr/lib/arm-linux-gnueabihf,
-# /usr/lib/gcc/arm-linux-gnueabihf and /lib/arm-linux-gnueabihf; e.g. `rsync -a` them from a Pi with
-# libc6-dev installed, or debootstrap --arch=armhf from the Raspbian archive), still with Debian's cross
+# given as ARMV6_SYSROOT (the root of a 32-bit Pi OS with libc6-dev, at least its /lib, /usr/lib and
+# /usr/include: `rsync -a pi@raspberrypi:/lib pi@raspberrypi:/usr/include pi@raspberrypi:/usr/lib DIR/`
+# with DIR/usr made first, or debootstrap --arch=armhf from the Raspbian archive), still with Debian's cross
 # gcc, made to pick the sysroot's ARMv6 start files and libgcc first (-B) and to compile C for ARMv6.
 # Its smoke test runs under `qemu-arm -cpu arm1176` (the Pi Zero's core), which faults on any ARMv7
 # instruction on the start-up path.

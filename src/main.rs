@@ -76,11 +76,12 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_tracing(config.log_level.as_deref());
-    // One thread serves every async task (MQTT, state writer, inputs, realtime receiver, signals): they
-    // only wait on sockets, channels and timers, and a second worker would cost a thread, its malloc
-    // arena and a cross-thread wake-up for each message passed between tasks. Frames have their own
-    // threads; blocking file writes go to `spawn_blocking` threads (named `diuna-rt`).
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Two workers: with one (a current-thread runtime, tried for issue 16) the socket reading, the
+    // command parsing and the publishing of a 50k-command flood share one thread, and a debug build on
+    // a loaded machine did not finish the flood within the burst test's minute (2 runs of 6; two
+    // workers: 0 of 3). Frames have their own threads; blocking file writes go to `spawn_blocking`.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .thread_name("diuna-rt")
         .build()

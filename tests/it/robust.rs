@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Broker, Capture, Daemon, TestClient, paho_publish, raw, wait_for};
+use crate::support::{Broker, Capture, Daemon, Msg, TestClient, paho_publish, raw, wait_for};
 
 const B: &str = "diuna/rb";
 
@@ -103,10 +103,17 @@ fn a_burst_of_50k_commands_on_one_socket_does_not_cut_diuna_off() {
     c.wait_msg(Duration::from_secs(30), "the burst's last state", |m| {
         m.topic == format!("{B}/z0/state") && m.json()["color"]["r"] == 1
     });
-    // Rejections were reported one by one only up to the rate limit, then once as a count.
-    let summary = c.wait_msg(Duration::from_secs(30), "one summary of rejections", |m| {
-        m.topic == format!("{B}/error") && m.json()["unreported"].as_u64().is_some()
-    });
+    // Rejections were reported one by one only up to the rate limit, then as counts: one summary a
+    // window, so a flood that a loaded machine works through over several windows has several. The
+    // counts add up to most of the 5,000 broken commands.
+    let summary = |m: &Msg| m.topic == format!("{B}/error") && m.json()["unreported"].is_u64();
+    let counted = |seen: &[Msg]| -> u64 {
+        let counts = seen.iter().filter(|m| summary(m));
+        counts.filter_map(|m| m.json()["unreported"].as_u64()).sum()
+    };
+    while counted(&c.seen) <= 4_000 {
+        c.wait_msg(Duration::from_secs(30), "summaries of rejections", summary);
+    }
     let errors = c
         .seen
         .iter()
@@ -118,11 +125,6 @@ fn a_burst_of_50k_commands_on_one_socket_does_not_cut_diuna_off() {
     assert!(
         errors <= windows * 21,
         "{errors} messages on B/error for one flood over {windows} windows of 10 s"
-    );
-    assert!(
-        summary.json()["unreported"].as_u64().unwrap() > 4_000,
-        "{}",
-        summary.text()
     );
     // Then ~90 s of ordinary commands: every one lands, on the same connection.
     let t0 = Instant::now();
