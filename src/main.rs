@@ -63,6 +63,10 @@ fn main() -> ExitCode {
     );
     let log_screen = screen.clone().filter(|_| logs_through_preview(terminals));
     init_tracing(config.log_level.as_deref(), log_screen);
+    // Two workers: with one (a current-thread runtime, tried for issue 16) the socket reading, the
+    // command parsing and the publishing of a 50k-command flood share one thread, and a debug build on
+    // a loaded machine did not finish the flood within the burst test's minute (2 runs of 6; two
+    // workers: 0 of 3). Frames have their own threads; blocking file writes go to `spawn_blocking`.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -5,6 +5,14 @@
 //! message, so running them `SCHED_FIFO` cannot starve the system; they also get a 1 µs timer slack so
 //! deadline sleeps end on time. Without the privilege the threads stay normal, and the first refusal
 //! is logged once, at info level, with the reason and the fix (the second thread's is at debug).
+//!
+//! Real-time threads also share one CPU (the highest the process may use). The render thread wakes the
+//! output thread once per frame; for a `SCHED_FIFO` thread woken by another of the same priority, the
+//! kernel picks an idle CPU, so every frame would cost an inter-processor interrupt and a cold cache
+//! (on the benchmark machine the output thread's wake-up cost 5× as much as on the waker's CPU, where
+//! it runs as soon as the render thread sleeps). Neither thread computes for long — the output
+//! thread's device writes sleep in the kernel — so one CPU serves both; on a single-core Pi Zero it is
+//! the only choice anyway.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -39,8 +47,46 @@ pub fn promote_current_thread(name: &str) -> bool {
         }
         return false;
     }
-    tracing::debug!(thread = name, priority = PRIORITY, "running SCHED_FIFO");
+    let cpu = frame_cpu();
+    if let Some(cpu) = cpu {
+        pin_current_thread(cpu);
+    }
+    tracing::debug!(
+        thread = name,
+        priority = PRIORITY,
+        ?cpu,
+        "running SCHED_FIFO"
+    );
     true
+}
+
+/// The CPU the frame threads share: the highest one this thread may run on, when there are several.
+fn frame_cpu() -> Option<usize> {
+    // SAFETY: `set` is a plain bit set the kernel fills for the calling thread.
+    let set = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return None;
+        }
+        set
+    };
+    // SAFETY: CPU_ISSET only reads `set` at an index below CPU_SETSIZE.
+    let allowed = (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) });
+    let (count, last) = allowed.fold((0, None), |(n, _), c| (n + 1, Some(c)));
+    if count > 1 { last } else { None }
+}
+
+/// Keeps the calling thread on `cpu` (best effort: a refusal leaves it where it is).
+fn pin_current_thread(cpu: usize) {
+    // SAFETY: `set` is a zeroed bit set with one CPU below CPU_SETSIZE; the call reads it.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if rc != 0 {
+        tracing::debug!(cpu, error = %std::io::Error::last_os_error(), "frame thread not pinned");
+    }
 }
 
 /// True the first time it is called on `flag`.
@@ -74,6 +120,15 @@ mod tests {
             assert!(eperm.contains(fix), "{fix}");
         }
         assert!(reason(libc::EINVAL).contains("priority"));
+    }
+
+    #[test]
+    fn the_frame_cpu_is_one_this_thread_may_use() {
+        // On a one-CPU machine there is nothing to share; otherwise the highest allowed CPU.
+        if let Some(cpu) = frame_cpu() {
+            let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+            assert!(n > 1 && cpu < libc::CPU_SETSIZE as usize);
+        }
     }
 
     #[test]

@@ -43,9 +43,13 @@ impl Effect for ColorWipe {
         } else {
             (Rgb::BLACK, lit)
         };
-        for (i, px) in out.iter_mut().enumerate() {
-            // How much of pixel i the front has covered; the leading pixel blends.
-            *px = ahead.lerp(behind, front - i as f32);
+        // Pixel i is covered by `front - i` (clamped to 0–1): wholly behind the front, the leading
+        // pixel blending, wholly ahead.
+        let lead = (front.max(0.0) as usize).min(n);
+        out[..lead].fill(behind);
+        if let Some((px, rest)) = out[lead..].split_first_mut() {
+            *px = ahead.lerp(behind, front - lead as f32);
+            rest.fill(ahead);
         }
     }
 }
@@ -78,11 +82,12 @@ impl Effect for TheaterChase {
         let on = (step % gap as u64) as usize;
         let level = ctx.params.intensity01();
         let inv_n = 1.0 / out.len().max(1) as f32;
-        for (i, px) in out.iter_mut().enumerate() {
-            *px = if i % gap == on {
-                paint(ctx, i as f32 * inv_n).scale(level)
-            } else {
-                Rgb::BLACK
+        let lit = ctx.color.scale(level);
+        out.fill(Rgb::BLACK);
+        for i in (on..out.len()).step_by(gap.max(1)) {
+            out[i] = match ctx.palette {
+                Some(_) => paint(ctx, i as f32 * inv_n).scale(level),
+                None => lit,
             };
         }
     }
@@ -194,6 +199,44 @@ mod tests {
         p.set(ParamId::Intensity, 50.0);
         ColorWipe.render(&ctx(7.99, &p), &mut out);
         assert_eq!(out[0], Rgb::new(100, 50, 0));
+    }
+
+    /// The fill-based drawing equals the per-pixel definitions: a wipe's pixel `i` is
+    /// `ahead.lerp(behind, front - i)`, a chase lights `i % gap == on`.
+    #[test]
+    fn wipe_and_chase_match_their_per_pixel_definitions() {
+        for n in [0usize, 1, 2, 7, 125] {
+            let mut out = vec![Rgb::BLACK; n];
+            for k in 0..400 {
+                let t = k as f64 * 0.0371;
+                let mut p = ParamValues::defaults(ColorWipe.params());
+                p.set(ParamId::Speed, 90.0);
+                ColorWipe.render(&ctx(t, &p), &mut out);
+                let passes = t / ColorWipe::pass_secs(&p);
+                let front = phase(passes) * n as f32;
+                let (behind, ahead) = if (passes.floor() as u64) % 2 == 0 {
+                    (C, Rgb::BLACK)
+                } else {
+                    (Rgb::BLACK, C)
+                };
+                for (i, px) in out.iter().enumerate() {
+                    assert_eq!(
+                        *px,
+                        ahead.lerp(behind, front - i as f32),
+                        "wipe n={n} t={t} i={i}"
+                    );
+                }
+                let mut p = ParamValues::defaults(TheaterChase.params());
+                p.set(ParamId::Length, (2 + k % 9) as f32);
+                TheaterChase.render(&ctx(t, &p), &mut out);
+                let gap = 2 + k % 9;
+                let on = (t / TheaterChase::step_secs(&p)) as usize % gap;
+                for (i, px) in out.iter().enumerate() {
+                    let want = if i % gap == on { C } else { Rgb::BLACK };
+                    assert_eq!(*px, want, "chase n={n} t={t} i={i}");
+                }
+            }
+        }
     }
 
     #[test]

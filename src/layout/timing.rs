@@ -1,5 +1,5 @@
 //! Wire time: how long each driver keeps a strip (and the output thread) busy per frame. It bounds the
-//! frame rate (`fps` is checked against it) and the simulator sleeps exactly this long, so a simulated
+//! frame rate (`fps` is checked against it) and the simulator holds its wire busy exactly this long, so a simulated
 //! strip with `emulate = "spi" | "pio" | "ws281x"` runs at the rate the real driver would.
 //!
 //! Every figure is sized by the strip's bytes per pixel ([`StripSpec::bytes_per_pixel`]): 3 on an RGB

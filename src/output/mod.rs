@@ -11,6 +11,12 @@
 //! holding raw pointers into memory a C library mapped (rpi_ws281x) never crosses a thread, so
 //! [`OutputDevice`] need not be `Send`. Opening happens before [`Output::spawn`] returns, so a device
 //! that cannot be opened still stops the start-up with its reason.
+//!
+//! The thread wakes once per frame: a device may return from [`OutputDevice::show`] as soon as the frame
+//! is on its way (the simulator does) and wait for the wire only when the next frame comes before it is
+//! free. The buffer of the frame on the wire is handed back when the next frame arrives (or on
+//! [`Output::drain`]), so the render loop is held back exactly as far as when `show` blocked for the
+//! whole wire time, without a second wake-up per frame.
 
 pub mod board;
 pub mod pio;
@@ -67,8 +73,13 @@ pub type DeviceFactory = Box<dyn FnOnce() -> Result<Box<dyn OutputDevice>, Outpu
 /// Something that puts frames on wires: the simulator or a driver. It lives on the output thread
 /// (opened there by a [`DeviceFactory`]), so it need not be `Send`.
 pub trait OutputDevice {
-    /// Shows the dirty strips of `frame`, returning once they have latched.
+    /// Shows the dirty strips of `frame`. It returns once they have latched, or (a device that keeps
+    /// time itself, like the simulator) once the frame is on its way: such a device waits for the
+    /// wire before it starts the next frame, and in [`OutputDevice::flush`].
     fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError>;
+
+    /// Returns once every frame shown so far has latched.
+    fn flush(&mut self) {}
 
     /// Time until the device wants [`OutputDevice::tick`] (e.g. a rate-limited preview redraw), if ever.
     fn pending(&self) -> Option<Duration> {
@@ -85,6 +96,10 @@ pub struct Combined(pub Vec<Box<dyn OutputDevice>>);
 impl OutputDevice for Combined {
     fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError> {
         self.0.iter_mut().try_for_each(|d| d.show(frame))
+    }
+
+    fn flush(&mut self) {
+        self.0.iter_mut().for_each(|d| d.flush());
     }
 }
 
@@ -146,9 +161,16 @@ pub struct OutputCounters {
     pub errors: AtomicU64,
 }
 
+/// What the render loop sends the output thread.
+enum ToOutput {
+    Frame(Box<OutFrame>),
+    /// Wait for the wire, then hand back the buffer of the frame on it (`Output::drain`).
+    Flush,
+}
+
 /// The render loop's end of the output thread.
 pub struct Output {
-    tx: Option<SyncSender<Box<OutFrame>>>,
+    tx: Option<SyncSender<ToOutput>>,
     free: Receiver<Box<OutFrame>>,
     recycle: SyncSender<Box<OutFrame>>,
     join: Option<JoinHandle<()>>,
@@ -173,13 +195,13 @@ const BUFFERS: usize = 2;
 
 impl Output {
     /// Starts the output thread, which opens its device with `open` (this waits for that and returns
-    /// its error); `on_first` runs once the first frame has latched.
+    /// its error); `on_first` runs once the first frame is out.
     pub fn spawn(
         layout: &Layout,
         open: DeviceFactory,
         on_first: Box<dyn FnOnce() + Send>,
     ) -> Result<Output, OutputError> {
-        let (tx, rx) = sync_channel::<Box<OutFrame>>(BUFFERS);
+        let (tx, rx) = sync_channel::<ToOutput>(BUFFERS);
         let (free_tx, free) = sync_channel::<Box<OutFrame>>(BUFFERS);
         for _ in 0..BUFFERS {
             free_tx
@@ -188,56 +210,25 @@ impl Output {
         }
         let recycle = free_tx.clone();
         let counters = Arc::new(OutputCounters::default());
-        let c = counters.clone();
         let (opened_tx, opened) = sync_channel::<Result<(), OutputError>>(1);
+        let c = counters.clone();
         let join = std::thread::Builder::new()
             .name("diuna-output".into())
             .spawn(move || {
                 crate::realtime::promote_current_thread("output");
-                let Some(mut device) = open_here(open, &opened_tx) else {
+                let Some(device) = open_here(open, &opened_tx) else {
                     return;
                 };
-                let mut on_first = Some(on_first);
-                let mut failing = false;
-                loop {
-                    let frame = match device.pending() {
-                        None => match rx.recv() {
-                            Ok(f) => f,
-                            Err(_) => break,
-                        },
-                        Some(wait) => match rx.recv_timeout(wait) {
-                            Ok(f) => f,
-                            Err(RecvTimeoutError::Timeout) => {
-                                device.tick();
-                                continue;
-                            }
-                            Err(RecvTimeoutError::Disconnected) => break,
-                        },
-                    };
-                    match device.show(&frame) {
-                        Ok(()) => {
-                            if failing {
-                                tracing::info!("output recovered");
-                                failing = false;
-                            }
-                            c.frames.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            // Logged once per change of state, counted always; the next frame retries.
-                            if !failing {
-                                tracing::error!(error = %e, "output write failed; retrying on the next frame");
-                                failing = true;
-                            }
-                            c.errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    if let Some(f) = on_first.take() {
-                        f();
-                    }
-                    if free_tx.send(frame).is_err() {
-                        break;
-                    }
+                OutputThread {
+                    device,
+                    rx,
+                    free: free_tx,
+                    counters: c,
+                    on_first: Some(on_first),
+                    failing: false,
+                    on_wire: None,
                 }
+                .run();
             })?;
         opened
             .recv()
@@ -258,7 +249,9 @@ impl Output {
 
     /// Hands a composed frame to the thread.
     pub fn submit(&self, frame: Box<OutFrame>) -> bool {
-        self.tx.as_ref().is_some_and(|tx| tx.send(frame).is_ok())
+        self.tx
+            .as_ref()
+            .is_some_and(|tx| tx.send(ToOutput::Frame(frame)).is_ok())
     }
 
     /// Returns a buffer that had nothing new to show, without waking the thread.
@@ -268,7 +261,85 @@ impl Output {
 
     /// Waits until every submitted frame has latched.
     pub fn drain(&self) -> Vec<Box<OutFrame>> {
+        let Some(Ok(())) = self.tx.as_ref().map(|tx| tx.send(ToOutput::Flush)) else {
+            return Vec::new();
+        };
         (0..BUFFERS).filter_map(|_| self.free.recv().ok()).collect()
+    }
+}
+
+/// The output thread's state: the device, and the buffer of the frame on the wire.
+struct OutputThread {
+    device: Box<dyn OutputDevice>,
+    rx: Receiver<ToOutput>,
+    free: SyncSender<Box<OutFrame>>,
+    counters: Arc<OutputCounters>,
+    on_first: Option<Box<dyn FnOnce() + Send>>,
+    failing: bool,
+    /// Handed back when the next frame has started (the wire is free of this one by then).
+    on_wire: Option<Box<OutFrame>>,
+}
+
+impl OutputThread {
+    fn run(mut self) {
+        while let Some(msg) = self.next() {
+            match msg {
+                ToOutput::Frame(frame) => {
+                    self.show(&frame);
+                    if let Some(f) = self.on_first.take() {
+                        f();
+                    }
+                    if let Some(old) = self.on_wire.replace(frame)
+                        && self.free.send(old).is_err()
+                    {
+                        break;
+                    }
+                }
+                ToOutput::Flush => {
+                    self.device.flush();
+                    if let Some(old) = self.on_wire.take()
+                        && self.free.send(old).is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        self.device.flush();
+    }
+
+    /// The next message; meanwhile ticks the device when it asks to (the preview's redraw).
+    fn next(&mut self) -> Option<ToOutput> {
+        loop {
+            match self.device.pending() {
+                None => return self.rx.recv().ok(),
+                Some(wait) => match self.rx.recv_timeout(wait) {
+                    Ok(m) => return Some(m),
+                    Err(RecvTimeoutError::Timeout) => self.device.tick(),
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                },
+            }
+        }
+    }
+
+    fn show(&mut self, frame: &OutFrame) {
+        match self.device.show(frame) {
+            Ok(()) => {
+                if self.failing {
+                    tracing::info!("output recovered");
+                    self.failing = false;
+                }
+                self.counters.frames.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                // Logged once per change of state, counted always; the next frame retries.
+                if !self.failing {
+                    tracing::error!(error = %e, "output write failed; retrying on the next frame");
+                    self.failing = true;
+                }
+                self.counters.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 }
 

@@ -16,8 +16,9 @@
 //!   older ones show black. So we do not rely on it: unless the overlay itself says `brightness=0`,
 //!   we set brightness 255 and send every byte through [`inverse_lut`], which undoes the kernel's
 //!   curve, so our own gamma and power limit are applied once, exactly as on the other drivers.
-//! - `write` returns at once and the transfer runs in a kernel worker; [`PioOutput`] then sleeps for
-//!   the wire time, so frames never overtake the wire.
+//! - `write` returns at once and the transfer runs in a kernel worker; [`PioOutput`] keeps the wire
+//!   time and waits it out before the next frame's write (or on flush), so frames never overtake the
+//!   wire and the output thread does not wake a second time per frame.
 //!
 //! The overlay's LED count lives in the device tree (`/proc/device-tree/ws2812_pio@<gpio>/rpi,num-leds`);
 //! the preflight compares it with the strip ([`Overlay`]).
@@ -25,7 +26,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{OutFrame, OutputDevice, OutputError};
 use crate::layout::{Driver, Layout};
@@ -144,6 +145,8 @@ struct PioStrip {
 /// Every `driver = "pio"` strip of a layout.
 pub struct PioOutput {
     strips: Vec<PioStrip>,
+    /// When the kernel has finished sending the last frame.
+    free_at: Option<Instant>,
 }
 
 impl PioOutput {
@@ -175,12 +178,16 @@ impl PioOutput {
                 buf: vec![0; s.len * PIXEL_BYTES],
             });
         }
-        Ok(PioOutput { strips })
+        Ok(PioOutput {
+            strips,
+            free_at: None,
+        })
     }
 }
 
 impl OutputDevice for PioOutput {
     fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError> {
+        self.flush();
         let mut busy = Duration::ZERO;
         for s in &mut self.strips {
             if !frame.dirty[s.index] {
@@ -203,9 +210,18 @@ impl OutputDevice for PioOutput {
             }
             busy = busy.max(s.wire_time);
         }
-        // The kernel sends in the background; wait for the wire like the other drivers block.
-        std::thread::sleep(busy);
+        // The kernel sends in the background; the next frame (or `flush`) waits for the wire.
+        self.free_at = Some(Instant::now() + busy);
         Ok(())
+    }
+
+    fn flush(&mut self) {
+        if let Some(rest) = self
+            .free_at
+            .and_then(|free| free.checked_duration_since(Instant::now()))
+        {
+            std::thread::sleep(rest);
+        }
     }
 }
 

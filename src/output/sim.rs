@@ -3,7 +3,9 @@
 //! Each shown frame occupies the simulated wire as long as the real driver would keep the output thread
 //! busy (`layout::timing`: an ideal wire of 30 µs per RGB pixel or 40 µs per RGBW pixel + reset, or
 //! with `emulate = "spi" | "pio" | "ws281x"` that driver's own figure), so frame-rate limits and
-//! backpressure behave as on a Pi. With `capture = "path"` every shown frame is appended as one JSON
+//! backpressure behave as on a Pi. It keeps that time without sleeping through it: `show` returns once
+//! the frame has started, and only a frame that comes while the wire is still busy waits (so the output
+//! thread wakes once per frame). With `capture = "path"` every shown frame is appended as one JSON
 //! line — the black-box view tests and benchmarks use:
 //!
 //! - an RGB strip: `{"t_us", "strip", "rgb"}`, 3 bytes a pixel;
@@ -43,9 +45,6 @@ pub struct SimOutput {
     /// One instant and the wall-clock time it corresponds to.
     anchor: (Instant, SystemTime),
 }
-
-/// A frame picked up within this of the wire going free was queued behind the previous one.
-const BACK_TO_BACK: Duration = Duration::from_millis(1);
 
 impl SimOutput {
     /// Opens capture files (append). `preview` is the screen to draw the strips on.
@@ -93,11 +92,15 @@ impl SimOutput {
 
 impl OutputDevice for SimOutput {
     fn show(&mut self, frame: &OutFrame) -> Result<(), OutputError> {
-        // A frame that was waiting for the wire starts the moment the previous one has latched, not
+        // A frame that comes while the wire is still busy waits for it (the only sleep: when frames
+        // come faster than the wire) and starts the moment the previous one has latched, exactly, not
         // when this thread woke up (sleeps overshoot by tens of µs; back to back that would add up).
         let now = Instant::now();
         let began = match self.free_at {
-            Some(free) if now.saturating_duration_since(free) < BACK_TO_BACK => free,
+            Some(free) if free > now => {
+                std::thread::sleep(free - now);
+                free
+            }
             _ => now,
         };
         // Wall-clock time from one fixed anchor, so intervals between captured frames are exact.
@@ -113,20 +116,13 @@ impl OutputDevice for SimOutput {
                 continue;
             }
             if let Some(w) = strip.capture.as_mut() {
-                self.line.clear();
-                self.line.push_str("{\"t_us\":");
-                let _ = write!(self.line, "{t_us}");
-                self.line.push_str(",\"strip\":\"");
-                self.line.push_str(&strip.id);
-                self.line.push_str("\",\"");
-                self.line.push_str(strip.field);
-                self.line.push_str("\":\"");
-                for b in &frame.strips[i] {
-                    const HEX: &[u8; 16] = b"0123456789abcdef";
-                    self.line.push(HEX[(b >> 4) as usize] as char);
-                    self.line.push(HEX[(b & 15) as usize] as char);
-                }
-                self.line.push_str("\"}\n");
+                capture_line(
+                    &mut self.line,
+                    t_us,
+                    strip.id.as_str(),
+                    strip.field,
+                    &frame.strips[i],
+                );
                 let res = w.write_all(self.line.as_bytes()).and_then(|_| w.flush());
                 res.map_err(|e| OutputError::Write {
                     strip: strip.id.clone(),
@@ -137,13 +133,19 @@ impl OutputDevice for SimOutput {
         if let Some(p) = self.preview.as_mut() {
             p.update(frame);
         }
-        // The simulated wire is busy as long as the emulated drivers would be.
-        let free = began + self.timing.frame_time(&self.changed);
-        self.free_at = Some(free);
-        if let Some(rest) = free.checked_duration_since(Instant::now()) {
+        // The simulated wire is busy as long as the emulated drivers would be; the next frame (or
+        // `flush`) waits for it, this one returns now.
+        self.free_at = Some(began + self.timing.frame_time(&self.changed));
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        if let Some(rest) = self
+            .free_at
+            .and_then(|free| free.checked_duration_since(Instant::now()))
+        {
             std::thread::sleep(rest);
         }
-        Ok(())
     }
 
     fn pending(&self) -> Option<Duration> {
@@ -155,6 +157,24 @@ impl OutputDevice for SimOutput {
             p.redraw();
         }
     }
+}
+
+/// One capture line (see the module docs) into `line`: `{"t_us":…,"strip":"…","rgb":"…"}` and a newline.
+fn capture_line(line: &mut String, t_us: u128, id: &str, field: &str, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    line.clear();
+    line.push_str("{\"t_us\":");
+    let _ = write!(line, "{t_us}");
+    line.push_str(",\"strip\":\"");
+    line.push_str(id);
+    line.push_str("\",\"");
+    line.push_str(field);
+    line.push_str("\":\"");
+    for b in bytes {
+        line.push(HEX[(b >> 4) as usize] as char);
+        line.push(HEX[(b & 15) as usize] as char);
+    }
+    line.push_str("\"}\n");
 }
 
 #[cfg(test)]
@@ -194,5 +214,49 @@ mod tests {
         );
         assert!(b.get("rgb").is_none());
         assert!(b["t_us"].as_u64().unwrap() > 1_600_000_000_000_000);
+    }
+
+    /// A frame shown while the wire is busy starts exactly when the previous one has latched (the
+    /// output thread need not sleep through a frame that nothing follows), and `flush` waits for it.
+    #[test]
+    fn a_frame_waits_for_the_wire_only_when_it_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.jsonl");
+        let cfg = Config::from_toml(&format!(
+            "[[strips]]\nid=\"a\"\ngpio=18\nled_type=\"ws2812\"\ncapture=\"{}\"\n\
+             [[zones]]\nid=\"x\"\nstrip=\"a\"\npixels=100\n",
+            a.display()
+        ))
+        .unwrap();
+        let wire = cfg.layout.strips[0].wire_time();
+        let mut sim = SimOutput::new(&cfg.layout, None).unwrap();
+        let mut frame = OutFrame::new(&cfg.layout);
+        frame.dirty.fill(true);
+        for _ in 0..3 {
+            sim.show(&frame).unwrap();
+        }
+        sim.flush();
+        let done = Instant::now();
+        let t: Vec<u64> = std::fs::read_to_string(&a)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["t_us"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(t.len(), 3);
+        for w in t.windows(2) {
+            assert_eq!(
+                w[1] - w[0],
+                wire.as_micros() as u64,
+                "back to back frames start one wire time apart"
+            );
+        }
+        assert!(
+            done >= sim.free_at.unwrap(),
+            "flush returns after the latch"
+        );
     }
 }

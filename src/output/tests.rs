@@ -61,3 +61,53 @@ fn a_device_that_cannot_open_stops_the_start_with_its_reason() {
         .expect("the open error");
     assert!(err.to_string().contains("no such strip"), "{err}");
 }
+
+/// Reports every show and flush.
+struct Probe(mpsc::Sender<&'static str>);
+
+impl OutputDevice for Probe {
+    fn show(&mut self, _: &OutFrame) -> Result<(), OutputError> {
+        let _ = self.0.send("show");
+        Ok(())
+    }
+    fn flush(&mut self) {
+        let _ = self.0.send("flush");
+    }
+}
+
+/// The buffer of the frame on the wire comes back when the next frame has started, or on
+/// `drain` after the device's flush; never while its frame may still be on the wire.
+#[test]
+fn the_buffer_on_the_wire_comes_back_with_the_next_frame_or_drain() {
+    let cfg = crate::config::Config::from_toml(
+        "[[strips]]\nid=\"a\"\ngpio=18\n[[zones]]\nid=\"x\"\nstrip=\"a\"\npixels=3\n",
+    )
+    .unwrap();
+    let (tx, seen) = mpsc::channel();
+    let (first_tx, first) = mpsc::channel();
+    let out = Output::spawn(
+        &cfg.layout,
+        Box::new(move || Ok(Box::new(Probe(tx)) as Box<dyn OutputDevice>)),
+        Box::new(move || {
+            let _ = first_tx.send(());
+        }),
+    )
+    .unwrap();
+    let wait = Duration::from_secs(5);
+    let a = out.acquire().unwrap();
+    let b = out.acquire().unwrap();
+    assert!(out.submit(a));
+    assert_eq!(seen.recv_timeout(wait), Ok("show"));
+    first
+        .recv_timeout(wait)
+        .expect("on_first ran after the first frame");
+    assert!(out.submit(b));
+    assert_eq!(seen.recv_timeout(wait), Ok("show"));
+    // The first frame's buffer is free again; the second's is held while it is on the wire.
+    let a = out.free.recv_timeout(wait).expect("first buffer back");
+    assert!(out.free.recv_timeout(Duration::from_millis(50)).is_err());
+    out.recycle(a);
+    let all = out.drain();
+    assert_eq!(seen.recv_timeout(wait), Ok("flush"));
+    assert_eq!(all.len(), BUFFERS, "drain hands back every buffer");
+}

@@ -138,13 +138,24 @@ impl OutputDevice for Ws281xOutput {
         }
         // The strip's name is copied only when there is an error to report: nothing allocates per frame.
         let first = self.channels.first().map(|&(s, _)| s);
+        // `render` starts the DMA transfer and returns: the wire runs while this thread sleeps on its
+        // queue. Waiting for the end of the transfer right after it (`ws2811_wait`, a 10 µs `usleep`
+        // poll for the whole wire time) would wake the thread hundreds of times per frame; the wait
+        // comes before the next frame instead, where it returns at once unless frames come back to
+        // back (`render` rewrites the DMA buffer before it waits itself), and in `flush`.
         self.controller
-            .render()
-            .and_then(|_| self.controller.wait())
+            .wait()
+            .and_then(|_| self.controller.render())
             .map_err(|e| OutputError::Write {
                 strip: first.map(|s| self.ids[s].clone()).unwrap_or_default(),
                 reason: e.to_string(),
             })
+    }
+
+    fn flush(&mut self) {
+        if let Err(e) = self.controller.wait() {
+            tracing::warn!(error = %e, "waiting for the last ws281x frame failed");
+        }
     }
 }
 

@@ -97,7 +97,6 @@ impl Pacer {
     }
 
     /// The next deadline (meaningful while animating).
-    #[cfg(test)]
     pub fn next(&self) -> Instant {
         self.next
     }

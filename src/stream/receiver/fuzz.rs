@@ -24,7 +24,7 @@ fn config() -> ProptestConfig {
     }
 }
 
-fn receiver() -> (Receiver, std::sync::mpsc::Receiver<Command>) {
+fn receiver() -> (Receiver, crate::engine::queue::QueueRx) {
     let c = Config::from_toml(
         "[realtime]\nenabled = true\ne131_address = 7\n[[strips]]\nid=\"a\"\n[[zones]]\nid=\"one\"\nstrip=\"a\"\npixels=200\nreversed=true\n[[zones]]\nid=\"two\"\nstrip=\"a\"\npixels=50\n",
     )

@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::engine::Command;
 use crate::stream::e131::BuildOptions;
 
-fn setup() -> (Receiver, std::sync::mpsc::Receiver<Command>) {
+fn setup() -> (Receiver, crate::engine::queue::QueueRx) {
     let c = Config::from_toml(
         "[realtime]\nenabled = true\n[[strips]]\nid=\"a\"\n[[zones]]\nid=\"one\"\nstrip=\"a\"\npixels=100\n[[zones]]\nid=\"two\"\nstrip=\"a\"\npixels=100\n",
     )
@@ -18,7 +18,7 @@ fn setup() -> (Receiver, std::sync::mpsc::Receiver<Command>) {
 }
 
 #[allow(clippy::vec_box)] // the frames are the boxes the render loop would recycle
-fn frames(commands: &std::sync::mpsc::Receiver<Command>) -> Vec<Box<StreamFrame>> {
+fn frames(commands: &crate::engine::queue::QueueRx) -> Vec<Box<StreamFrame>> {
     commands
         .try_iter()
         .filter_map(|c| match c {

@@ -1,0 +1,570 @@
+//! The cost of a frame on the smallest Pi (issue 16): the seed configuration (`config/diuna.toml`, five
+//! zones on two strips, 140 pixels) with every zone animated at 60 FPS, measured per thread.
+//!
+//! 1. `floor`: a bare thread of this bench sleeping to 60 Hz deadlines — what one timer wake-up per
+//!    frame costs on this machine, whatever the program does;
+//! 2. `seed`: the daemon animating the five seed zones (breathe, color_fade, snake, breathe,
+//!    color_snake), no capture, MQTT connected: CPU per thread (schedstat), µs per frame, wake-ups
+//!    (context switches) per thread per frame;
+//! 3. `commands`: the same while a client publishes 50 commands/s (brightness and speed, round robin);
+//! 4. `idle`: the seed zones static: CPU and wake-ups per second;
+//! 5. peak RSS (VmHWM, and its anonymous and file-backed parts) of those daemons: two strips, MQTT
+//!    connected; and the size of the release binary.
+//!
+//! Run: `cargo bench --bench frame_cost` (needs mosquitto; about 1½ minutes). Environment:
+//! `DIUNA_FC_SECS` (window per part, default 20), `DIUNA_FC_ONLY=floor,seed,commands,idle`,
+//! `DIUNA_FC_BIN` (measure another binary), `DIUNA_FC_RATE` (commands/s, default 50).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+
+const FPS: f64 = 60.0;
+/// The effects the five seed zones run, in the config's zone order: the four of the original system.
+const SEED_EFFECTS: [(&str, &str); 5] = [
+    ("floor", "breathe"),
+    ("desk", "color_fade"),
+    ("top", "snake"),
+    ("middle", "breathe"),
+    ("bottom", "color_snake"),
+];
+
+fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+fn wants(part: &str) -> bool {
+    std::env::var("DIUNA_FC_ONLY").map_or(true, |v| v.split(',').any(|p| p.trim() == part))
+}
+
+fn daemon_bin() -> PathBuf {
+    std::env::var_os("DIUNA_FC_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_diuna").into())
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The broker, the daemon and /proc
+// ---------------------------------------------------------------------------------------------------
+
+/// Mosquitto with its default settings on a free loopback port.
+struct Broker {
+    port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Broker {
+    fn start() -> Broker {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
+        )
+        .expect("write mosquitto.conf");
+        let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("mosquitto is not installed (apt-get install mosquitto)");
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mosquitto");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "mosquitto did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Broker {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The daemon under measurement: release binary, `RUST_LOG=info`, stderr to a file.
+struct Daemon {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    fn start(toml: &str) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("diuna.toml");
+        std::fs::write(
+            &config,
+            toml.replace("{dir}", &dir.path().display().to_string()),
+        )
+        .expect("write config");
+        let log = File::create(dir.path().join("diuna.log")).expect("log file");
+        let child = Command::new(daemon_bin())
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start diuna");
+        Daemon { child, dir }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("diuna.log")).unwrap_or_default()
+    }
+
+    /// `key` of `/proc/<pid>/status` in KiB (VmHWM, RssAnon, RssFile, …).
+    fn status_kib(&self, key: &str) -> u64 {
+        status_field(&format!("/proc/{}/status", self.pid()), key).unwrap_or(0)
+    }
+
+    fn stop(mut self) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.pid() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn status_field(path: &str, key: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(path).ok()?;
+    let line = s.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One thread's counters: on-CPU ns (schedstat) and context switches (voluntary + involuntary).
+#[derive(Clone, Debug, Default)]
+struct TaskSample {
+    name: String,
+    run_ns: u64,
+    switches: u64,
+}
+
+fn task_sample(dir: &std::path::Path) -> Option<TaskSample> {
+    let name = std::fs::read_to_string(dir.join("comm")).ok()?;
+    let run_ns = std::fs::read_to_string(dir.join("schedstat"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let status = dir.join("status").display().to_string();
+    let switches = status_field(&status, "voluntary_ctxt_switches:")?
+        + status_field(&status, "nonvoluntary_ctxt_switches:")?;
+    Some(TaskSample {
+        name: name.trim().to_string(),
+        run_ns,
+        switches,
+    })
+}
+
+fn task_samples(pid: u32) -> HashMap<u32, TaskSample> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return HashMap::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let tid = e.file_name().to_str()?.parse().ok()?;
+            Some((tid, task_sample(&e.path())?))
+        })
+        .collect()
+}
+
+/// CPU of a process over a window, per thread name: (on-CPU ms, context switches).
+struct Window {
+    secs: f64,
+    per_thread: Vec<(String, f64, u64)>,
+}
+
+impl Window {
+    fn measure(pid: u32, secs: f64) -> Window {
+        let t0 = Instant::now();
+        let first = task_samples(pid);
+        let mut last = first.clone();
+        while t0.elapsed().as_secs_f64() < secs {
+            let left = secs - t0.elapsed().as_secs_f64();
+            std::thread::sleep(Duration::from_secs_f64(left.clamp(0.0, 1.0)));
+            last.extend(task_samples(pid));
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        let mut per: HashMap<String, (f64, u64)> = HashMap::new();
+        for (tid, s) in &last {
+            let f = first.get(tid).cloned().unwrap_or_default();
+            let e = per.entry(s.name.clone()).or_default();
+            e.0 += s.run_ns.saturating_sub(f.run_ns) as f64 / 1e6;
+            e.1 += s.switches.saturating_sub(f.switches);
+        }
+        let mut per_thread: Vec<(String, f64, u64)> =
+            per.into_iter().map(|(n, (ms, sw))| (n, ms, sw)).collect();
+        per_thread.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Window { secs, per_thread }
+    }
+
+    fn cpu_pct(&self) -> f64 {
+        self.per_thread.iter().map(|t| t.1).sum::<f64>() / 10.0 / self.secs
+    }
+
+    fn switches_per_s(&self) -> f64 {
+        self.per_thread.iter().map(|t| t.2).sum::<u64>() as f64 / self.secs
+    }
+
+    /// The busiest thread's wake-ups per frame.
+    fn max_wakeups_per_frame(&self) -> (String, f64) {
+        self.per_thread
+            .iter()
+            .map(|t| (t.0.clone(), t.2 as f64 / self.secs / FPS))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or_default()
+    }
+
+    fn print_threads(&self) {
+        println!(
+            "    {:<16} {:>8} {:>10} {:>12}",
+            "thread", "CPU %", "µs/frame", "wakes/frame"
+        );
+        for (name, ms, sw) in &self.per_thread {
+            println!(
+                "    {name:<16} {:>8.3} {:>10.1} {:>12.2}",
+                ms / 10.0 / self.secs,
+                ms * 1000.0 / self.secs / FPS,
+                *sw as f64 / self.secs / FPS
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The seed configuration
+// ---------------------------------------------------------------------------------------------------
+
+/// `config/diuna.toml` with the broker's port, a private state file, device id `seed`, and each zone
+/// running `effects` (static when `None`), switched on.
+fn seed_config(port: u16, animated: bool) -> String {
+    let seed = include_str!("../config/diuna.toml");
+    let must = |s: String, from: &str, to: &str| {
+        assert!(s.contains(from), "config/diuna.toml no longer has `{from}`");
+        s.replacen(from, to, 1)
+    };
+    let s = must(seed.to_string(), "port = 1883", &format!("port = {port}"));
+    let s = must(s, "host = \"localhost\"", "host = \"127.0.0.1\"");
+    let s = must(
+        s,
+        "path = \"/tmp/diuna-state.json\"",
+        "path = \"{dir}/state.json\"",
+    );
+    let mut out = String::from("device_id = \"seed\"\n");
+    let mut zone = None;
+    let mut seen = 0;
+    for line in s.lines() {
+        if line.starts_with("effect = ") || line.starts_with("on = ") {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        if let Some(id) = line
+            .strip_prefix("id = \"")
+            .and_then(|r| r.strip_suffix('"'))
+        {
+            zone = SEED_EFFECTS.iter().find(|z| z.0 == id).map(|z| z.1);
+        }
+        if line.starts_with("pixels = ")
+            && let Some(effect) = zone.take()
+        {
+            seen += 1;
+            out.push_str("on = true\n");
+            if animated {
+                out.push_str(&format!("effect = \"{effect}\"\n"));
+            }
+        }
+    }
+    assert_eq!(
+        seen,
+        SEED_EFFECTS.len(),
+        "config/diuna.toml no longer has the five seed zones"
+    );
+    out
+}
+
+/// Waits until the daemon's retained `online` reaches a client.
+fn wait_online(port: u16) {
+    let mut opts = MqttOptions::new("frame-cost-observer", "127.0.0.1", port);
+    opts.set_keep_alive(Duration::from_secs(30));
+    let (client, mut conn) = Client::new(opts, 16);
+    client
+        .subscribe("diuna/seed/availability", QoS::AtMostOnce)
+        .expect("subscribe");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for ev in conn.iter() {
+        if let Ok(Event::Incoming(Packet::Publish(p))) = &ev
+            && &p.payload[..] == b"online"
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the daemon never came online");
+    }
+    let _ = client.disconnect();
+}
+
+/// Publishes `rate` commands/s until `stop` is set: alternately a brightness and a speed, round robin
+/// over the five zones.
+fn commands(port: u16, rate: f64, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u64 {
+    use std::sync::atomic::Ordering;
+    let mut opts = MqttOptions::new("frame-cost-commands", "127.0.0.1", port);
+    opts.set_keep_alive(Duration::from_secs(30));
+    let (client, mut conn) = Client::new(opts, 256);
+    let pump = std::thread::spawn(move || {
+        for ev in conn.iter() {
+            if matches!(
+                ev,
+                Err(_) | Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect))
+            ) {
+                break;
+            }
+        }
+    });
+    let t0 = Instant::now();
+    let mut sent = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let at = t0 + Duration::from_secs_f64(sent as f64 / rate);
+        if let Some(w) = at.checked_duration_since(Instant::now()) {
+            std::thread::sleep(w);
+        }
+        let zone = SEED_EFFECTS[sent as usize % 5].0;
+        let round = sent / 5;
+        let (topic, payload) = if round % 2 == 0 {
+            (
+                format!("diuna/seed/{zone}/set"),
+                format!(r#"{{"brightness":{}}}"#, 100 + round % 150),
+            )
+        } else {
+            (
+                format!("diuna/seed/{zone}/speed/set"),
+                format!("{}", 20 + round % 60),
+            )
+        };
+        client
+            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .expect("publish");
+        sent += 1;
+    }
+    let _ = client.disconnect();
+    let _ = pump.join();
+    sent
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The parts
+// ---------------------------------------------------------------------------------------------------
+
+/// What a bare 60 Hz timer loop costs here: the floor under any program that wakes once per frame.
+fn floor(secs: f64) -> f64 {
+    let t = std::thread::spawn(move || {
+        let read = || {
+            std::fs::read_to_string("/proc/thread-self/schedstat")
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let period = Duration::from_secs_f64(1.0 / FPS);
+        let (t0, ns0) = (Instant::now(), read());
+        let mut next = t0;
+        while t0.elapsed().as_secs_f64() < secs {
+            next += period;
+            if let Some(w) = next.checked_duration_since(Instant::now()) {
+                std::thread::sleep(w);
+            }
+        }
+        (read() - ns0) as f64 / 1e7 / t0.elapsed().as_secs_f64()
+    });
+    t.join().expect("floor thread")
+}
+
+struct Run {
+    window: Window,
+    hwm_kib: u64,
+    anon_kib: u64,
+    file_kib: u64,
+}
+
+/// Starts the broker and the daemon on the seed config, lets it settle, measures `secs`.
+fn run(animated: bool, rate: f64, secs: f64) -> Run {
+    let broker = Broker::start();
+    let d = Daemon::start(&seed_config(broker.port, animated));
+    wait_online(broker.port);
+    std::thread::sleep(Duration::from_secs(3));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = (rate > 0.0).then(|| {
+        let (port, stop) = (broker.port, stop.clone());
+        std::thread::spawn(move || commands(port, rate, stop))
+    });
+    if sender.is_some() {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let window = Window::measure(d.pid(), secs);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(s) = sender {
+        let sent = s.join().expect("command thread");
+        assert!(sent > 0, "no command sent");
+    }
+    assert!(
+        window.per_thread.iter().any(|t| t.0 == "diuna-render"),
+        "no render thread; log:\n{}",
+        d.log()
+    );
+    let r = Run {
+        window,
+        hwm_kib: d.status_kib("VmHWM:"),
+        anon_kib: d.status_kib("RssAnon:"),
+        file_kib: d.status_kib("RssFile:"),
+    };
+    d.stop();
+    r
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass { "PASS" } else { "MISS" }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let secs: f64 = env_num("DIUNA_FC_SECS").unwrap_or(20.0);
+    let rate: f64 = env_num("DIUNA_FC_RATE").unwrap_or(50.0);
+    let bin = daemon_bin();
+    println!("frame cost (issue 16) — binary {}", bin.display());
+    let mut rows: Vec<(String, String, String, &str)> = Vec::new();
+    let mut hwm: Vec<(String, Run)> = Vec::new();
+    let mut floor_pct = None;
+
+    if wants("floor") {
+        let pct = floor(secs);
+        println!("\n[floor] a bare thread waking at 60 Hz: {pct:.3} % of a core");
+        rows.push((
+            "floor: bare 60 Hz timer thread".into(),
+            format!("{pct:.3} %"),
+            "—".into(),
+            "info",
+        ));
+        floor_pct = Some(pct);
+    }
+    for (part, animated, r, target) in [
+        ("seed", true, 0.0, 0.25),
+        ("commands", true, rate, 0.8),
+        ("idle", false, 0.0, 0.1),
+    ] {
+        if !wants(part) {
+            continue;
+        }
+        let run = run(animated, r, secs);
+        let w = &run.window;
+        println!(
+            "\n[{part}] {} {}, {:.0} s: {:.3} % of a core, {:.1} wake-ups/s",
+            if animated {
+                "five seed zones animated at 60 FPS"
+            } else {
+                "five seed zones static"
+            },
+            if r > 0.0 {
+                format!("+ {r:.0} commands/s")
+            } else {
+                "no commands".into()
+            },
+            w.secs,
+            w.cpu_pct(),
+            w.switches_per_s()
+        );
+        w.print_threads();
+        let cpu = w.cpu_pct();
+        rows.push((
+            format!("CPU, {part}"),
+            format!(
+                "{cpu:.3} %{}",
+                floor_pct.map_or(String::new(), |f| format!(" ({:.1} × floor)", cpu / f))
+            ),
+            format!("≤ {target} %"),
+            verdict(cpu <= target),
+        ));
+        if animated {
+            let (name, per_frame) = w.max_wakeups_per_frame();
+            rows.push((
+                format!("wake-ups per thread per frame, {part}"),
+                format!("{per_frame:.2} ({name})"),
+                "≤ 1".into(),
+                verdict(per_frame <= 1.0),
+            ));
+        } else {
+            rows.push((
+                "idle wake-ups".into(),
+                format!("{:.2} /s", w.switches_per_s()),
+                "≤ 1 /s".into(),
+                verdict(w.switches_per_s() <= 1.0),
+            ));
+        }
+        hwm.push((part.to_string(), run));
+    }
+    if let Some((part, run)) = hwm.iter().max_by_key(|r| r.1.hwm_kib) {
+        let mib = run.hwm_kib as f64 / 1024.0;
+        rows.push((
+            "peak RSS (VmHWM), two strips, MQTT connected".into(),
+            format!(
+                "{mib:.2} MiB ({part}: anon {:.2}, file {:.2})",
+                run.anon_kib as f64 / 1024.0,
+                run.file_kib as f64 / 1024.0
+            ),
+            "≤ 5 MiB".into(),
+            verdict(mib <= 5.0),
+        ));
+    }
+    let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+    rows.push((
+        "binary size".into(),
+        format!("{:.2} MiB ({size} bytes)", size as f64 / 1048576.0),
+        "—".into(),
+        "info",
+    ));
+    let line = "-".repeat(110);
+    println!("\n{line}");
+    for (name, value, target, v) in &rows {
+        println!("{name:<48} {value:<40} {target:<10} {v}");
+    }
+    println!("{line}");
+}
