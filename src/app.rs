@@ -98,10 +98,21 @@ impl App {
         opts: RunOptions,
         shutdown: CancellationToken,
     ) -> Result<App, AppError> {
-        let (events, _) = broadcast::channel::<Event>(1024);
-        let mut first_frame = events.subscribe();
         let (layout, preview) = (config.layout.clone(), opts.preview);
         let open = Box::new(move || crate::output::open(&layout, preview));
+        Self::start_with_output(config, opts, shutdown, open).await
+    }
+
+    /// [`App::start`] with the output device opened by `open` (an in-process test wraps the
+    /// simulator in an [`output::tap::Tap`](crate::output::tap::Tap) to receive every frame).
+    pub async fn start_with_output(
+        config: Config,
+        opts: RunOptions,
+        shutdown: CancellationToken,
+        open: crate::output::DeviceFactory,
+    ) -> Result<App, AppError> {
+        let (events, _) = broadcast::channel::<Event>(1024);
+        let mut first_frame = events.subscribe();
         let (engine, render_join) = engine::spawn(engine_init(&config), open, events)?;
         if config.sync.group.is_some() {
             let _ = engine.send(Command::Sync(engine::sync::SyncCommand::Enable));

@@ -1,7 +1,9 @@
 //! The integration suite: one binary that boots the real `diuna` against a real Mosquitto on a free
 //! port and watches the LEDs through the simulated strips' capture files.
 
+mod inproc;
 mod support;
+mod testconfig;
 
 mod drivers;
 mod effects;
