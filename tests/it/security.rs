@@ -111,8 +111,8 @@ fn a_refused_login_keeps_the_lights_working() {
     });
     assert!(!d.log().contains("wrong\""), "password not logged");
     drop(broker);
-    let (status, took, _) = d.stop();
-    assert!(status.success() && took < Duration::from_secs(5));
+    let (status, _, _) = d.stop();
+    assert!(status.success());
 }
 
 #[test]
