@@ -47,7 +47,11 @@ fn colour_transition_fades_over_the_requested_time() {
     // the value its own time calls for (linear easing from the command to 1 s later).
     let took = (end.t_us - first.t_us) as f64 / 1e6;
     assert!(took > 0.9, "fade took {took:.3} s");
-    assert!(frames.len() >= 10, "a fade, not a jump: {} frames", frames.len());
+    assert!(
+        frames.len() >= 10,
+        "a fade, not a jump: {} frames",
+        frames.len()
+    );
     let reds: Vec<u8> = frames.iter().map(|f| f.pixel(0)[0]).collect();
     assert!(reds.windows(2).all(|w| w[0] <= w[1]), "monotonic: {reds:?}");
     for f in &frames[..frames.len() - 1] {
@@ -128,5 +132,7 @@ fn frame_step_pauses_steps_and_resumes() {
     assert_ne!(stepped.wire, paused.wire);
     c.publish(&format!("{B}/set"), r#"{"frame_step":false}"#);
     let a = app.wait_frame("s", "running again", |f| f.wire != paused.wire);
-    app.wait_frame("s", "and moving on", |f| f.wire != a.wire && f.wire != paused.wire);
+    app.wait_frame("s", "and moving on", |f| {
+        f.wire != a.wire && f.wire != paused.wire
+    });
 }

@@ -181,7 +181,11 @@ fn a_full_edit_session_from_the_knobs() {
     let (status, _, dir) = d.stop();
     assert!(status.success());
     let last = Capture::new(&dir.path().join("s.jsonl")).last("s").unwrap();
-    assert!(last.wire.iter().all(|&x| x == 0), "faded out: {:?}", last.wire);
+    assert!(
+        last.wire.iter().all(|&x| x == 0),
+        "faded out: {:?}",
+        last.wire
+    );
 }
 
 #[test]

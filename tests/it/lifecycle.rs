@@ -12,7 +12,11 @@ pub fn two_strips() -> String {
         .top("fps = 60")
         .set_all(
             "render",
-            &["fade_in = \"200ms\"", "fade_out = \"300ms\"", "refresh = \"1s\""],
+            &[
+                "fade_in = \"200ms\"",
+                "fade_out = \"300ms\"",
+                "refresh = \"1s\"",
+            ],
         )
         .strip_with("a", &["color_order = \"GRB\""])
         .strip_with("b", &["color_order = \"BRG\"", "led_type = \"ws2811\""])
@@ -56,7 +60,10 @@ fn boots_shows_configured_colours_and_stops_on_sigterm() {
     // Idle: once settled, nothing goes out until the periodic resend 1 s after the last frame (an
     // animating or busy loop would send the next frame one interval later).
     let resend = a.wait_frame("a", "the idle resend", |_| true);
-    assert_eq!(resend.wire, fa.wire, "the resend repeats the settled picture");
+    assert_eq!(
+        resend.wire, fa.wire,
+        "the resend repeats the settled picture"
+    );
     assert!(
         resend.t_us >= fa.t_us + 900_000,
         "a frame {} ms after the settled one: not idle",

@@ -75,21 +75,8 @@ fn discovery_announces_every_entity_with_required_keys() {
         &["homeassistant/#", &format!("{B}/#")],
     );
     online(&mut c);
-    // Discovery is published before online; both are retained, so a late subscriber sees them all.
-    let msgs = c.drain(Duration::from_millis(500));
-    let disc: Vec<_> = c
-        .seen
-        .iter()
-        .filter(|m| m.topic.starts_with("homeassistant/"))
-        .cloned()
-        .collect();
-    assert!(!msgs.is_empty() || !disc.is_empty());
-    let find = |t: &str| {
-        disc.iter()
-            .find(|m| m.topic == t)
-            .unwrap_or_else(|| panic!("no discovery at {t}"))
-            .json()
-    };
+    // Every entity's discovery is waited for by topic (among what has arrived, or still to come).
+    let mut find = |t: &str| c.seen_or_wait(t).json();
     for zone in ["floor", "desk"] {
         let l = find(&format!("homeassistant/light/it/{zone}/config"));
         assert_eq!(l["schema"], "json");
@@ -160,16 +147,10 @@ fn discovery_announces_every_entity_with_required_keys() {
         "{\"identify\":true}"
     );
     // Retained state for every zone, the master and the device, and health.
-    let floor = c
-        .seen
-        .iter()
-        .rev()
-        .find(|m| m.topic == format!("{B}/floor/state"))
-        .expect("floor state")
-        .json();
+    let floor = c.seen_or_wait(&format!("{B}/floor/state")).json();
     assert_eq!(floor["color"], json!({"r":255,"g":0,"b":0}));
     assert_eq!(floor["color_mode"], "rgb");
-    assert!(c.seen.iter().any(|m| m.topic == format!("{B}/health")));
+    c.seen_or_wait(&format!("{B}/health"));
     // A late subscriber gets the retained device state and health.
     let mut late = TestClient::connect(
         broker.port,
@@ -339,11 +320,7 @@ fn retained_commands_are_ignored() {
     // Give the retained command every chance to (wrongly) act: a later command is processed after it.
     c.publish(&format!("{B}/desk/set"), r#"{"color":{"r":9,"g":9,"b":9}}"#);
     let f = cap.wait_frame("a", "desk changed", |f| f.pixel(4) == [9, 9, 9]);
-    assert_eq!(
-        f.pixel(0),
-        [255, 0, 0],
-        "retained OFF must be ignored"
-    );
+    assert_eq!(f.pixel(0), [255, 0, 0], "retained OFF must be ignored");
 }
 
 #[test]
@@ -413,9 +390,11 @@ fn home_assistant_birth_message_republishes_discovery() {
         "t-birth2",
         &["homeassistant/light/it/+/config"],
     );
-    watcher.drain(Duration::from_millis(300)); // the retained copies
-    let before = watcher.seen.len();
-    assert!(before >= 2);
+    for zone in ["floor", "desk"] {
+        watcher.wait_topic(&format!("homeassistant/light/it/{zone}/config"), |m| {
+            m.retain
+        });
+    }
     c.publish("homeassistant/status", "online");
     watcher.wait_msg(Duration::from_secs(10), "fresh discovery", |m| {
         !m.retain && m.topic.ends_with("/floor/config")

@@ -283,6 +283,14 @@ impl TestClient {
         })
     }
 
+    /// The last message already seen on `topic`, or else the next one to arrive.
+    pub fn seen_or_wait(&mut self, topic: &str) -> Msg {
+        match self.seen.iter().rev().find(|m| m.topic == topic) {
+            Some(m) => m.clone(),
+            None => self.wait_topic(topic, |_| true),
+        }
+    }
+
     /// Everything that arrives within `quiet` of the previous message.
     pub fn drain(&mut self, quiet: Duration) -> Vec<Msg> {
         let mut out = Vec::new();
