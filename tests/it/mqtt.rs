@@ -6,48 +6,19 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::support::{Broker, Capture, Daemon, TestClient, wait_for};
+use crate::testconfig::TestConfig;
 
 fn config(port: u16) -> String {
-    format!(
-        r#"
-device_id = "it"
-name = "Diuna IT"
-[render]
-fade_in = "0s"
-fade_out = "200ms"
-transition = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-keep_alive = "5s"
-reconnect_max = "1s"
-[state]
-path = "{{dir}}/state.json"
-[lamp]
-zone = "desk"
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-color_order = "RGB"
-gamma = 1.0
-capture = "{{dir}}/a.jsonl"
-[[zones]]
-id = "floor"
-name = "Floor"
-strip = "a"
-pixels = 4
-color = [255, 0, 0]
-brightness = 255
-[[zones]]
-id = "desk"
-name = "Desk"
-strip = "a"
-pixels = 2
-color = [0, 0, 255]
-brightness = 255
-"#
-    )
+    TestConfig::new("it")
+        .top("name = \"Diuna IT\"")
+        .mqtt(port)
+        .set("render", "fade_out = \"200ms\"")
+        .set_all("mqtt", &["keep_alive = \"5s\"", "reconnect_max = \"1s\""])
+        .set("lamp", "zone = \"desk\"")
+        .strip("a")
+        .zone_with("floor", "a", 4, [255, 0, 0], &["name = \"Floor\""])
+        .zone_with("desk", "a", 2, [0, 0, 255], &["name = \"Desk\""])
+        .build()
 }
 
 const B: &str = "diuna/it";

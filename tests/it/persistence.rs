@@ -6,43 +6,18 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::{Broker, Capture, Daemon, TestClient, wait_for};
+use crate::testconfig::TestConfig;
 
 fn config(port: u16) -> String {
-    format!(
-        r#"
-device_id = "pt"
-[render]
-fade_in = "0s"
-fade_out = "400ms"
-transition = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-reconnect_max = "1s"
-[state]
-path = "{{dir}}/state.json"
-debounce = "200ms"
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-color_order = "RGB"
-gamma = 1.0
-capture = "{{dir}}/a.jsonl"
-[[zones]]
-id = "one"
-strip = "a"
-pixels = 3
-color = [255, 0, 0]
-brightness = 255
-[[zones]]
-id = "two"
-strip = "a"
-pixels = 3
-color = [0, 0, 255]
-brightness = 255
-"#
-    )
+    TestConfig::new("pt")
+        .mqtt(port)
+        .set("render", "fade_out = \"400ms\"")
+        .set("mqtt", "reconnect_max = \"1s\"")
+        .set("state", "debounce = \"200ms\"")
+        .strip("a")
+        .zone("one", "a", 3, [255, 0, 0])
+        .zone("two", "a", 3, [0, 0, 255])
+        .build()
 }
 
 const B: &str = "diuna/pt";

@@ -6,41 +6,21 @@
 use std::time::{Duration, Instant};
 
 use crate::support::{Broker, Capture, Daemon, TestClient, paho_publish, raw, wait_for};
+use crate::testconfig::TestConfig;
 
 const B: &str = "diuna/rb";
 
 /// Zones `z0`..`z{n-1}` of 2 pixels on captured strip `a`, starting dark blue.
 fn config(port: u16, zones: usize, extra_mqtt: &str) -> String {
-    let mut s = format!(
-        r#"
-device_id = "rb"
-[render]
-fade_in = "0s"
-fade_out = "0s"
-transition = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-keep_alive = "5s"
-reconnect_max = "1s"
-{extra_mqtt}
-[state]
-path = "{{dir}}/state.json"
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-color_order = "RGB"
-gamma = 1.0
-capture = "{{dir}}/a.jsonl"
-"#
-    );
-    for z in 0..zones {
-        s += &format!(
-            "[[zones]]\nid = \"z{z}\"\nstrip = \"a\"\npixels = 2\ncolor = [0, 0, 9]\nbrightness = 255\n"
-        );
-    }
-    s
+    let c = TestConfig::new("rb")
+        .mqtt(port)
+        .set("render", "fade_out = \"0s\"")
+        .set_all("mqtt", &["keep_alive = \"5s\"", "reconnect_max = \"1s\""])
+        .extra("mqtt", extra_mqtt)
+        .strip("a");
+    (0..zones)
+        .fold(c, |c, z| c.zone(&format!("z{z}"), "a", 2, [0, 0, 9]))
+        .build()
 }
 
 fn colour(r: u8, g: u8, b: u8) -> String {

@@ -7,62 +7,40 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::{Broker, Capture, Daemon, TestClient};
+use crate::testconfig::TestConfig;
 
 const B: &str = "diuna/sc";
 
 /// Three zones on one RGB strip with gamma 1, so wire bytes are the composed values.
 fn config(port: u16, extra: &str) -> String {
-    format!(
-        r#"
-device_id = "sc"
-name = "Diuna SC"
-[render]
-fade_in = "0s"
-fade_out = "200ms"
-transition = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-keep_alive = "5s"
-reconnect_max = "1s"
-[state]
-path = "{{dir}}/state.json"
-debounce = "100ms"
-[input]
-sim_socket = "{{dir}}/input.sock"
-keyboard = "none"
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-color_order = "RGB"
-gamma = 1.0
-capture = "{{dir}}/a.jsonl"
-[[zones]]
-id = "floor"
-name = "Floor"
-strip = "a"
-pixels = 2
-color = [255, 0, 0]
-brightness = 255
-[[zones]]
-id = "desk"
-name = "Desk"
-strip = "a"
-pixels = 2
-color = [0, 0, 255]
-brightness = 255
-on = false
-[[zones]]
-id = "shelf"
-name = "Shelf"
-strip = "a"
-pixels = 2
-color = [255, 255, 255]
-brightness = 128
-{extra}
-"#
-    )
+    TestConfig::new("sc")
+        .top("name = \"Diuna SC\"")
+        .mqtt(port)
+        .set("render", "fade_out = \"200ms\"")
+        .set_all("mqtt", &["keep_alive = \"5s\"", "reconnect_max = \"1s\""])
+        .set("state", "debounce = \"100ms\"")
+        .set_all(
+            "input",
+            &["sim_socket = \"{dir}/input.sock\"", "keyboard = \"none\""],
+        )
+        .strip("a")
+        .zone_with("floor", "a", 2, [255, 0, 0], &["name = \"Floor\""])
+        .zone_with(
+            "desk",
+            "a",
+            2,
+            [0, 0, 255],
+            &["name = \"Desk\"", "on = false"],
+        )
+        .zone_with(
+            "shelf",
+            "a",
+            2,
+            [255, 255, 255],
+            &["name = \"Shelf\"", "brightness = 128"],
+        )
+        .raw(extra)
+        .build()
 }
 
 fn online(c: &mut TestClient) {

@@ -6,37 +6,18 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::support::{Broker, Capture, Daemon, TestClient, free_port};
+use crate::testconfig::TestConfig;
 
 const PASSWORD: &str = "s3cret-Pa55word";
 
 fn daemon_config(port: u16, mqtt_extra: &str) -> String {
-    format!(
-        r#"
-device_id = "sec"
-[render]
-fade_in = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-reconnect_max = "1s"
-{mqtt_extra}
-[state]
-path = "{{dir}}/state.json"
-[[strips]]
-id = "s"
-gpio = 18
-dma = 10
-color_order = "RGB"
-gamma = 1.0
-capture = "{{dir}}/s.jsonl"
-[[zones]]
-id = "z"
-strip = "s"
-pixels = 2
-color = [7, 8, 9]
-brightness = 255
-"#
-    )
+    TestConfig::new("sec")
+        .mqtt(port)
+        .set("mqtt", "reconnect_max = \"1s\"")
+        .extra("mqtt", mqtt_extra)
+        .strip("s")
+        .zone("z", "s", 2, [7, 8, 9])
+        .build()
 }
 
 /// A broker with an open listener for the test client and a second one that needs a login.

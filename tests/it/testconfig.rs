@@ -79,7 +79,20 @@ impl TestConfig {
         lines.iter().fold(self, |c, l| c.set(section, l))
     }
 
-    /// A simulated strip captured to `{dir}/<id>.jsonl` (RGB order, gamma 1, its own GPIO and DMA).
+    /// Appends `text` as it is to `[section]` (several lines, or further tables such as
+    /// `[realtime.zones.desk]`, which then follow the section).
+    pub fn extra(mut self, section: &str, text: &str) -> TestConfig {
+        if text.is_empty() {
+            return self;
+        }
+        match self.sections.iter_mut().find(|(s, _)| s == section) {
+            Some((_, lines)) => lines.push(text.into()),
+            None => self.sections.push((section.into(), vec![text.into()])),
+        }
+        self
+    }
+
+    /// A simulated strip captured to `{dir}/<id>.jsonl` (RGB order, gamma 1, its own GPIO).
     pub fn strip(self, id: &str) -> TestConfig {
         self.strip_with(id, &[])
     }
@@ -90,7 +103,6 @@ impl TestConfig {
         let mut lines = vec![
             format!("id = \"{id}\""),
             format!("gpio = {}", [18, 19, 21, 10].get(n).copied().unwrap_or(10)),
-            format!("dma = {}", 10 + n),
             "color_order = \"RGB\"".into(),
             "gamma = 1.0".into(),
             format!("capture = \"{{dir}}/{id}.jsonl\""),
