@@ -13,27 +13,26 @@ use diuna::engine::compositor::Compositor;
 use diuna::engine::{ColorMode, MasterState, ZoneState};
 use diuna::output::OutFrame;
 
-fn layout_toml() -> String {
-    layout_with("")
-}
+#[path = "../tests/it/testconfig.rs"]
+mod testconfig;
+use testconfig::TestConfig;
 
-/// The bench layout; `strip_keys` is added to both strips (e.g. an RGBW colour order).
-fn layout_with(strip_keys: &str) -> String {
-    let mut s = format!(
-        "[[strips]]\nid=\"a\"\ngpio=18\ndma=10\nmax_current_ma=8000\n{strip_keys}[[strips]]\nid=\"b\"\ngpio=19\ndma=11\n{strip_keys}",
-    );
-    for i in 0..8 {
-        let strip = if i < 4 { "a" } else { "b" };
-        s.push_str(&format!(
-            "[[zones]]\nid=\"z{i}\"\nstrip=\"{strip}\"\npixels=125\nreversed={}\n",
-            i % 2 == 1
-        ));
-    }
-    s
+/// The benches' 1,000-pixel layout at `fps` (strip `a` with an 8 A budget); `strip_keys` are added to
+/// both strips (e.g. an RGBW colour order).
+fn layout(fps: u32, strip_keys: &[&str]) -> Config {
+    let text = TestConfig::new("bench")
+        .top(&format!("fps = {fps}"))
+        .bench_1000(
+            &[&["max_current_ma = 8000"], strip_keys].concat(),
+            strip_keys,
+            |_| Vec::new(),
+        )
+        .build();
+    Config::from_toml(&text.replace("{dir}", "/tmp")).expect("bench layout")
 }
 
 fn bench(c: &mut Criterion) {
-    let cfg = Config::from_toml(&format!("fps = 60\n{}", layout_toml())).expect("bench layout");
+    let cfg = layout(60, &[]);
     let start = Instant::now();
     let master = MasterState {
         brightness: 200,
@@ -92,8 +91,12 @@ fn bench(c: &mut Criterion) {
 /// The same frames on RGBW strips: white extraction per pixel, 4 bytes a pixel, and (for rgbw zones)
 /// the white plane.
 fn bench_rgbw(c: &mut Criterion, start: Instant, master: &MasterState) {
-    let keys = "led_type=\"sk6812\"\ncolor_order=\"GRBW\"\nwhite=\"accurate\"\n";
-    let cfg = Config::from_toml(&format!("fps = 30\n{}", layout_with(keys))).expect("rgbw layout");
+    let keys = [
+        "led_type = \"sk6812\"",
+        "color_order = \"GRBW\"",
+        "white = \"accurate\"",
+    ];
+    let cfg = layout(30, &keys);
     let mut group = c.benchmark_group("frame_1000px_8zones_rgbw");
     group.throughput(Throughput::Elements(1000));
     let mut frame = OutFrame::new(&cfg.layout);

@@ -4,6 +4,7 @@
 mod inproc;
 mod support;
 mod testconfig;
+mod testconfig_check;
 
 mod drivers;
 mod effects;

@@ -114,6 +114,53 @@ impl TestConfig {
         self
     }
 
+    /// A strip with only `id` and `keys`: the driver's own defaults (colour order, gamma), no capture.
+    pub fn strip_keys(mut self, id: &str, keys: &[&str]) -> TestConfig {
+        let mut lines = vec![format!("id = \"{id}\"")];
+        for l in keys {
+            put(&mut lines, l);
+        }
+        self.strips.push(lines);
+        self
+    }
+
+    /// The benches' 1,000 pixels: strip `a` (GPIO 18) and strip `b` (GPIO 19), each with `a_keys` /
+    /// `b_keys` added, and zones `z0`..`z7` of 125 pixels, four on each strip,
+    /// the odd ones reversed; `zone_keys(i)` adds keys to zone `i`.
+    pub fn bench_1000(
+        self,
+        a_keys: &[&str],
+        b_keys: &[&str],
+        zone_keys: impl Fn(usize) -> Vec<String>,
+    ) -> TestConfig {
+        let a: Vec<&str> = ["gpio = 18"]
+            .into_iter()
+            .chain(a_keys.iter().copied())
+            .collect();
+        let b: Vec<&str> = ["gpio = 19"]
+            .into_iter()
+            .chain(b_keys.iter().copied())
+            .collect();
+        (0..8).fold(self.strip_keys("a", &a).strip_keys("b", &b), |c, i| {
+            let mut keys = vec![
+                format!("id = \"z{i}\""),
+                format!("strip = \"{}\"", if i < 4 { "a" } else { "b" }),
+                "pixels = 125".into(),
+                format!("reversed = {}", i % 2 == 1),
+            ];
+            for k in zone_keys(i) {
+                put(&mut keys, &k);
+            }
+            c.zone_lines(keys)
+        })
+    }
+
+    /// A zone given as its lines.
+    fn zone_lines(mut self, lines: Vec<String>) -> TestConfig {
+        self.zones.push(lines);
+        self
+    }
+
     /// A static zone of `pixels` on `strip` in `color` at full brightness.
     pub fn zone(self, id: &str, strip: &str, pixels: usize, color: [u8; 3]) -> TestConfig {
         self.zone_with(id, strip, pixels, color, &[])
@@ -121,7 +168,7 @@ impl TestConfig {
 
     /// [`TestConfig::zone`] with more (or replaced) keys: `name`, `on`, `effect`, `reversed`, …
     pub fn zone_with(
-        mut self,
+        self,
         id: &str,
         strip: &str,
         pixels: usize,
@@ -139,8 +186,7 @@ impl TestConfig {
         for l in extra {
             put(&mut lines, l);
         }
-        self.zones.push(lines);
-        self
+        self.zone_lines(lines)
     }
 
     /// Text appended as it is after the strips and zones: further tables (`[[scenes]]`, …).
@@ -166,29 +212,5 @@ impl TestConfig {
             out.push('\n');
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builds_a_config_the_daemon_accepts_with_keys_replaced_not_repeated() {
-        let text = TestConfig::new("t")
-            .mqtt(1234)
-            .set("render", "transition = \"1s\"")
-            .strip_with("a", &["color_order = \"GRB\""])
-            .strip("b")
-            .zone("z", "a", 3, [1, 2, 3])
-            .zone_with("y", "b", 2, [0, 0, 0], &["on = false"])
-            .build();
-        assert_eq!(text.matches("transition").count(), 1, "{text}");
-        assert!(!text.contains("enabled = false"), "{text}");
-        let cfg = diuna::config::Config::from_toml(&text.replace("{dir}", "/tmp")).unwrap();
-        assert_eq!(cfg.layout.strips.len(), 2);
-        assert_eq!(cfg.layout.zones.len(), 2);
-        assert_eq!(cfg.render.transition, std::time::Duration::from_secs(1));
-        assert!(cfg.mqtt.enabled && cfg.mqtt.port == 1234, "{text}");
     }
 }
