@@ -57,17 +57,8 @@ fn a_flood_of_bad_and_foreign_packets_does_not_stall_the_stream() {
                     buf.extend_from_slice(&i.to_be_bytes());
                     buf.len()
                 }
-                3 => e131::build(
-                    &mut buf,
-                    [7; 16],
-                    200,
-                    i as u8,
-                    1,
-                    &[0, 255, 0],
-                    Default::default(),
-                ),
-                _ => {
-                    e131::build(
+                k => {
+                    let n = e131::build(
                         &mut buf,
                         [7; 16],
                         200,
@@ -76,8 +67,10 @@ fn a_flood_of_bad_and_foreign_packets_does_not_stall_the_stream() {
                         &[0, 255, 0],
                         Default::default(),
                     );
-                    buf[4] = b'X'; // wrong ACN identifier
-                    buf.len()
+                    if k == 4 {
+                        buf[4] = b'X'; // wrong ACN identifier
+                    }
+                    n
                 }
             };
             let port = if i % 5 < 3 { ddp_port } else { e131_port };

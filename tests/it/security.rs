@@ -42,17 +42,22 @@ fn auth_broker() -> (Broker, u16) {
     (Broker::start_conf(dir, open, &conf), secure)
 }
 
+/// A daemon logging in on the `secure` listener with the right password, read from a file.
+fn start_with_password_file(secure: u16) -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
+    Daemon::start_in(
+        dir,
+        &daemon_config(secure, "username = \"diuna\"\npassword_file = \"{dir}/pw\""),
+    )
+}
+
 #[test]
 fn password_from_file_or_env_connects_and_is_never_logged() {
     let (broker, secure) = auth_broker();
     let mut c = TestClient::connect(broker.port, "s-1", &["diuna/sec/#"]);
     // From a file.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
-    let d = Daemon::start_in(
-        dir,
-        &daemon_config(secure, "username = \"diuna\"\npassword_file = \"{dir}/pw\""),
-    );
+    let d = start_with_password_file(secure);
     c.wait_topic("diuna/sec/availability", |m| m.text() == "online");
     let (status, _, _) = {
         let log = d.log();
@@ -148,12 +153,7 @@ fn tls_with_a_ca_file() {
 fn sighup_with_a_missing_password_file_keeps_the_working_connection() {
     let (broker, secure) = auth_broker();
     let mut c = TestClient::connect(broker.port, "s-hup", &["diuna/sec/#"]);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
-    let d = Daemon::start_in(
-        dir,
-        &daemon_config(secure, "username = \"diuna\"\npassword_file = \"{dir}/pw\""),
-    );
+    let d = start_with_password_file(secure);
     c.wait_topic("diuna/sec/availability", |m| m.text() == "online");
     // Settings that would only fail at connect time: a password file that is not there.
     let text = std::fs::read_to_string(&d.config).unwrap();
