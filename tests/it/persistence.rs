@@ -150,7 +150,7 @@ fn a_failed_task_is_restarted_and_shows_in_health() {
         })
         .json();
     assert_eq!(h["task_restarts"]["mqtt"], 1, "{h}");
-    assert!(d.log().contains("task failed; restarting"));
+    d.wait_log("task failed; restarting");
 }
 
 #[test]
@@ -213,7 +213,7 @@ fn a_fifo_at_the_state_path_neither_hangs_start_nor_stop() {
     });
     let mut c = TestClient::connect(broker.port, "p-fifo", &[&format!("{B}/availability")]);
     c.wait_topic(&format!("{B}/availability"), |m| m.text() == "online");
-    assert!(d.log().contains("FIFO"), "the FIFO is named in the log");
+    d.wait_log("FIFO"); // the FIFO is named in the log
     let (status, _, dir) = d.stop();
     assert!(status.success(), "{status:?}");
     // The FIFO was moved aside and a real state file written in its place.
@@ -245,7 +245,7 @@ fn restored_values_are_validated_like_commands() {
     assert_eq!(one["color"], serde_json::json!({"r": 255, "g": 0, "b": 0}));
     let two = c.wait_topic(&format!("{B}/two/state"), |_| true).json();
     assert_eq!(two["color"], serde_json::json!({"r": 10, "g": 20, "b": 30}));
-    assert!(d.log().contains("invalid zone record"), "{}", d.log());
+    d.wait_log("invalid zone record");
     assert!(
         !d.path("state.json.bad").exists(),
         "one bad record is not a corrupt file"

@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{Broker, Capture, Daemon, TestClient, free_port};
+use crate::support::{Broker, Capture, Daemon, TestClient, free_port, wait_for};
 use crate::testconfig::TestConfig;
 
 const PASSWORD: &str = "s3cret-Pa55word";
@@ -218,5 +218,9 @@ fn sighup_with_new_mqtt_settings_says_goodbye_before_hello() {
     let mut late = TestClient::connect(broker.port, "s-swap2", &["diuna/sec/availability"]);
     let m = late.wait_topic("diuna/sec/availability", |m| m.retain);
     assert_eq!(m.text(), "online");
-    assert_eq!(d.log().matches("MQTT connected").count(), 4);
+    let connected = || d.log().matches("MQTT connected").count();
+    wait_for(Duration::from_secs(5), "four connections logged", || {
+        (connected() >= 4).then_some(())
+    });
+    assert_eq!(connected(), 4);
 }

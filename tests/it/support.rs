@@ -462,6 +462,15 @@ impl Daemon {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Waits until the log (read from the daemon's stderr on a thread of its own, so it can lag
+    /// behind what the daemon did) contains `needle`; returns the log.
+    pub fn wait_log(&self, needle: &str) -> String {
+        wait_for(Duration::from_secs(10), needle, || {
+            let log = self.log();
+            log.contains(needle).then_some(log)
+        })
+    }
+
     /// The log without terminal colours (SGR sequences `ESC [ … m`; any other escape stays), so that
     /// `key=value` fields can be matched.
     pub fn plain_log(&self) -> String {
