@@ -82,20 +82,33 @@ fn a_burst_of_50k_commands_on_one_socket_does_not_cut_diuna_off() {
     c.wait_msg(Duration::from_secs(30), "the burst's last state", |m| {
         m.topic == format!("{B}/z0/state") && m.json()["color"]["r"] == 1
     });
-    // Rejections were reported one by one only up to the rate limit, then once as a count.
-    let summary = c.wait_msg(Duration::from_secs(30), "one summary of rejections", |m| {
-        m.topic == format!("{B}/error") && m.json()["unreported"].as_u64().is_some()
-    });
-    let errors = c
+    // Rejections are reported one by one up to the rate limit (REJECTION_BURST a window), then as a
+    // count once each window is over. However long this machine takes over the flood (one window or
+    // several), no window reports more than its share and the counts carry most of the 5,000.
+    let error = format!("{B}/error");
+    let counted = |c: &TestClient| -> (u64, usize) {
+        c.seen
+            .iter()
+            .filter(|m| m.topic == error)
+            .filter_map(|m| m.json()["unreported"].as_u64())
+            .fold((0, 0), |(sum, n), u| (sum + u, n + 1))
+    };
+    while counted(&c).0 <= 4_000 {
+        c.wait_msg(Duration::from_secs(30), "counts of the rejections", |m| {
+            m.topic == error && m.json()["unreported"].as_u64().is_some()
+        });
+    }
+    let (unreported, summaries) = counted(&c);
+    // (Overload reports, the other kind of message on B/error, carry no excerpt.)
+    let one_by_one = c
         .seen
         .iter()
-        .filter(|m| m.topic == format!("{B}/error"))
+        .filter(|m| m.topic == error && m.json().get("excerpt").is_some())
         .count();
-    assert!(errors <= 40, "{errors} messages on B/error for one flood");
+    let burst = diuna::mqtt::report::REJECTION_BURST as usize;
     assert!(
-        summary.json()["unreported"].as_u64().unwrap() > 4_000,
-        "{}",
-        summary.text()
+        one_by_one <= burst * (summaries + 1),
+        "{one_by_one} rejections reported one by one beside {summaries} counts ({unreported})"
     );
     // Then ~90 s of ordinary commands: every one lands, on the same connection.
     let t0 = Instant::now();
