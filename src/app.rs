@@ -88,6 +88,9 @@ pub struct App {
     mqtt: Mqtt,
     /// Holds the GPIO input pins (released when dropped).
     _gpio: Option<Box<dyn std::any::Any + Send>>,
+    /// SIGHUP, caught from the start of [`App::start`] on: one that arrives while the daemon is still
+    /// starting waits for [`App::run`] instead of killing the process (its default action).
+    hangup: Option<tokio::signal::unix::Signal>,
 }
 
 impl App {
@@ -111,6 +114,7 @@ impl App {
         shutdown: CancellationToken,
         open: crate::output::DeviceFactory,
     ) -> Result<App, AppError> {
+        let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let (events, _) = broadcast::channel::<Event>(1024);
         let mut first_frame = events.subscribe();
         let (engine, render_join) = engine::spawn(engine_init(&config), open, events)?;
@@ -150,6 +154,7 @@ impl App {
             input_stop,
             mqtt,
             _gpio: gpio,
+            hangup,
         })
     }
 
@@ -165,8 +170,7 @@ impl App {
         let render_join = self.render_join.take();
         let render_done = tokio::task::spawn_blocking(move || render_join.map(|j| j.join()));
         tokio::pin!(render_done);
-        let mut hangup =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let mut hangup = self.hangup.take();
         let failure = loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => break None,

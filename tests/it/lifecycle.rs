@@ -146,19 +146,19 @@ fn sighup_reloads_what_is_safe_and_explains_what_is_not() {
     let f = a.wait_frame("a", "power limit applied", |f| f.pixel(0)[1] < 255);
     let sum: u32 = f.wire.iter().map(|&b| b as u32).sum();
     assert!(sum as f32 / 255.0 * 20.0 <= 60.0, "within the new budget");
-    crate::support::wait_for(Duration::from_secs(5), "reload logged", || {
+    crate::support::wait_for(Duration::from_secs(10), "reload logged", || {
         d.log().contains("SIGHUP: reloaded").then_some(())
     });
     // An unsafe change (a zone resized) is refused with the reason.
     std::fs::write(&d.config, limited.replace("pixels = 3", "pixels = 4")).unwrap();
     d.signal("HUP");
-    crate::support::wait_for(Duration::from_secs(5), "refusal logged", || {
+    crate::support::wait_for(Duration::from_secs(10), "refusal logged", || {
         d.log().contains("needs a restart").then_some(())
     });
     // A broken file is refused and the daemon keeps running.
     std::fs::write(&d.config, "fps = \"fast\"").unwrap();
     d.signal("HUP");
-    crate::support::wait_for(Duration::from_secs(5), "bad config logged", || {
+    crate::support::wait_for(Duration::from_secs(10), "bad config logged", || {
         d.log().contains("config not reloaded").then_some(())
     });
     let (status, _, _) = d.stop();

@@ -159,7 +159,7 @@ fn sighup_with_a_missing_password_file_keeps_the_working_connection() {
     let text = std::fs::read_to_string(&d.config).unwrap();
     std::fs::write(&d.config, text.replace("/pw\"", "/missing-pw\"")).unwrap();
     d.signal("HUP");
-    crate::support::wait_for(Duration::from_secs(5), "the refusal logged", || {
+    crate::support::wait_for(Duration::from_secs(10), "the refusal logged", || {
         let log = d.log();
         (log.contains("SIGHUP: [mqtt] settings not applied") && log.contains("missing-pw"))
             .then_some(())
@@ -193,7 +193,7 @@ fn sighup_with_new_mqtt_settings_says_goodbye_before_hello() {
     )
     .unwrap();
     d.signal("HUP");
-    crate::support::wait_for(Duration::from_secs(5), "the reload logged", || {
+    crate::support::wait_for(Duration::from_secs(10), "the reload logged", || {
         d.log().contains("SIGHUP: reloaded").then_some(())
     });
     // Each change of [mqtt] replaces the connection: `offline` from the old one, then `online`.
@@ -219,7 +219,7 @@ fn sighup_with_new_mqtt_settings_says_goodbye_before_hello() {
     let m = late.wait_topic("diuna/sec/availability", |m| m.retain);
     assert_eq!(m.text(), "online");
     let connected = || d.log().matches("MQTT connected").count();
-    wait_for(Duration::from_secs(5), "four connections logged", || {
+    wait_for(Duration::from_secs(10), "four connections logged", || {
         (connected() >= 4).then_some(())
     });
     assert_eq!(connected(), 4);
