@@ -192,7 +192,10 @@ fn a_full_edit_session_from_the_knobs() {
 fn edges_reported_twice_still_give_exactly_one_detent() {
     let broker = Broker::start();
     let d = Daemon::start(&config(broker.port));
-    let mut c = TestClient::connect(broker.port, "k-dup", &[&format!("{B}/event")]);
+    let topics = [format!("{B}/event"), format!("{B}/availability")];
+    let mut c = TestClient::connect(broker.port, "k-dup", &[&topics[0], &topics[1]]);
+    // Events are published only while connected: turn the knob once Diuna is online.
+    c.wait_topic(&topics[1], |m| m.text() == "online");
     let mut k = Knob::connect(&d);
     // Each edge twice, as a line chattering faster than the interrupt can read it reports it.
     let twice = |k: &mut Knob, knob: &str, edges: [(&str, u8); 4]| {
