@@ -5,7 +5,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use diuna::color::Rgb;
 use diuna::config::Config;
 use diuna::effects;
@@ -13,133 +14,112 @@ use diuna::engine::compositor::Compositor;
 use diuna::engine::{ColorMode, MasterState, ZoneState};
 use diuna::output::OutFrame;
 
-fn layout_toml() -> String {
-    layout_with("")
+#[path = "../tests/it/testconfig.rs"]
+mod testconfig;
+use testconfig::TestConfig;
+
+/// The benches' 1,000-pixel layout at `fps` (strip `a` with an 8 A budget); `strip_keys` are added to
+/// both strips (e.g. an RGBW colour order).
+fn layout(fps: u32, strip_keys: &[&str]) -> Config {
+    let text = TestConfig::new("bench")
+        .top(&format!("fps = {fps}"))
+        .bench_1000(
+            &[&["max_current_ma = 8000"], strip_keys].concat(),
+            strip_keys,
+            |_| Vec::new(),
+        )
+        .build();
+    Config::from_toml(&text.replace("{dir}", "/tmp")).expect("bench layout")
 }
 
-/// The bench layout; `strip_keys` is added to both strips (e.g. an RGBW colour order).
-fn layout_with(strip_keys: &str) -> String {
-    let mut s = format!(
-        "[[strips]]\nid=\"a\"\ngpio=18\ndma=10\nmax_current_ma=8000\n{strip_keys}[[strips]]\nid=\"b\"\ngpio=19\ndma=11\n{strip_keys}",
-    );
-    for i in 0..8 {
-        let strip = if i < 4 { "a" } else { "b" };
-        s.push_str(&format!(
-            "[[zones]]\nid=\"z{i}\"\nstrip=\"{strip}\"\npixels=125\nreversed={}\n",
-            i % 2 == 1
-        ));
-    }
-    s
+/// Static zones in eight different colours.
+fn statics() -> Vec<ZoneState> {
+    (0..8)
+        .map(|i| ZoneState::new(Rgb::new(30 * i as u8, 100, 200), 180, true, None))
+        .collect()
+}
+
+/// Eight zones, each running effect `effect(i)`.
+fn running(effect: impl Fn(usize) -> usize) -> Vec<ZoneState> {
+    (0..8)
+        .map(|i| ZoneState::new(Rgb::new(255, 80, 10), 180, true, Some(effect(i))))
+        .collect()
+}
+
+/// One frame of `zones` on `cfg`'s layout: at one instant with every strip sent (`moving` false), or
+/// 60 FPS apart with only the strips that changed.
+fn frames(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    cfg: &Config,
+    zones: &[ZoneState],
+    master: &MasterState,
+    moving: bool,
+) {
+    let start = Instant::now();
+    let mut comp = Compositor::new(&cfg.layout, cfg.render.easing, start);
+    let mut frame = OutFrame::new(&cfg.layout);
+    let mut t = start;
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            if moving {
+                t += Duration::from_micros(16_667);
+            }
+            comp.render(t, t, black_box(zones), master);
+            black_box(comp.encode(&mut frame, !moving));
+        })
+    });
 }
 
 fn bench(c: &mut Criterion) {
-    let cfg = Config::from_toml(&format!("fps = 60\n{}", layout_toml())).expect("bench layout");
-    let start = Instant::now();
+    let cfg = layout(60, &[]);
     let master = MasterState {
         brightness: 200,
         ..Default::default()
     };
     let mut group = c.benchmark_group("frame_1000px_8zones");
     group.throughput(Throughput::Elements(1000));
-
-    let statics: Vec<ZoneState> = (0..8)
-        .map(|i| ZoneState::new(Rgb::new(30 * i as u8, 100, 200), 180, true, None))
-        .collect();
-    let mut comp = Compositor::new(&cfg.layout, cfg.render.easing, start);
-    let mut frame = OutFrame::new(&cfg.layout);
-    group.bench_function("static", |b| {
-        b.iter(|| {
-            comp.render(start, start, black_box(&statics), &master);
-            black_box(comp.encode(&mut frame, true));
-        })
-    });
-
-    let animated: Vec<ZoneState> = (0..8)
-        .map(|i| {
-            let e = i % effects::count();
-            ZoneState::new(Rgb::new(255, 80, 10), 180, true, Some(e))
-        })
-        .collect();
-    let mut comp = Compositor::new(&cfg.layout, cfg.render.easing, start);
-    let mut t = start;
-    group.bench_function("animated", |b| {
-        b.iter(|| {
-            t += Duration::from_micros(16_667);
-            comp.render(t, t, black_box(&animated), &master);
-            black_box(comp.encode(&mut frame, false));
-        })
-    });
-
+    frames(&mut group, "static", &cfg, &statics(), &master, false);
+    let animated = running(|i| i % effects::count());
+    frames(&mut group, "animated", &cfg, &animated, &master, true);
     // Every registered effect on its own, full 1,000-pixel layout (one zone per effect cycling).
     for (e, fx) in effects::REGISTRY.iter().enumerate() {
-        let zones: Vec<ZoneState> = (0..8)
-            .map(|_| ZoneState::new(Rgb::new(255, 80, 10), 180, true, Some(e)))
-            .collect();
-        let mut comp = Compositor::new(&cfg.layout, cfg.render.easing, start);
-        let mut t = start;
-        group.bench_function(format!("effect/{}", fx.name()), |b| {
-            b.iter(|| {
-                t += Duration::from_micros(16_667);
-                comp.render(t, t, black_box(&zones), &master);
-                black_box(comp.encode(&mut frame, false));
-            })
-        });
+        let name = format!("effect/{}", fx.name());
+        frames(&mut group, &name, &cfg, &running(|_| e), &master, true);
     }
     group.finish();
-    bench_rgbw(c, start, &master);
+    bench_rgbw(c, &master);
 }
 
 /// The same frames on RGBW strips: white extraction per pixel, 4 bytes a pixel, and (for rgbw zones)
 /// the white plane.
-fn bench_rgbw(c: &mut Criterion, start: Instant, master: &MasterState) {
-    let keys = "led_type=\"sk6812\"\ncolor_order=\"GRBW\"\nwhite=\"accurate\"\n";
-    let cfg = Config::from_toml(&format!("fps = 30\n{}", layout_with(keys))).expect("rgbw layout");
+fn bench_rgbw(c: &mut Criterion, master: &MasterState) {
+    let keys = [
+        "led_type = \"sk6812\"",
+        "color_order = \"GRBW\"",
+        "white = \"accurate\"",
+    ];
+    let cfg = layout(30, &keys);
     let mut group = c.benchmark_group("frame_1000px_8zones_rgbw");
     group.throughput(Throughput::Elements(1000));
-    let mut frame = OutFrame::new(&cfg.layout);
-
-    let statics: Vec<ZoneState> = (0..8)
-        .map(|i| ZoneState::new(Rgb::new(30 * i as u8, 100, 200), 180, true, None))
-        .collect();
-    let mut comp = Compositor::new(&cfg.layout, cfg.render.easing, start);
-    group.bench_function("static", |b| {
-        b.iter(|| {
-            comp.render(start, start, black_box(&statics), master);
-            black_box(comp.encode(&mut frame, true));
-        })
-    });
-
-    let explicit: Vec<ZoneState> = statics
-        .iter()
-        .map(|z| {
-            let mut z = z.clone();
+    frames(&mut group, "static", &cfg, &statics(), master, false);
+    let explicit: Vec<ZoneState> = statics()
+        .into_iter()
+        .map(|mut z| {
             z.color_mode = ColorMode::Rgbw { w: 120 };
             z
         })
         .collect();
-    let mut comp = Compositor::new(&cfg.layout, cfg.render.easing, start);
-    group.bench_function("static_rgbw_colour", |b| {
-        b.iter(|| {
-            comp.render(start, start, black_box(&explicit), master);
-            black_box(comp.encode(&mut frame, true));
-        })
-    });
-
-    let animated: Vec<ZoneState> = (0..8)
-        .map(|i| {
-            let e = i % effects::count();
-            ZoneState::new(Rgb::new(255, 80, 10), 180, true, Some(e))
-        })
-        .collect();
-    let mut comp = Compositor::new(&cfg.layout, cfg.render.easing, start);
-    let mut t = start;
-    group.bench_function("animated", |b| {
-        b.iter(|| {
-            t += Duration::from_micros(16_667);
-            comp.render(t, t, black_box(&animated), master);
-            black_box(comp.encode(&mut frame, false));
-        })
-    });
+    frames(
+        &mut group,
+        "static_rgbw_colour",
+        &cfg,
+        &explicit,
+        master,
+        false,
+    );
+    let animated = running(|i| i % effects::count());
+    frames(&mut group, "animated", &cfg, &animated, master, true);
     group.finish();
 }
 

@@ -17,12 +17,16 @@
 
 #[path = "../tests/it/support.rs"]
 mod support;
+#[path = "../tests/it/testconfig.rs"]
+mod testconfig;
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{FRAME_PLUS_2_MS, Outcome, Pace, latency_config, measure, now_us, send};
+use common::{
+    FRAME_PLUS_2_MS, Outcome, Pace, latency_builder, latency_config, measure, now_us, send,
+};
 use rumqttc::QoS;
 use support::{Broker, Capture, Daemon, TestClient};
 
@@ -129,11 +133,16 @@ fn run(case: &Case) -> Outcome {
 fn run_input(commands: usize) -> Vec<f64> {
     use std::io::{BufRead, BufReader, Write};
     let broker = Broker::start();
-    let toml = latency_config(broker.port, false).replacen(
-        "[[strips]]",
-        "[input]\nsim_socket = \"{dir}/input.sock\"\nkeyboard = \"none\"\nacceleration = false\n[[strips]]",
-        1,
-    );
+    let toml = latency_builder(broker.port, false)
+        .set_all(
+            "input",
+            &[
+                "sim_socket = \"{dir}/input.sock\"",
+                "keyboard = \"none\"",
+                "acceleration = false",
+            ],
+        )
+        .build();
     let d = Daemon::start(&toml.replace("color = [0, 0, 0]", "color = [255, 0, 0]"));
     let mut cap = Capture::new(&d.path("a.jsonl"));
     let path = d.path("input.sock");

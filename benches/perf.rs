@@ -20,6 +20,8 @@
 
 #[path = "../tests/it/support.rs"]
 mod support;
+#[path = "../tests/it/testconfig.rs"]
+mod testconfig;
 
 mod common;
 
@@ -33,6 +35,7 @@ use std::time::{Duration, Instant};
 use common::{Pace, latency_config, measure, now_us, send};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use support::{Broker, Capture, TestClient};
+use testconfig::TestConfig;
 
 // ---------------------------------------------------------------------------------------------------
 // Settings and the result table
@@ -400,51 +403,24 @@ const EFFECTS: [&str; 8] = [
 
 /// 1,000 pixels: strips `a` and `b` of 500, four zones of 125 each; strip `a` captured when `capture`.
 fn layout_1000(port: u16, device: &str, animated: bool, capture: bool) -> String {
-    let mut s = format!(
-        r#"
-device_id = "{device}"
-fps = 60
-[render]
-fade_in = "0s"
-transition = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-[state]
-path = "{{dir}}/state.json"
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-gamma = 2.2
-{cap}
-[[strips]]
-id = "b"
-gpio = 19
-dma = 11
-gamma = 2.2
-max_current_ma = 8000
-"#,
-        cap = if capture {
-            "capture = \"{dir}/a.jsonl\""
-        } else {
-            ""
-        }
-    );
-    for (i, fx) in EFFECTS.iter().enumerate() {
-        let strip = if i < 4 { "a" } else { "b" };
-        let effect = if animated {
-            format!("effect = \"{fx}\"")
-        } else {
-            String::new()
-        };
-        s.push_str(&format!(
-            "[[zones]]\nid = \"z{i}\"\nstrip = \"{strip}\"\npixels = 125\nreversed = {}\ncolor = [255, {}, 40]\nbrightness = 200\n{effect}\n",
-            i % 2 == 1,
-            30 * i
-        ));
+    let mut a_keys = vec!["gamma = 2.2"];
+    if capture {
+        a_keys.push("capture = \"{dir}/a.jsonl\"");
     }
-    s
+    TestConfig::new(device)
+        .top("fps = 60")
+        .mqtt(port)
+        .bench_1000(&a_keys, &["gamma = 2.2", "max_current_ma = 8000"], |i| {
+            let mut keys = vec![
+                format!("color = [255, {}, 40]", 30 * i),
+                "brightness = 200".to_string(),
+            ];
+            if animated {
+                keys.push(format!("effect = \"{}\"", EFFECTS[i]));
+            }
+            keys
+        })
+        .build()
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -473,16 +449,11 @@ fn compositor(s: &Settings, t: &mut Table) {
     println!(
         "\n[1] compositor: one frame of 1,000 px in 8 zones (compose + gamma/power/order encode)"
     );
-    let mut toml = String::from(
-        "fps = 60\n[[strips]]\nid=\"a\"\ngpio=18\ndma=10\nmax_current_ma=8000\n[[strips]]\nid=\"b\"\ngpio=19\ndma=11\n",
-    );
-    for (i, _) in EFFECTS.iter().enumerate() {
-        let strip = if i < 4 { "a" } else { "b" };
-        toml.push_str(&format!(
-            "[[zones]]\nid=\"z{i}\"\nstrip=\"{strip}\"\npixels=125\nreversed={}\n",
-            i % 2 == 1
-        ));
-    }
+    let toml = TestConfig::new("perf")
+        .top("fps = 60")
+        .bench_1000(&["max_current_ma = 8000"], &[], |_| Vec::new())
+        .build()
+        .replace("{dir}", "/tmp");
     let cfg = Config::from_toml(&toml).expect("compositor layout");
     let start = Instant::now();
     let master = MasterState {
@@ -1005,33 +976,19 @@ fn maxfps(s: &Settings, t: &mut Table, hwm: &mut Vec<(String, u64)>) {
         s.maxfps.as_secs_f64()
     );
     let broker = Broker::start();
-    let toml = format!(
-        r#"
-device_id = "maxfps"
-fps = {fps}
-[render]
-fade_in = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-[state]
-path = "{{dir}}/state.json"
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-led_type = "ws2812"
-capture = "{{dir}}/a.jsonl"
-[[zones]]
-id = "z"
-strip = "a"
-pixels = 300
-color = [255, 0, 0]
-brightness = 255
-effect = "rainbow"
-"#,
-        port = broker.port
-    );
+    let toml = TestConfig::new("maxfps")
+        .top(&format!("fps = {fps}"))
+        .mqtt(broker.port)
+        .strip_keys(
+            "a",
+            &[
+                "gpio = 18",
+                "led_type = \"ws2812\"",
+                "capture = \"{dir}/a.jsonl\"",
+            ],
+        )
+        .zone_with("z", "a", 300, [255, 0, 0], &["effect = \"rainbow\""])
+        .build();
     let d = Daemon::start(&toml);
     let mut c = TestClient::connect(broker.port, "observer", &["diuna/maxfps/availability"]);
     wait_online(&mut c, "diuna/maxfps/availability");

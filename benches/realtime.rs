@@ -19,12 +19,15 @@
 
 #[path = "../tests/it/support.rs"]
 mod support;
+#[path = "../tests/it/testconfig.rs"]
+mod testconfig;
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use diuna::stream::{ddp, e131};
 use support::{Broker, Capture, Daemon};
+use testconfig::TestConfig;
 
 fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -71,48 +74,23 @@ fn summary(name: &str, mut v: Vec<f64>, unit: &str) {
 
 /// A daemon with realtime input on two ws2812 strips of `a_px` and `b_px` pixels (strip a captured).
 fn realtime_daemon(mqtt: u16, ddp: u16, e131: u16, a_px: usize, b_px: usize) -> Daemon {
-    Daemon::start(&format!(
-        r#"
-device_id = "rtbench"
-[render]
-fade_in = "0s"
-transition = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {mqtt}
-[state]
-path = "{{dir}}/state.json"
-[realtime]
-enabled = true
-bind = "127.0.0.1"
-ddp_port = {ddp}
-e131_port = {e131}
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-color_order = "RGB"
-gamma = 1.0
-capture = "{{dir}}/a.jsonl"
-[[zones]]
-id = "za"
-strip = "a"
-pixels = {a_px}
-color = [0, 0, 0]
-brightness = 255
-[[strips]]
-id = "b"
-gpio = 19
-dma = 11
-gamma = 1.0
-[[zones]]
-id = "zb"
-strip = "b"
-pixels = {b_px}
-color = [0, 0, 0]
-brightness = 255
-"#
-    ))
+    let toml = TestConfig::new("rtbench")
+        .mqtt(mqtt)
+        .set_all(
+            "realtime",
+            &[
+                "enabled = true",
+                "bind = \"127.0.0.1\"",
+                &format!("ddp_port = {ddp}"),
+                &format!("e131_port = {e131}"),
+            ],
+        )
+        .strip("a")
+        .zone("za", "a", a_px, [0, 0, 0])
+        .strip_keys("b", &["gpio = 19", "gamma = 1.0"])
+        .zone("zb", "b", b_px, [0, 0, 0])
+        .build();
+    Daemon::start(&toml)
 }
 
 fn latency(broker: &Broker, samples: usize) {
@@ -339,36 +317,15 @@ fn flood(broker: &Broker, secs: f64) {
 
 fn sync_pair(broker: &Broker, group: bool) -> (Daemon, Daemon) {
     let conf = |id: &str| {
-        format!(
-            r#"
-device_id = "{id}"
-[render]
-fade_in = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-[state]
-path = "{{dir}}/state.json"
-{sync}
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-capture = "{{dir}}/a.jsonl"
-[[zones]]
-id = "fx"
-strip = "a"
-pixels = 60
-effect = "rainbow"
-brightness = 255
-"#,
-            port = broker.port,
-            sync = if group {
-                "[sync]\ngroup = \"bench\""
-            } else {
-                ""
-            }
-        )
+        let c = TestConfig::new(id)
+            .mqtt(broker.port)
+            .strip_keys("a", &["gpio = 18", "capture = \"{dir}/a.jsonl\""])
+            .zone_with("fx", "a", 60, [255, 255, 255], &["effect = \"rainbow\""]);
+        match group {
+            true => c.set("sync", "group = \"bench\""),
+            false => c,
+        }
+        .build()
     };
     // The second starts half a second later: a late joiner must still be in step.
     let first = Daemon::start(&conf("s1"));

@@ -92,6 +92,9 @@ pub struct App {
     mqtt: Mqtt,
     /// Holds the GPIO input pins (released when dropped).
     _gpio: Option<Box<dyn std::any::Any + Send>>,
+    /// SIGHUP, caught from the start of [`App::start`] on: one that arrives while the daemon is still
+    /// starting waits for [`App::run`] instead of killing the process (its default action).
+    hangup: Option<tokio::signal::unix::Signal>,
 }
 
 impl App {
@@ -102,10 +105,22 @@ impl App {
         opts: RunOptions,
         shutdown: CancellationToken,
     ) -> Result<App, AppError> {
-        let (events, _) = broadcast::channel::<Event>(1024);
-        let mut first_frame = events.subscribe();
         let (layout, preview) = (config.layout.clone(), opts.preview.clone());
         let open = Box::new(move || crate::output::open(&layout, preview));
+        Self::start_with_output(config, opts, shutdown, open).await
+    }
+
+    /// [`App::start`] with the output device opened by `open` (an in-process test wraps the
+    /// simulator in an [`output::tap::Tap`](crate::output::tap::Tap) to receive every frame).
+    pub async fn start_with_output(
+        config: Config,
+        opts: RunOptions,
+        shutdown: CancellationToken,
+        open: crate::output::DeviceFactory,
+    ) -> Result<App, AppError> {
+        let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let (events, _) = broadcast::channel::<Event>(1024);
+        let mut first_frame = events.subscribe();
         let (engine, render_join) = engine::spawn(engine_init(&config), open, events)?;
         if config.sync.group.is_some() {
             let _ = engine.send(Command::Sync(engine::sync::SyncCommand::Enable));
@@ -146,6 +161,7 @@ impl App {
             input_stop,
             mqtt,
             _gpio: gpio,
+            hangup,
         })
     }
 
@@ -161,8 +177,7 @@ impl App {
         let render_join = self.render_join.take();
         let render_done = tokio::task::spawn_blocking(move || render_join.map(|j| j.join()));
         tokio::pin!(render_done);
-        let mut hangup =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let mut hangup = self.hangup.take();
         let failure = loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => break None,

@@ -159,17 +159,11 @@ impl Effect for Ocean {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::effects::testing::{C, seeded};
 
-    const C: Rgb = Rgb::new(200, 100, 0);
-
+    /// Frames of this file's random effects are drawn with seed 3.
     fn ctx(t: f64, p: &ParamValues) -> EffectCtx<'_> {
-        EffectCtx {
-            t,
-            color: C,
-            params: p,
-            seed: 3,
-            palette: None,
-        }
+        seeded(t, p, 3)
     }
 
     #[test]

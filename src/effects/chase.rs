@@ -170,18 +170,7 @@ impl Effect for Police {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const C: Rgb = Rgb::new(200, 100, 0);
-
-    fn ctx(t: f64, p: &ParamValues) -> EffectCtx<'_> {
-        EffectCtx {
-            t,
-            color: C,
-            params: p,
-            seed: 0,
-            palette: None,
-        }
-    }
+    use crate::effects::testing::{C, ctx};
 
     #[test]
     fn color_wipe_fills_then_clears() {

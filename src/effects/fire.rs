@@ -129,11 +129,9 @@ mod tests {
 
     fn ctx(t: f64, color: Rgb, p: &ParamValues) -> EffectCtx<'_> {
         EffectCtx {
-            t,
             color,
-            params: p,
             seed: 42,
-            palette: None,
+            ..crate::effects::testing::ctx(t, p)
         }
     }
 

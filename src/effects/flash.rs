@@ -126,18 +126,7 @@ impl Effect for Heartbeat {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const C: Rgb = Rgb::new(200, 100, 0);
-
-    fn ctx(t: f64, p: &ParamValues) -> EffectCtx<'_> {
-        EffectCtx {
-            t,
-            color: C,
-            params: p,
-            seed: 0,
-            palette: None,
-        }
-    }
+    use crate::effects::testing::{C, ctx};
 
     fn frame(e: &dyn Effect, t: f64, p: &ParamValues) -> [Rgb; 4] {
         let mut out = [Rgb::new(1, 2, 3); 4];

@@ -16,6 +16,8 @@ mod flash;
 mod originals;
 mod rainbow;
 mod sparkle;
+#[cfg(test)]
+pub(crate) mod testing;
 mod trails;
 
 pub use params::{PARAM_COUNT, ParamId, ParamSpec, ParamValues};

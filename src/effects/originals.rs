@@ -138,16 +138,7 @@ impl Effect for ColorSnake {
 mod tests {
     use super::*;
     use crate::effects::ParamValues;
-
-    fn ctx(t: f64, p: &ParamValues) -> EffectCtx<'_> {
-        EffectCtx {
-            t,
-            color: Rgb::new(200, 100, 0),
-            params: p,
-            seed: 0,
-            palette: None,
-        }
-    }
+    use crate::effects::testing::ctx;
 
     #[test]
     fn breathe_follows_the_spec_formula() {

@@ -140,13 +140,11 @@ mod tests {
     use crate::color::wheel;
     use crate::effects::ParamValues;
 
+    /// Red, so that the wheel's start is easy to see.
     fn ctx(t: f64, p: &ParamValues) -> EffectCtx<'_> {
         EffectCtx {
-            t,
             color: Rgb::new(255, 0, 0),
-            params: p,
-            seed: 0,
-            palette: None,
+            ..crate::effects::testing::ctx(t, p)
         }
     }
 

@@ -183,17 +183,11 @@ impl Effect for Matrix {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::effects::testing::{C, seeded};
 
-    const C: Rgb = Rgb::new(200, 100, 0);
-
+    /// Frames of this file's random effects are drawn with seed 5.
     fn ctx(t: f64, p: &ParamValues) -> EffectCtx<'_> {
-        EffectCtx {
-            t,
-            color: C,
-            params: p,
-            seed: 5,
-            palette: None,
-        }
+        seeded(t, p, 5)
     }
 
     #[test]

@@ -87,9 +87,16 @@ mod tests {
             "current_ma",
             "version",
         ] {
-            assert!(h.get(k).is_some(), "missing {k}");
+            assert!(h.as_object().unwrap().contains_key(k), "missing {k}");
         }
-        assert!(rss_kib().unwrap_or(1) > 0);
+        // Not measured yet: null, not a made-up zero.
+        assert_eq!(h["fps"], Value::Null);
+        assert_eq!(h["version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(h["commands_handled"], 0);
+        // Linux (the only target) always has /proc/self/status.
+        let rss = rss_kib().expect("VmRSS in /proc/self/status");
+        assert!(rss > 0);
+        assert!(h["memory_kib"].as_u64().is_some_and(|k| k > 0), "{h}");
     }
 
     #[test]

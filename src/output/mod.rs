@@ -25,6 +25,7 @@ pub mod preflight;
 pub mod preview;
 pub mod sim;
 pub mod spi;
+pub mod tap;
 #[cfg(feature = "hardware")]
 pub mod ws281x;
 

@@ -9,6 +9,7 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use crate::support::{Capture, Daemon, wait_for};
+use crate::testconfig::TestConfig;
 
 const PIXELS: usize = 300;
 
@@ -20,41 +21,22 @@ const WS281X: &str = "gpio = 18\nemulate = \"ws281x\"";
 /// An SK6812 RGBW strip: 32 bits a pixel on every driver.
 const RGBW: &str = "led_type = \"sk6812\"\ncolor_order = \"GRBW\"";
 
-/// A config with one 300-pixel strip described by `emulate` (RGB unless it names a colour order).
+/// A config with one 300-pixel strip described by `emulate`'s lines (RGB unless it names a colour order).
 fn config(emulate: &str, fps: u32) -> String {
-    let order = if emulate.contains("color_order") {
-        ""
-    } else {
-        "color_order = \"RGB\""
-    };
-    let emulate = format!("{emulate}\n{order}");
-    format!(
-        r#"
-device_id = "wire"
-fps = {fps}
-[render]
-fade_in = "0s"
-transition = "0s"
-[mqtt]
-enabled = false
-[state]
-path = "{{dir}}/state.json"
-[input]
-sim_socket = "{{dir}}/input.sock"
-keyboard = "none"
-acceleration = false
-[[strips]]
-id = "s"
-{emulate}
-capture = "{{dir}}/s.jsonl"
-[[zones]]
-id = "a"
-strip = "s"
-pixels = {PIXELS}
-color = [255, 0, 0]
-brightness = 255
-"#
-    )
+    let strip: Vec<&str> = emulate.lines().collect();
+    TestConfig::new("wire")
+        .top(&format!("fps = {fps}"))
+        .set_all(
+            "input",
+            &[
+                "sim_socket = \"{dir}/input.sock\"",
+                "keyboard = \"none\"",
+                "acceleration = false",
+            ],
+        )
+        .strip_with("s", &strip)
+        .zone("a", "s", PIXELS, [255, 0, 0])
+        .build()
 }
 
 /// The model's frame time and the highest `fps` the config accepts for it.

@@ -8,50 +8,25 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::{Broker, Capture, Daemon, TestClient, wait_for};
+use crate::testconfig::TestConfig;
 
 const B: &str = "diuna/lb";
 
 fn config(port: u16, extra: &str) -> String {
-    format!(
-        r#"
-device_id = "lb"
-[render]
-fade_in = "0s"
-fade_out = "100ms"
-transition = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-reconnect_max = "1s"
-[state]
-path = "{{dir}}/state.json"
-debounce = "100ms"
-[input]
-sim_socket = "{{dir}}/input.sock"
-keyboard = "none"
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-color_order = "RGB"
-gamma = 1.0
-capture = "{{dir}}/a.jsonl"
-[[zones]]
-id = "floor"
-strip = "a"
-pixels = 2
-color = [255, 0, 0]
-brightness = 255
-[[zones]]
-id = "desk"
-strip = "a"
-pixels = 2
-color = [0, 0, 255]
-brightness = 255
-on = false
-{extra}
-"#
-    )
+    TestConfig::new("lb")
+        .mqtt(port)
+        .set("render", "fade_out = \"100ms\"")
+        .set("mqtt", "reconnect_max = \"1s\"")
+        .set("state", "debounce = \"100ms\"")
+        .set_all(
+            "input",
+            &["sim_socket = \"{dir}/input.sock\"", "keyboard = \"none\""],
+        )
+        .strip("a")
+        .zone("floor", "a", 2, [255, 0, 0])
+        .zone_with("desk", "a", 2, [0, 0, 255], &["on = false"])
+        .raw(extra)
+        .build()
 }
 
 /// A test client that remembers where it was before each command.

@@ -4,28 +4,18 @@
 use std::time::Duration;
 
 use crate::support::{Broker, Daemon, wait_for};
+use crate::testconfig::TestConfig;
 
 #[test]
 fn a_piped_log_has_no_escape_codes() {
     let broker = Broker::start();
-    let d = Daemon::start(&format!(
-        r#"
-device_id = "lg"
-[mqtt]
-host = "127.0.0.1"
-port = {}
-[state]
-path = "{{dir}}/state.json"
-[[strips]]
-id = "a"
-gpio = 18
-[[zones]]
-id = "z"
-strip = "a"
-pixels = 2
-"#,
-        broker.port
-    ));
+    let d = Daemon::start(
+        &TestConfig::new("lg")
+            .mqtt(broker.port)
+            .strip("a")
+            .zone("z", "a", 2, [255, 255, 255])
+            .build(),
+    );
     // The harness reads stderr through a pipe; wait for lines of several levels and fields.
     let log = wait_for(Duration::from_secs(10), "start-up log", || {
         let log = d.log();
@@ -51,10 +41,11 @@ fn a_refused_real_time_priority_is_logged_once_with_the_reason() {
     let config = dir.path().join("diuna.toml");
     std::fs::write(
         &config,
-        format!(
-            "[mqtt]\nenabled = false\n[state]\npath = \"{}/state.json\"\n[[strips]]\nid = \"a\"\ngpio = 18\n[[zones]]\nid = \"z\"\nstrip = \"a\"\npixels = 2\n",
-            dir.path().display()
-        ),
+        TestConfig::new("lg")
+            .strip("a")
+            .zone("z", "a", 2, [255, 255, 255])
+            .build()
+            .replace("{dir}", &dir.path().display().to_string()),
     )
     .unwrap();
     // Take the privilege away: no real-time rlimit, and as root no CAP_SYS_NICE either.

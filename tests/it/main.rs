@@ -1,7 +1,12 @@
-//! The integration suite: one binary that boots the real `diuna` against a real Mosquitto on a free
-//! port and watches the LEDs through the simulated strips' capture files.
+//! The integration suite: one binary that runs the daemon against a real Mosquitto on a free port —
+//! as the real `diuna` process ([`support::Daemon`], LEDs read from the simulated strips' capture
+//! files) or inside the test ([`inproc::start_app`], every frame delivered on a channel) — with every
+//! config built by [`testconfig::TestConfig`].
 
+mod inproc;
 mod support;
+mod testconfig;
+mod testconfig_check;
 
 mod drivers;
 mod effects;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use diuna::stream::{ddp, e131};
 
 use crate::support::{Broker, Capture, CapturedFrame, Daemon, Msg, TestClient};
+use crate::testconfig::TestConfig;
 
 pub(crate) const B: &str = "diuna/rt";
 pub(crate) const RED: [u8; 3] = [255, 0, 0];
@@ -31,54 +32,32 @@ pub(crate) struct Ports {
 
 /// Zone `floor` (4 px, red) then `desk` (2 px, blue, reversed) on one RGB strip with gamma 1.
 fn config(mqtt: u16, ports: &Ports, bind: &str, timeout: &str, extra: &str) -> String {
-    format!(
-        r#"
-device_id = "rt"
-[render]
-fade_in = "0s"
-fade_out = "0s"
-transition = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {mqtt}
-keep_alive = "5s"
-reconnect_max = "1s"
-[state]
-path = "{{dir}}/state.json"
-[realtime]
-enabled = true
-bind = "{bind}"
-ddp_port = {ddp}
-e131_port = {e131}
-timeout = "{timeout}"
-fade_back = "300ms"
-{extra}
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-color_order = "RGB"
-gamma = 1.0
-capture = "{{dir}}/a.jsonl"
-[[zones]]
-id = "floor"
-name = "Floor"
-strip = "a"
-pixels = 4
-color = [255, 0, 0]
-brightness = 255
-[[zones]]
-id = "desk"
-name = "Desk"
-strip = "a"
-pixels = 2
-reversed = true
-color = [0, 0, 255]
-brightness = 255
-"#,
-        ddp = ports.ddp,
-        e131 = ports.e131
-    )
+    TestConfig::new("rt")
+        .mqtt(mqtt)
+        .set("render", "fade_out = \"0s\"")
+        .set_all("mqtt", &["keep_alive = \"5s\"", "reconnect_max = \"1s\""])
+        .set_all(
+            "realtime",
+            &[
+                "enabled = true",
+                &format!("bind = \"{bind}\""),
+                &format!("ddp_port = {}", ports.ddp),
+                &format!("e131_port = {}", ports.e131),
+                &format!("timeout = \"{timeout}\""),
+                "fade_back = \"300ms\"",
+            ],
+        )
+        .extra("realtime", extra)
+        .strip("a")
+        .zone_with("floor", "a", 4, [255, 0, 0], &["name = \"Floor\""])
+        .zone_with(
+            "desk",
+            "a",
+            2,
+            [0, 0, 255],
+            &["name = \"Desk\"", "reversed = true"],
+        )
+        .build()
 }
 
 pub(crate) struct Rig {

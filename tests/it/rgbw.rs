@@ -5,53 +5,26 @@
 use serde_json::json;
 
 use crate::support::{Broker, Capture, CapturedFrame, Daemon, TestClient};
+use crate::testconfig::TestConfig;
 
 fn config(port: u16) -> String {
-    format!(
-        r#"
-device_id = "rgbw"
-[render]
-fade_in = "0s"
-fade_out = "0s"
-transition = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-keep_alive = "5s"
-reconnect_max = "1s"
-[state]
-path = "{{dir}}/state.json"
-[[strips]]
-id = "w"
-gpio = 18
-dma = 10
-led_type = "sk6812"
-color_order = "BRGW"
-white = "accurate"
-white_kelvin = 6600
-gamma = 1.0
-capture = "{{dir}}/w.jsonl"
-[[strips]]
-id = "rgb"
-gpio = 19
-dma = 11
-color_order = "GRB"
-gamma = 1.0
-capture = "{{dir}}/rgb.jsonl"
-[[zones]]
-id = "shelf"
-strip = "w"
-pixels = 3
-color = [255, 0, 0]
-brightness = 255
-[[zones]]
-id = "desk"
-strip = "rgb"
-pixels = 2
-color = [255, 0, 0]
-brightness = 255
-"#
-    )
+    TestConfig::new("rgbw")
+        .mqtt(port)
+        .set("render", "fade_out = \"0s\"")
+        .set_all("mqtt", &["keep_alive = \"5s\"", "reconnect_max = \"1s\""])
+        .strip_with(
+            "w",
+            &[
+                "led_type = \"sk6812\"",
+                "color_order = \"BRGW\"",
+                "white = \"accurate\"",
+                "white_kelvin = 6600",
+            ],
+        )
+        .strip_with("rgb", &["color_order = \"GRB\""])
+        .zone("shelf", "w", 3, [255, 0, 0])
+        .zone("desk", "rgb", 2, [255, 0, 0])
+        .build()
 }
 
 const B: &str = "diuna/rgbw";

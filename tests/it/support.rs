@@ -283,6 +283,14 @@ impl TestClient {
         })
     }
 
+    /// The last message already seen on `topic`, or else the next one to arrive.
+    pub fn seen_or_wait(&mut self, topic: &str) -> Msg {
+        match self.seen.iter().rev().find(|m| m.topic == topic) {
+            Some(m) => m.clone(),
+            None => self.wait_topic(topic, |_| true),
+        }
+    }
+
     /// Everything that arrives within `quiet` of the previous message.
     pub fn drain(&mut self, quiet: Duration) -> Vec<Msg> {
         let mut out = Vec::new();
@@ -452,6 +460,15 @@ impl Daemon {
 
     pub fn log(&self) -> String {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Waits until the log (read from the daemon's stderr on a thread of its own, so it can lag
+    /// behind what the daemon did) contains `needle`; returns the log.
+    pub fn wait_log(&self, needle: &str) -> String {
+        wait_for(Duration::from_secs(10), needle, || {
+            let log = self.log();
+            log.contains(needle).then_some(log)
+        })
     }
 
     /// The log without terminal colours (SGR sequences `ESC [ … m`; any other escape stays), so that

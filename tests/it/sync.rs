@@ -3,49 +3,21 @@
 //! both on the same frame.
 
 use crate::support::{Broker, Capture, CapturedFrame, Daemon, TestClient};
+use crate::testconfig::TestConfig;
 
 /// Frame interval at 60 FPS, in µs.
 const FRAME_US: u64 = 16_667;
 
 fn config(mqtt: u16, id: &str) -> String {
-    format!(
-        r#"
-device_id = "{id}"
-fps = 60
-[render]
-fade_in = "0s"
-fade_out = "0s"
-transition = "0s"
-[mqtt]
-host = "127.0.0.1"
-port = {mqtt}
-[state]
-path = "{{dir}}/state.json"
-[sync]
-group = "party"
-lead = "300ms"
-[[strips]]
-id = "a"
-gpio = 18
-dma = 10
-color_order = "RGB"
-gamma = 1.0
-capture = "{{dir}}/a.jsonl"
-[[zones]]
-id = "lamp"
-strip = "a"
-pixels = 3
-color = [255, 0, 0]
-brightness = 255
-[[zones]]
-id = "fx"
-strip = "a"
-pixels = 30
-color = [255, 255, 255]
-brightness = 255
-effect = "rainbow"
-"#
-    )
+    TestConfig::new(id)
+        .top("fps = 60")
+        .mqtt(mqtt)
+        .set("render", "fade_out = \"0s\"")
+        .set_all("sync", &["group = \"party\"", "lead = \"300ms\""])
+        .strip("a")
+        .zone("lamp", "a", 3, [255, 0, 0])
+        .zone_with("fx", "a", 30, [255, 255, 255], &["effect = \"rainbow\""])
+        .build()
 }
 
 fn pair() -> (Broker, Daemon, Daemon, TestClient) {

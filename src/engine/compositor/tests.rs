@@ -294,17 +294,22 @@ fn indicator_pulses_the_white_plane() {
     assert_eq!(c.strip_white(1)[0], 200);
 }
 
-/// The whole path — compositor fade, fractional levels, gamma 2.2, wire bytes — over an hour-long fade
-/// drawn at the pace the compositor asks for: no wire byte moves by more than one level per frame.
-#[test]
-fn an_hour_long_fade_on_the_wire_moves_one_level_at_a_time() {
-    let cfg = Config::from_toml(
-        "[[strips]]\nid=\"a\"\ncolor_order=\"RGB\"\ngamma=2.2\n[[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=4\n",
-    )
-    .unwrap();
+/// Fades one zone from off to (255, 140, 30) — with an explicit white in `mode`, when given — over an
+/// hour on the first strip of `toml`, drawn at the pace the compositor asks for. Asserts that no wire
+/// byte moves by more than one level per frame, calls `each` after every frame, and returns the
+/// compositor, the wire bytes of the frame drawn after the fade, and how many frames it took.
+fn hour_long_fade(
+    toml: &str,
+    mode: Option<ColorMode>,
+    mut each: impl FnMut(&Compositor),
+) -> (Compositor, Vec<u8>, usize) {
+    let cfg = Config::from_toml(toml).unwrap();
     let now = Instant::now();
     let mut c = Compositor::new(&cfg.layout, Easing::InOut, now);
     let mut zones = vec![ZoneState::new(Rgb::new(255, 140, 30), 255, false, None)];
+    if let Some(mode) = mode {
+        zones[0].color_mode = mode;
+    }
     let master = MasterState::default();
     c.render(now, now, &zones, &master);
     zones[0].on = true;
@@ -316,16 +321,12 @@ fn an_hour_long_fade_on_the_wire_moves_one_level_at_a_time() {
     while let Some(every) = c.pace(t, full) {
         c.render(t, t, &zones, &master);
         c.encode(&mut f, true);
+        each(&c);
         if let Some(p) = &prev {
-            let step = p
-                .iter()
-                .zip(&f.strips[0])
-                .map(|(a, b)| a.abs_diff(*b))
-                .max();
+            let step = p.iter().zip(&f.strips[0]).map(|(a, b)| a.abs_diff(*b));
             assert!(
-                step <= Some(1),
-                "frame {frames}: {:?} → {:?}",
-                p,
+                step.max() <= Some(1),
+                "frame {frames}: {p:?} → {:?}",
                 f.strips[0]
             );
         }
@@ -335,8 +336,21 @@ fn an_hour_long_fade_on_the_wire_moves_one_level_at_a_time() {
     }
     c.render(t, t, &zones, &master);
     c.encode(&mut f, true);
+    let last = f.strips[0].clone();
+    (c, last, frames)
+}
+
+/// The whole path — compositor fade, fractional levels, gamma 2.2, wire bytes — over an hour-long fade
+/// drawn at the pace the compositor asks for: no wire byte moves by more than one level per frame.
+#[test]
+fn an_hour_long_fade_on_the_wire_moves_one_level_at_a_time() {
+    let (_, last, frames) = hour_long_fade(
+        "[[strips]]\nid=\"a\"\ncolor_order=\"RGB\"\ngamma=2.2\n[[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=4\n",
+        None,
+        |_| {},
+    );
     assert_eq!(
-        f.strips[0][..3],
+        last[..3],
         [255, 68, 2],
         "ends on (255, 140, 30) after gamma 2.2"
     );
@@ -350,45 +364,17 @@ fn an_hour_long_fade_on_the_wire_moves_one_level_at_a_time() {
 /// extraction runs after the exact gamma, and no wire byte (W included) jumps.
 #[test]
 fn an_hour_long_rgbw_fade_moves_one_level_at_a_time_on_all_four_bytes() {
-    let cfg = Config::from_toml(
+    let mut fine_w = false;
+    let (c, last, _) = hour_long_fade(
         "[[strips]]\nid=\"a\"\nled_type=\"sk6812\"\ncolor_order=\"GRBW\"\nwhite_kelvin=6600\n\
          [[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=2\n",
-    )
-    .unwrap();
-    let now = Instant::now();
-    let mut c = Compositor::new(&cfg.layout, Easing::InOut, now);
-    let mut zones = vec![ZoneState::new(Rgb::new(255, 140, 30), 255, false, None)];
-    zones[0].color_mode = ColorMode::Rgbw { w: 180 };
-    let master = MasterState::default();
-    c.render(now, now, &zones, &master);
-    zones[0].on = true;
-    c.begin_transition(0, Duration::from_secs(3600), now);
-    let full = Duration::from_millis(16);
-    let mut f = OutFrame::new(&cfg.layout);
-    let mut prev: Option<Vec<u8>> = None;
-    let (mut t, mut frames, mut fine_w) = (now, 0, false);
-    while let Some(every) = c.pace(t, full) {
-        c.render(t, t, &zones, &master);
-        c.encode(&mut f, true);
-        fine_w |= c.strips[0].white_frac.iter().any(|&x| x != 0);
-        if let Some(p) = &prev {
-            let step = p.iter().zip(&f.strips[0]).map(|(a, b)| a.abs_diff(*b));
-            assert!(
-                step.max() <= Some(1),
-                "frame {frames}: {p:?} → {:?}",
-                f.strips[0]
-            );
-        }
-        prev = Some(f.strips[0].clone());
-        frames += 1;
-        t += every;
-    }
+        Some(ColorMode::Rgbw { w: 180 }),
+        |c| fine_w |= c.strips[0].white_frac.iter().any(|&x| x != 0),
+    );
     assert!(fine_w, "the white plane carried fractions");
-    c.render(t, t, &zones, &master);
-    c.encode(&mut f, true);
     // (255, 140, 30) after gamma 2.2 is (255, 68, 2); accurate extraction moves 2 of each onto W,
     // which also carries the explicit 180 (gamma: 119).
-    assert_eq!(f.strips[0][..4], [66, 253, 0, 121]);
+    assert_eq!(last[..4], [66, 253, 0, 121]);
     assert!(c.strips[0].white_frac.iter().all(|&x| x == 0));
     assert!(!c.strips[0].fine, "the fade is over: plain path");
 }

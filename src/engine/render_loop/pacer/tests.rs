@@ -127,6 +127,33 @@ fn after_a_stall_the_frame_is_late_and_the_schedule_re_anchors() {
 }
 
 #[test]
+fn after_a_stall_frames_come_one_interval_apart_not_in_a_catch_up_burst() {
+    let t0 = Instant::now();
+    let mut p = Pacer::new(t0);
+    turn(&mut p, t0, 0, 0, true);
+    // Stalled from 3 ms to 250 ms: one late frame, then the loop comes straight back.
+    turn(&mut p, t0, 3, 250, false);
+    let t = p.plan(&moment(t0, 251, Some(FULL), false), same);
+    assert_eq!(
+        t.wait,
+        ms(19),
+        "the next deadline is a full interval after the late frame"
+    );
+    assert_eq!(p.due(&t, t0 + ms(251), false), None);
+    // A loop that wakes every millisecond for the next 100 ms draws exactly five frames, on the
+    // re-anchored grid: none of the twelve missed deadlines is made up.
+    let mut shown = Vec::new();
+    for at in 251..=350u64 {
+        let t = p.plan(&moment(t0, at, Some(FULL), false), same);
+        if p.due(&t, t0 + ms(at), false).is_some() {
+            p.shown(&t, t0 + ms(at), same);
+            shown.push(at);
+        }
+    }
+    assert_eq!(shown, [270, 290, 310, 330, 350]);
+}
+
+#[test]
 fn a_sync_group_puts_the_first_and_every_deadline_on_its_grid() {
     let t0 = Instant::now();
     let mut p = Pacer::new(t0);
