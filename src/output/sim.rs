@@ -218,13 +218,16 @@ mod tests {
 
     /// A frame shown while the wire is busy starts exactly when the previous one has latched (the
     /// output thread need not sleep through a frame that nothing follows), and `flush` waits for it.
+    /// The strip is long (3,000 pixels, 90 ms on the wire) so that the frames come while the wire is
+    /// busy however loaded the machine: a thread preempted for longer than a short wire time between
+    /// two calls would find the wire free, and rightly start later.
     #[test]
     fn a_frame_waits_for_the_wire_only_when_it_is_busy() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.jsonl");
         let cfg = Config::from_toml(&format!(
-            "[[strips]]\nid=\"a\"\ngpio=18\nled_type=\"ws2812\"\ncapture=\"{}\"\n\
-             [[zones]]\nid=\"x\"\nstrip=\"a\"\npixels=100\n",
+            "fps=10\n[[strips]]\nid=\"a\"\ngpio=18\nled_type=\"ws2812\"\ncapture=\"{}\"\n\
+             [[zones]]\nid=\"x\"\nstrip=\"a\"\npixels=3000\n",
             a.display()
         ))
         .unwrap();
