@@ -15,14 +15,19 @@
 //! `DIUNA_FC_SECS` (window per part, default 20), `DIUNA_FC_ONLY=floor,seed,commands,idle`,
 //! `DIUNA_FC_BIN` (measure another binary), `DIUNA_FC_RATE` (commands/s, default 50).
 
+#[path = "../tests/it/support.rs"]
+mod support;
+#[path = "../tests/it/testconfig.rs"]
+mod testconfig;
+
+mod common;
+
 use std::collections::HashMap;
-use std::fs::File;
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::daemon::{BenchDaemon as Daemon, daemon_bin, env_num, status_field};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use support::Broker;
 
 const FPS: f64 = 60.0;
 /// The effects the five seed zones run, in the config's zone order: the four of the original system.
@@ -34,140 +39,13 @@ const SEED_EFFECTS: [(&str, &str); 5] = [
     ("bottom", "color_snake"),
 ];
 
-fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
-}
-
 fn wants(part: &str) -> bool {
     std::env::var("DIUNA_FC_ONLY").map_or(true, |v| v.split(',').any(|p| p.trim() == part))
 }
 
-fn daemon_bin() -> PathBuf {
-    std::env::var_os("DIUNA_FC_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_diuna").into())
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The broker, the daemon and /proc
-// ---------------------------------------------------------------------------------------------------
-
-/// Mosquitto with its default settings on a free loopback port.
-struct Broker {
-    port: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Broker {
-    fn start() -> Broker {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
-        )
-        .expect("write mosquitto.conf");
-        let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("mosquitto is not installed (apt-get install mosquitto)");
-        let child = Command::new(bin)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mosquitto");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "mosquitto did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Broker {
-            port,
-            child,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The daemon under measurement: release binary, `RUST_LOG=info`, stderr to a file.
-struct Daemon {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Daemon {
-    fn start(toml: &str) -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = dir.path().join("diuna.toml");
-        std::fs::write(
-            &config,
-            toml.replace("{dir}", &dir.path().display().to_string()),
-        )
-        .expect("write config");
-        let log = File::create(dir.path().join("diuna.log")).expect("log file");
-        let child = Command::new(daemon_bin())
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start diuna");
-        Daemon { child, dir }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("diuna.log")).unwrap_or_default()
-    }
-
-    /// `key` of `/proc/<pid>/status` in KiB (VmHWM, RssAnon, RssFile, …).
-    fn status_kib(&self, key: &str) -> u64 {
-        status_field(&format!("/proc/{}/status", self.pid()), key).unwrap_or(0)
-    }
-
-    fn stop(mut self) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.pid() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn status_field(path: &str, key: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(path).ok()?;
-    let line = s.lines().find(|l| l.starts_with(key))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+/// The daemon under measurement (`DIUNA_FC_BIN` to measure another binary).
+fn start_daemon(toml: &str) -> Daemon {
+    Daemon::start(&daemon_bin("DIUNA_FC_BIN"), toml)
 }
 
 /// One thread's counters: on-CPU ns (schedstat) and context switches (voluntary + involuntary).
@@ -427,7 +305,7 @@ struct Run {
 /// Starts the broker and the daemon on the seed config, lets it settle, measures `secs`.
 fn run(animated: bool, rate: f64, secs: f64) -> Run {
     let broker = Broker::start();
-    let d = Daemon::start(&seed_config(broker.port, animated));
+    let d = start_daemon(&seed_config(broker.port, animated));
     wait_online(broker.port);
     std::thread::sleep(Duration::from_secs(3));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -469,7 +347,7 @@ fn main() {
     }
     let secs: f64 = env_num("DIUNA_FC_SECS").unwrap_or(20.0);
     let rate: f64 = env_num("DIUNA_FC_RATE").unwrap_or(50.0);
-    let bin = daemon_bin();
+    let bin = daemon_bin("DIUNA_FC_BIN");
     println!("frame cost (issue 16) — binary {}", bin.display());
     let mut rows: Vec<(String, String, String, &str)> = Vec::new();
     let mut hwm: Vec<(String, Run)> = Vec::new();

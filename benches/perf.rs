@@ -28,10 +28,11 @@ mod common;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::daemon::{BenchDaemon as Daemon, daemon_bin, env_num, status_field};
 use common::{Pace, latency_config, measure, now_us, send};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use support::{Broker, Capture, TestClient};
@@ -50,10 +51,6 @@ struct Settings {
     maxfps: Duration,
     starts: usize,
     flood_rate: u32,
-}
-
-fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
 impl Settings {
@@ -164,86 +161,9 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v
 }
 
-fn daemon_bin() -> PathBuf {
-    match std::env::var_os("DIUNA_PERF_BIN") {
-        Some(p) => p.into(),
-        None => env!("CARGO_BIN_EXE_diuna").into(),
-    }
-}
-
-/// The daemon under measurement: release binary, `RUST_LOG=info` (as deployed), stderr to a file so no
-/// reader thread of ours competes with it.
-struct Daemon {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Daemon {
-    fn start(toml: &str) -> Daemon {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("diuna.toml");
-        std::fs::write(
-            &config,
-            toml.replace("{dir}", &dir.path().display().to_string()),
-        )
-        .unwrap();
-        let log = File::create(dir.path().join("diuna.log")).unwrap();
-        let child = Command::new(daemon_bin())
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start diuna");
-        Daemon { child, dir }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.path("diuna.log")).unwrap_or_default()
-    }
-
-    /// `VmHWM` (peak resident set) in KiB.
-    fn vm_hwm_kib(&self) -> u64 {
-        status_field(&format!("/proc/{}/status", self.pid()), "VmHWM:").unwrap_or(0)
-    }
-
-    /// SIGTERM and wait (bounded), then kill.
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn status_field(path: &str, key: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(path).ok()?;
-    let line = s.lines().find(|l| l.starts_with(key))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+/// The daemon under measurement (`DIUNA_PERF_BIN` to measure another binary).
+fn start_daemon(toml: &str) -> Daemon {
+    Daemon::start(&daemon_bin("DIUNA_PERF_BIN"), toml)
 }
 
 fn clk_tck() -> f64 {
@@ -597,7 +517,7 @@ fn compositor(s: &Settings, t: &mut Table) {
 
 fn latency_run(commands: usize, animated: bool, hwm: &mut Vec<(String, u64)>) -> common::Outcome {
     let broker = Broker::start();
-    let d = Daemon::start(&latency_config(broker.port, animated));
+    let d = start_daemon(&latency_config(broker.port, animated));
     let mut cap = Capture::new(&d.path("a.jsonl"));
     let mut c = TestClient::connect(broker.port, "bench", &["diuna/bench/availability"]);
     wait_online(&mut c, "diuna/bench/availability");
@@ -611,7 +531,7 @@ fn latency_run(commands: usize, animated: bool, hwm: &mut Vec<(String, u64)>) ->
     let lat = measure(&mut cap, &sent, || d.log());
     hwm.push((
         format!("latency {}", if animated { "animating" } else { "idle" }),
-        d.vm_hwm_kib(),
+        d.status_kib("VmHWM:"),
     ));
     d.stop();
     lat
@@ -734,7 +654,7 @@ fn pacing(s: &Settings, t: &mut Table, hwm: &mut Vec<(String, u64)>) {
         s.flood_rate
     );
     let broker = Broker::start();
-    let d = Daemon::start(&layout_1000(broker.port, "perf", true, true));
+    let d = start_daemon(&layout_1000(broker.port, "perf", true, true));
     let mut c = TestClient::connect(
         broker.port,
         "observer",
@@ -874,7 +794,7 @@ fn pacing(s: &Settings, t: &mut Table, hwm: &mut Vec<(String, u64)>) {
     if let Some(e) = errors.first() {
         t.note(format!("first B/error during the flood: {}", e.text()));
     }
-    hwm.push(("pacing + flood".into(), d.vm_hwm_kib()));
+    hwm.push(("pacing + flood".into(), d.status_kib("VmHWM:")));
     d.stop();
 }
 
@@ -888,7 +808,7 @@ fn idle(s: &Settings, t: &mut Table, hwm: &mut Vec<(String, u64)>) {
         s.idle.as_secs_f64()
     );
     let broker = Broker::start();
-    let d = Daemon::start(&layout_1000(broker.port, "idle", false, false));
+    let d = start_daemon(&layout_1000(broker.port, "idle", false, false));
     let mut c = TestClient::connect(broker.port, "observer", &["diuna/idle/availability"]);
     wait_online(&mut c, "diuna/idle/availability");
     // Let start-up (discovery, state, first frames, state-file write) settle.
@@ -916,7 +836,7 @@ fn idle(s: &Settings, t: &mut Table, hwm: &mut Vec<(String, u64)>) {
         .map(|(n, sw, ms)| format!("{n} {sw:.2}/s {ms:.1} ms"))
         .collect();
     t.note(format!("idle wake-ups by thread: {}", busiest.join(", ")));
-    hwm.push(("idle".into(), d.vm_hwm_kib()));
+    hwm.push(("idle".into(), d.status_kib("VmHWM:")));
     drop(c);
     d.stop();
 }
@@ -938,12 +858,12 @@ fn startup(s: &Settings, t: &mut Table, hwm: &mut Vec<(String, u64)>) {
         let toml = layout_1000(broker.port, &device, false, false);
         let topic = format!("diuna/{device}/availability");
         let t0 = Instant::now();
-        let d = Daemon::start(&toml);
+        let d = start_daemon(&toml);
         c.wait_topic(&topic, |m| m.text() == "online");
         v.push(t0.elapsed().as_secs_f64() * 1000.0);
         if i == 0 {
             std::thread::sleep(Duration::from_millis(500));
-            hwm.push(("start-up".into(), d.vm_hwm_kib()));
+            hwm.push(("start-up".into(), d.status_kib("VmHWM:")));
         }
         d.stop();
     }
@@ -989,7 +909,7 @@ fn maxfps(s: &Settings, t: &mut Table, hwm: &mut Vec<(String, u64)>) {
         )
         .zone_with("z", "a", 300, [255, 0, 0], &["effect = \"rainbow\""])
         .build();
-    let d = Daemon::start(&toml);
+    let d = start_daemon(&toml);
     let mut c = TestClient::connect(broker.port, "observer", &["diuna/maxfps/availability"]);
     wait_online(&mut c, "diuna/maxfps/availability");
     std::thread::sleep(Duration::from_secs(1));
@@ -1020,7 +940,7 @@ fn maxfps(s: &Settings, t: &mut Table, hwm: &mut Vec<(String, u64)>) {
         "≥ wire time",
         Some(min_iv >= wire_us / 1000.0 - 0.001),
     );
-    hwm.push(("max fps".into(), d.vm_hwm_kib()));
+    hwm.push(("max fps".into(), d.status_kib("VmHWM:")));
     d.stop();
 }
 
@@ -1055,7 +975,7 @@ fn main() {
         return;
     }
     let s = Settings::from_env();
-    let bin = daemon_bin();
+    let bin = daemon_bin("DIUNA_PERF_BIN");
     println!(
         "diuna perf suite{} — {}\nbinary {}\nload average at start: {}",
         if s.quick { " (QUICK)" } else { "" },

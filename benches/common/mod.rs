@@ -14,6 +14,8 @@ use rumqttc::QoS;
 use crate::support::{Capture, CapturedFrame, TestClient};
 use crate::testconfig::TestConfig;
 
+pub mod daemon;
+
 /// Commands sent before measuring, to warm up the connection.
 pub const WARMUP: usize = 20;
 

@@ -1,0 +1,93 @@
+//! The daemon as the benches run it: a release binary (or another one, to compare builds) on a config
+//! written to a temporary directory, `RUST_LOG=info` as deployed, stderr to a file so that no reader
+//! thread of the bench competes with it; and the `/proc` figures the benches read from it.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A numeric environment setting of a bench.
+pub fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+/// The binary to measure: `$var` when set, else the one this build made.
+pub fn daemon_bin(var: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_diuna").into())
+}
+
+/// The number after `key` in a `/proc` status-style file (`VmHWM:`, `voluntary_ctxt_switches:`, …).
+pub fn status_field(path: impl AsRef<Path>, key: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(path).ok()?;
+    let line = s.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The daemon under measurement; `{dir}` in its config is its temporary directory.
+pub struct BenchDaemon {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl BenchDaemon {
+    pub fn start(bin: &Path, toml: &str) -> BenchDaemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("diuna.toml");
+        let toml = toml.replace("{dir}", &dir.path().display().to_string());
+        std::fs::write(&config, toml).expect("write config");
+        let log = File::create(dir.path().join("diuna.log")).expect("log file");
+        let child = Command::new(bin)
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start diuna");
+        BenchDaemon { child, dir }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path("diuna.log")).unwrap_or_default()
+    }
+
+    /// `key` of `/proc/<pid>/status` in KiB (`VmHWM:`, `RssAnon:`, `RssFile:`, …); 0 when unreadable.
+    pub fn status_kib(&self, key: &str) -> u64 {
+        status_field(format!("/proc/{}/status", self.pid()), key).unwrap_or(0)
+    }
+
+    /// SIGTERM and wait (bounded), then kill.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+impl Drop for BenchDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
