@@ -178,36 +178,21 @@ pub fn evdev(
     tx: mpsc::Sender<Raw>,
     stop: CancellationToken,
 ) -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
-    let mut events = evdev::Device::open(path)?.into_event_stream()?;
-    let name = path.display().to_string();
-    tracing::info!(device = %name, "reading keys from input device");
-    Ok(async move {
-        loop {
-            let ev = tokio::select! {
-                _ = stop.cancelled() => return,
-                ev = events.next_event() => match ev {
-                    Ok(ev) => ev,
-                    Err(e) => {
-                        tracing::error!(device = %name, error = %e, "input device lost");
-                        return;
-                    }
-                },
-            };
-            // Value 1 = press, 2 = auto-repeat (useful for arrows), 0 = release.
-            let evdev::EventSummary::Key(_, code, value) = ev.destructure() else {
-                continue;
-            };
-            if value == 0 {
-                continue;
-            }
-            let Some(Action::Input(e)) = evdev_name(code).and_then(|n| keys.get(n).copied()) else {
-                continue;
-            };
-            if tx.send(Raw::Event(e)).await.is_err() {
-                return;
-            }
+    let task = super::evdev_reader::read(path, "input device", tx, stop, move |ev| {
+        // Value 1 = press, 2 = auto-repeat (useful for arrows), 0 = release.
+        let evdev::EventSummary::Key(_, code, value) = ev.destructure() else {
+            return None;
+        };
+        if value == 0 {
+            return None;
         }
-    })
+        match evdev_name(code).and_then(|n| keys.get(n).copied()) {
+            Some(Action::Input(e)) => Some(Raw::Event(e)),
+            _ => None,
+        }
+    })?;
+    tracing::info!(device = %path.display(), "reading keys from input device");
+    Ok(task)
 }
 
 #[cfg(test)]

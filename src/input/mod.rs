@@ -10,6 +10,7 @@
 pub mod button;
 pub mod edges;
 pub mod encoder;
+pub mod evdev_reader;
 #[cfg(feature = "hardware")]
 pub mod gpio;
 pub mod hub;

@@ -39,29 +39,12 @@ pub fn reader(
     tx: mpsc::Sender<Raw>,
     stop: CancellationToken,
 ) -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
-    let mut events = evdev::Device::open(path)?.into_event_stream()?;
-    let name = path.display().to_string();
-    tracing::info!(device = %name, ?knob, "reading a rotary encoder from its input device");
-    Ok(async move {
-        loop {
-            let ev = tokio::select! {
-                _ = stop.cancelled() => return,
-                ev = events.next_event() => match ev {
-                    Ok(ev) => ev,
-                    Err(e) => {
-                        tracing::error!(device = %name, error = %e, "rotary encoder device lost");
-                        return;
-                    }
-                },
-            };
-            let at = event_instant(ev.timestamp(), SystemTime::now(), Instant::now());
-            if let Some(raw) = detent(&ev, knob, at)
-                && tx.send(raw).await.is_err()
-            {
-                return;
-            }
-        }
-    })
+    let task = super::evdev_reader::read(path, "rotary encoder device", tx, stop, move |ev| {
+        let at = event_instant(ev.timestamp(), SystemTime::now(), Instant::now());
+        detent(ev, knob, at)
+    })?;
+    tracing::info!(device = %path.display(), ?knob, "reading a rotary encoder from its input device");
+    Ok(task)
 }
 
 #[cfg(test)]
