@@ -295,6 +295,32 @@ fn floor(secs: f64) -> f64 {
     t.join().expect("floor thread")
 }
 
+/// What a bare MQTT client spends answering `rate` QoS 1 commands/s (the same publisher as the
+/// `commands` part): (% of a core, µs per command).
+fn command_floor(rate: f64, secs: f64) -> (f64, f64) {
+    let broker = Broker::start();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (ready_tx, ready) = std::sync::mpsc::channel();
+    let (port, stop2) = (broker.port, stop.clone());
+    let client = std::thread::spawn(move || {
+        common::floor_client::serve(port, "diuna/seed/#", ready_tx, stop2)
+    });
+    ready
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the floor client never subscribed");
+    let (port, stop3) = (broker.port, stop.clone());
+    let sender = std::thread::spawn(move || commands(port, rate, stop3));
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sender.join().expect("command thread");
+    let (ns, answered, over) = client.join().expect("floor client");
+    assert!(answered > 0, "the floor client answered no command");
+    (
+        ns as f64 / 1e7 / over.as_secs_f64(),
+        ns as f64 / 1e3 / answered as f64,
+    )
+}
+
 struct Run {
     window: Window,
     hwm_kib: u64,
@@ -363,6 +389,17 @@ fn main() {
             "info",
         ));
         floor_pct = Some(pct);
+        let (cmd_pct, per_cmd) = command_floor(rate, secs);
+        println!(
+            "[floor] a bare MQTT client answering {rate:.0} QoS 1 commands/s (PUBACK + a state \
+             publish each): {cmd_pct:.3} % of a core, {per_cmd:.1} µs per command"
+        );
+        rows.push((
+            format!("floor: bare MQTT client, {rate:.0} commands/s"),
+            format!("{cmd_pct:.3} % ({per_cmd:.0} µs per command)"),
+            "—".into(),
+            "info",
+        ));
     }
     for (part, animated, r, target) in [
         ("seed", true, 0.0, 0.25),

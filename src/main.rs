@@ -63,12 +63,11 @@ fn main() -> ExitCode {
     );
     let log_screen = screen.clone().filter(|_| logs_through_preview(terminals));
     init_tracing(config.log_level.as_deref(), log_screen);
-    // Two workers: with one (a current-thread runtime, tried for issue 16) the socket reading, the
-    // command parsing and the publishing of a 50k-command flood share one thread, and a debug build on
-    // a loaded machine did not finish the flood within the burst test's minute (2 runs of 6; two
-    // workers: 0 of 3). Frames have their own threads; blocking file writes go to `spawn_blocking`.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread for the async side (MQTT, state file, inputs): its tasks hand work to each other
+    // without waking a second worker, so a command costs the two wake-ups it needs (its socket read,
+    // then its state event) instead of four (issue 16, docs/PERFORMANCE.md). Frames have their own
+    // threads; blocking file writes go to `spawn_blocking`'s threads (named `diuna-rt`).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_name("diuna-rt")
         .build()

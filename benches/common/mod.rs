@@ -15,6 +15,7 @@ use crate::support::{Capture, CapturedFrame, TestClient};
 use crate::testconfig::TestConfig;
 
 pub mod daemon;
+pub mod floor_client;
 
 /// Commands sent before measuring, to warm up the connection.
 pub const WARMUP: usize = 20;

@@ -133,7 +133,12 @@ fn zone_entities(config: &Config, t: &Topics) -> Vec<Entity> {
         } else {
             RGB_MODES
         };
-        let payload = light(&zone.name, t.zone_set(z), t.zone_state(z), modes);
+        let payload = light(
+            &zone.name,
+            t.zone_set(z),
+            t.zone_state(z).to_string(),
+            modes,
+        );
         out.push(("light", zone.id.clone(), payload));
         for p in ParamId::ALL {
             let object = format!("{}_{}", zone.id, p.name());

@@ -208,7 +208,7 @@ impl MqttBridge {
     /// Publishes the group light's state (retained; every member publishes the same).
     pub(super) fn publish_group(&mut self, out: &Outbox) {
         if let (Some(topic), Some(v)) = (self.group.state.clone(), self.group.state_json()) {
-            self.publish_state(out, &topic, v.to_string());
+            self.publish_state(out, &topic, v.to_string().as_bytes());
         }
     }
 }

@@ -10,7 +10,8 @@
 //! `color_mode: "rgbw"`) and `{"white": level}` (the W LED alone at that brightness, reported as
 //! `color_mode: "white"`). On any other zone the render loop reads an RGBW colour as its RGB part.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::color::Rgb;
 use crate::effects;
@@ -217,54 +218,97 @@ fn parse_color(v: &Value) -> Result<ColorSet, CommandError> {
     ))
 }
 
-/// The JSON state of a zone.
-pub fn state_json(z: &ZoneState) -> Value {
-    let mut m = Map::new();
-    m.insert("state".into(), json!(if z.on { "ON" } else { "OFF" }));
-    m.insert("brightness".into(), json!(z.brightness.max(1)));
-    match z.color_mode {
-        ColorMode::Rgb => {
-            m.insert("color_mode".into(), json!("rgb"));
-            m.insert(
-                "color".into(),
-                json!({"r": z.color.r, "g": z.color.g, "b": z.color.b}),
-            );
-        }
-        ColorMode::Hs { h, s } => {
-            m.insert("color_mode".into(), json!("hs"));
-            m.insert("color".into(), json!({"h": round2(h), "s": round2(s)}));
-        }
-        ColorMode::ColorTemp { kelvin } => {
-            m.insert("color_mode".into(), json!("color_temp"));
-            m.insert("color_temp".into(), json!(kelvin));
-        }
-        ColorMode::Rgbw { w } => {
-            m.insert("color_mode".into(), json!("rgbw"));
-            m.insert(
-                "color".into(),
-                json!({"r": z.color.r, "g": z.color.g, "b": z.color.b, "w": w}),
-            );
-        }
-        ColorMode::White => {
-            // The level is the brightness; Home Assistant reads no colour keys in white mode.
-            m.insert("color_mode".into(), json!("white"));
-        }
-    }
-    let effect = z
-        .effect
-        .map(|e| effects::REGISTRY[e].name())
-        .unwrap_or("off");
-    m.insert("effect".into(), json!(effect));
-    Value::Object(m)
+/// A zone's JSON state, as Home Assistant's JSON light schema reads it: serialised straight into a
+/// reused buffer on every state change (no `serde_json::Value` tree per command, issue 16). Keys come
+/// in alphabetical order, as a `serde_json::Map` writes them.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct StateJson<'a> {
+    brightness: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    color: Option<ColorJson>,
+    color_mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    color_temp: Option<u32>,
+    pub effect: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub palette: Option<&'a str>,
+    pub state: &'static str,
 }
 
-/// The master light's state: on while any zone is on, the master dimmer as its brightness, and the
-/// colour, colour mode and effect of its last command (before any: those of the first zone that is on).
+/// The `color` object of [`StateJson`] (keys alphabetical).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+enum ColorJson {
+    Rgb { b: u8, g: u8, r: u8 },
+    Rgbw { b: u8, g: u8, r: u8, w: u8 },
+    Hs { h: f64, s: f64 },
+}
+
+impl StateJson<'static> {
+    /// One colour mode and never a zero brightness (Home Assistant reads 0 as off).
+    pub fn of(z: &ZoneState) -> Self {
+        let (r, g, b) = (z.color.r, z.color.g, z.color.b);
+        let (color_mode, color, color_temp) = match z.color_mode {
+            ColorMode::Rgb => ("rgb", Some(ColorJson::Rgb { b, g, r }), None),
+            ColorMode::Hs { h, s } => (
+                "hs",
+                Some(ColorJson::Hs {
+                    h: round2(h),
+                    s: round2(s),
+                }),
+                None,
+            ),
+            ColorMode::ColorTemp { kelvin } => ("color_temp", None, Some(kelvin)),
+            ColorMode::Rgbw { w } => ("rgbw", Some(ColorJson::Rgbw { b, g, r, w }), None),
+            // The level is the brightness; Home Assistant reads no colour keys in white mode.
+            ColorMode::White => ("white", None, None),
+        };
+        StateJson {
+            brightness: z.brightness.max(1),
+            color,
+            color_mode,
+            color_temp,
+            effect: z
+                .effect
+                .map(|e| effects::REGISTRY[e].name())
+                .unwrap_or("off"),
+            palette: None,
+            state: if z.on { "ON" } else { "OFF" },
+        }
+    }
+
+    /// The master light's state: on while any zone is on, the master dimmer as its brightness, and
+    /// the colour, colour mode and effect of its last command (before any: those of the first zone
+    /// that is on).
+    pub fn master(m: &MasterState, any_on: bool) -> Self {
+        let (color, mode) = m.color.unwrap_or((Rgb::WHITE, ColorMode::Rgb));
+        let mut z = ZoneState::new(color, m.brightness, any_on, m.effect.flatten());
+        z.color_mode = mode;
+        StateJson::of(&z)
+    }
+}
+
+impl StateJson<'_> {
+    /// Replaces `buf` with the JSON text.
+    pub fn write_to(&self, buf: &mut Vec<u8>) {
+        buf.clear();
+        // Writing plain strings and numbers into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *buf, self);
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// The JSON state of a zone, as a value (for the sync group's state, which adds its own keys).
+pub fn state_json(z: &ZoneState) -> Value {
+    StateJson::of(z).to_value()
+}
+
+/// [`StateJson::master`] as a value.
 pub fn master_json(m: &MasterState, any_on: bool) -> Value {
-    let (color, mode) = m.color.unwrap_or((Rgb::WHITE, ColorMode::Rgb));
-    let mut z = ZoneState::new(color, m.brightness, any_on, m.effect.flatten());
-    z.color_mode = mode;
-    state_json(&z)
+    StateJson::master(m, any_on).to_value()
 }
 
 fn round2(v: f32) -> f64 {
@@ -282,6 +326,7 @@ pub fn effect_list() -> Vec<&'static str> {
 mod tests {
     use super::*;
     use crate::engine::EffectChoice;
+    use serde_json::json;
 
     fn ok(s: &str) -> LightCommand {
         parse_command(s.as_bytes()).unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -423,5 +468,49 @@ mod tests {
         assert_eq!(s["brightness"], 200);
         z.effect = Some(0);
         assert_eq!(state_json(&z)["effect"], effects::REGISTRY[0].name());
+    }
+
+    #[test]
+    fn state_text_is_what_a_json_map_writes_byte_for_byte() {
+        // The text published before issue 16 (a serde_json::Value, keys sorted): retained state
+        // compared across an upgrade stays equal, and no consumer sees a new layout.
+        let text = |st: StateJson<'_>| {
+            let mut buf = b"old".to_vec();
+            st.write_to(&mut buf);
+            assert_eq!(buf, st.to_value().to_string().into_bytes());
+            String::from_utf8(buf).unwrap()
+        };
+        let mut z = ZoneState::new(Rgb::new(1, 2, 3), 0, true, Some(0));
+        let mut s = StateJson::of(&z);
+        s.palette = Some("fire");
+        let effect = effects::REGISTRY[0].name();
+        assert_eq!(
+            text(s),
+            format!(
+                r#"{{"brightness":1,"color":{{"b":3,"g":2,"r":1}},"color_mode":"rgb","effect":"{effect}","palette":"fire","state":"ON"}}"#
+            )
+        );
+        z.effect = None;
+        z.color_mode = ColorMode::Hs { h: 12.345, s: 50.0 };
+        assert_eq!(
+            text(StateJson::of(&z)),
+            r#"{"brightness":1,"color":{"h":12.35,"s":50.0},"color_mode":"hs","effect":"off","state":"ON"}"#
+        );
+        z.color_mode = ColorMode::Rgbw { w: 7 };
+        z.on = false;
+        assert_eq!(
+            text(StateJson::of(&z)),
+            r#"{"brightness":1,"color":{"b":3,"g":2,"r":1,"w":7},"color_mode":"rgbw","effect":"off","state":"OFF"}"#
+        );
+        z.color_mode = ColorMode::ColorTemp { kelvin: 2700 };
+        assert_eq!(
+            text(StateJson::of(&z)),
+            r#"{"brightness":1,"color_mode":"color_temp","color_temp":2700,"effect":"off","state":"OFF"}"#
+        );
+        z.color_mode = ColorMode::White;
+        assert_eq!(
+            text(StateJson::of(&z)),
+            r#"{"brightness":1,"color_mode":"white","effect":"off","state":"OFF"}"#
+        );
     }
 }

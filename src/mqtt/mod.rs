@@ -33,6 +33,7 @@ pub mod scenes;
 pub mod topics;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rumqttc::v5::Event as MqttEvent;
@@ -70,13 +71,16 @@ const CLEANUP_GRACE: Duration = Duration::from_secs(3);
 
 /// The bridge's configuration and state; consumed by [`MqttBridge::run`].
 pub struct MqttBridge {
-    config: Config,
+    config: Arc<Config>,
     settings: Settings,
-    topics: Topics,
+    /// Shared so that a topic can be borrowed while the bridge publishes on it.
+    topics: Arc<Topics>,
     engine: EngineHandle,
     counters: BridgeCounters,
     /// Last payload published per retained topic (publish only on change).
-    published: HashMap<String, String>,
+    published: HashMap<String, Vec<u8>>,
+    /// A buffer reused for each state payload.
+    scratch: Vec<u8>,
     /// Topics of our current discovery messages (anything else retained under our device is stale).
     discovery_topics: HashSet<String>,
     /// Retained discovery messages of entities we no longer have, with the state topics they used.
@@ -134,12 +138,13 @@ impl MqttBridge {
             .collect();
         let presence = Presence::new(identity::instance_token(), &settings.client_id);
         MqttBridge {
-            config: config.clone(),
+            config: Arc::new(config.clone()),
             settings,
-            topics,
+            topics: Arc::new(topics),
             engine,
             counters: BridgeCounters::default(),
             published: HashMap::new(),
+            scratch: Vec::new(),
             discovery_topics,
             stale: Vec::new(),
             cleanup_armed: false,

@@ -2,12 +2,15 @@
 //! one-line overload report, and the removal of entities (and their retained state) that the
 //! configuration no longer has. Everything goes through the [`Outbox`].
 
+use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::light::StateJson;
 use super::outbox::Outbox;
-use super::{MqttBridge, device, discovery, health, inbound, light, scenes};
+use super::{MqttBridge, device, discovery, health, inbound, scenes};
 use crate::effects::ParamId;
 use crate::engine::{Command, Event, Snapshot, ZoneState};
 
@@ -23,20 +26,39 @@ pub(super) struct Stale {
 }
 
 impl MqttBridge {
-    /// Publishes `payload` retained on `topic` unless it is what the topic already carries.
-    pub(super) fn publish_state(&mut self, out: &Outbox, topic: &str, payload: String) {
-        if self.connected.is_none() || self.published.get(topic) == Some(&payload) {
+    /// Publishes `payload` retained on `topic` unless it is what the topic already carries. A payload
+    /// that did not change costs no allocation (the state of every zone parameter is checked on each
+    /// zone event).
+    pub(super) fn publish_state(&mut self, out: &Outbox, topic: &str, payload: &[u8]) {
+        if self.connected.is_none() {
             return;
         }
-        out.state(topic, payload.as_bytes());
-        self.published.insert(topic.to_string(), payload);
+        match self.published.get_mut(topic) {
+            Some(last) if last.as_slice() == payload => return,
+            Some(last) => {
+                last.clear();
+                last.extend_from_slice(payload);
+            }
+            None => {
+                self.published.insert(topic.to_string(), payload.to_vec());
+            }
+        }
+        out.state(topic, payload);
+    }
+
+    /// Publishes a light's state on `topic` (through the reused buffer `scratch`).
+    fn publish_light(&mut self, out: &Outbox, topic: &str, state: &StateJson<'_>) {
+        let mut buf = std::mem::take(&mut self.scratch);
+        state.write_to(&mut buf);
+        self.publish_state(out, topic, &buf);
+        self.scratch = buf;
     }
 
     pub(super) fn publish_discovery(&mut self, out: &Outbox) {
         let mut all = discovery::all(&self.config, &self.topics);
         self.realtime.patch_discovery(&mut all, &self.topics);
         for d in all {
-            self.publish_state(out, &d.topic, d.payload.to_string());
+            self.publish_state(out, &d.topic, d.payload.to_string().as_bytes());
         }
     }
 
@@ -55,10 +77,14 @@ impl MqttBridge {
         }
         let any_on = s.zones.iter().any(|z| z.on);
         self.group.on_master(s.master, any_on);
-        let all = light::master_json(&s.master, any_on).to_string();
-        self.publish_state(out, &self.topics.all_state.clone(), all);
-        let dev = device::device_json(&s.device, s.preset, &self.topics.zone_ids).to_string();
-        self.publish_state(out, &self.topics.device_state.clone(), dev);
+        let topics = Arc::clone(&self.topics);
+        self.publish_light(
+            out,
+            &topics.all_state,
+            &StateJson::master(&s.master, any_on),
+        );
+        let dev = device::device_json(&s.device, s.preset, &topics.zone_ids).to_string();
+        self.publish_state(out, &topics.device_state, dev.as_bytes());
         self.publish_library(out, &s.device);
         self.publish_realtime(out);
     }
@@ -66,22 +92,28 @@ impl MqttBridge {
     /// The scene and playlist selects follow the library (published only when their options changed).
     fn publish_library(&mut self, out: &Outbox, s: &crate::engine::DeviceState) {
         for d in scenes::library_entities(&self.config, &self.topics, s) {
-            self.publish_state(out, &d.topic, d.payload.to_string());
+            self.publish_state(out, &d.topic, d.payload.to_string().as_bytes());
         }
     }
 
+    /// A zone's light state and its parameters' states (each only when it changed).
     pub(super) fn publish_zone(&mut self, out: &Outbox, z: usize, st: &ZoneState) {
-        let topic = self.topics.zone_state(z);
+        let topics = Arc::clone(&self.topics);
+        let config = Arc::clone(&self.config);
         let mut state = self.realtime.zone_state(z, st);
-        scenes::add_palette(&mut state, st, &self.config.library.palettes);
-        self.publish_state(out, &topic, state.to_string());
+        scenes::add_palette(&mut state, st, &config.library.palettes);
+        self.publish_light(out, topics.zone_state(z), &state);
         self.group.on_zone(z, st);
         self.publish_group(out);
         let params = st.current_params();
+        let mut buf = std::mem::take(&mut self.scratch);
         for p in ParamId::ALL {
-            let topic = self.topics.param_state(z, p);
-            self.publish_state(out, &topic, format!("{}", params.get(p)));
+            buf.clear();
+            // Writing a number into a Vec cannot fail.
+            let _ = write!(buf, "{}", params.get(p));
+            self.publish_state(out, topics.param_state(z, p), &buf);
         }
+        self.scratch = buf;
     }
 
     pub(super) async fn publish_health(&mut self, out: &Outbox) {
@@ -112,12 +144,13 @@ impl MqttBridge {
             Event::Master { state, any_on } => {
                 self.group.on_master(state, any_on);
                 self.publish_group(out);
-                let all = light::master_json(&state, any_on).to_string();
-                self.publish_state(out, &self.topics.all_state.clone(), all);
+                let topics = Arc::clone(&self.topics);
+                self.publish_light(out, &topics.all_state, &StateJson::master(&state, any_on));
             }
             Event::Device { state, preset } => {
-                let dev = device::device_json(&state, preset, &self.topics.zone_ids).to_string();
-                self.publish_state(out, &self.topics.device_state.clone(), dev);
+                let topics = Arc::clone(&self.topics);
+                let dev = device::device_json(&state, preset, &topics.zone_ids).to_string();
+                self.publish_state(out, &topics.device_state, dev.as_bytes());
                 self.publish_library(out, &state);
             }
             Event::Rejected(reason) => {

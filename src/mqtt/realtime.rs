@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::MqttBridge;
 use super::discovery::Discovery;
-use super::light::{self, CommandError};
+use super::light::{self, CommandError, StateJson};
 use super::outbox::Outbox;
 use super::topics::Topics;
 use crate::config::Config;
@@ -42,13 +42,13 @@ impl RealtimeView {
     }
 
     /// A zone's light state, showing the stream when it shows there.
-    pub fn zone_state(&mut self, z: usize, st: &ZoneState) -> Value {
-        let mut v = light::state_json(st);
+    pub fn zone_state(&mut self, z: usize, st: &ZoneState) -> StateJson<'static> {
+        let mut v = StateJson::of(st);
         if self.enabled {
             self.zones[z] = Some(st.clone());
             if self.status.active.get(z).copied().unwrap_or(false) {
-                v["state"] = json!("ON");
-                v["effect"] = json!(EFFECT);
+                v.state = "ON";
+                v.effect = EFFECT;
             }
         }
         v
@@ -207,7 +207,7 @@ impl MqttBridge {
         }
         let payload = status_json(&self.realtime.status, &self.topics.zone_ids).to_string();
         let topic = state_topic(&self.topics);
-        self.publish_state(out, &topic, payload);
+        self.publish_state(out, &topic, payload.as_bytes());
     }
 }
 
@@ -231,14 +231,14 @@ mod tests {
         let c = config();
         let mut v = RealtimeView::new(&c);
         let st = ZoneState::new(Rgb::new(1, 2, 3), 100, false, None);
-        assert_eq!(v.zone_state(0, &st)["state"], "OFF");
+        assert_eq!(v.zone_state(0, &st).state, "OFF");
         v.status.active[0] = true;
-        let s = v.zone_state(0, &st);
+        let s = v.zone_state(0, &st).to_value();
         assert_eq!(
             (s["state"].as_str(), s["effect"].as_str()),
             (Some("ON"), Some("realtime"))
         );
-        assert_eq!(v.zone_state(1, &st)["effect"], "off");
+        assert_eq!(v.zone_state(1, &st).effect, "off");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::device::parse_device;
 use super::discovery::{Discovery, entity};
-use super::light::{CommandError, parse_object};
+use super::light::{CommandError, StateJson, parse_object};
 use super::topics::Topics;
 use crate::config::Config;
 use crate::config::library::{LibraryConfig, MAX_WAKE};
@@ -356,8 +356,8 @@ pub fn with_palette(
 }
 
 /// Adds the zone's palette to its JSON state (Home Assistant ignores the key; the palette select reads it).
-pub fn add_palette(state: &mut Value, z: &ZoneState, palettes: &Palettes) {
-    state["palette"] = json!(palettes.name_of(z.palette));
+pub fn add_palette<'a>(state: &mut StateJson<'a>, z: &ZoneState, palettes: &'a Palettes) {
+    state.palette = Some(palettes.name_of(z.palette));
 }
 
 /// Entities that depend only on the config: a palette select per zone, the scene-name text, the

@@ -8,7 +8,7 @@
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::Filter;
 
-use crate::effects::ParamId;
+use crate::effects::{PARAM_COUNT, ParamId};
 use crate::layout::Layout;
 
 /// What an incoming topic addresses.
@@ -55,12 +55,24 @@ pub struct Topics {
     pub all_set: String,
     pub all_state: String,
     pub ha_status: String,
+    /// `B/<zone>/state` and `B/<zone>/<param>/state`, built once: published on every change.
+    zone_states: Vec<String>,
+    param_states: Vec<[String; PARAM_COUNT]>,
 }
 
 impl Topics {
     pub fn new(base_topic: &str, device_id: &str, prefix: &str, layout: &Layout) -> Topics {
         let base = format!("{base_topic}/{device_id}");
+        let zone_ids: Vec<String> = layout.zones.iter().map(|z| z.id.clone()).collect();
         Topics {
+            zone_states: zone_ids
+                .iter()
+                .map(|z| format!("{base}/{z}/state"))
+                .collect(),
+            param_states: zone_ids
+                .iter()
+                .map(|z| ParamId::ALL.map(|p| format!("{base}/{z}/{}/state", p.name())))
+                .collect(),
             availability: format!("{base}/availability"),
             health: format!("{base}/health"),
             event: format!("{base}/event"),
@@ -71,7 +83,7 @@ impl Topics {
             all_set: format!("{base}/all/set"),
             all_state: format!("{base}/all/state"),
             ha_status: format!("{prefix}/status"),
-            zone_ids: layout.zones.iter().map(|z| z.id.clone()).collect(),
+            zone_ids,
             prefix: prefix.into(),
             device_id: device_id.into(),
             base,
@@ -82,16 +94,16 @@ impl Topics {
         format!("{}/{}/set", self.base, self.zone_ids[z])
     }
 
-    pub fn zone_state(&self, z: usize) -> String {
-        format!("{}/{}/state", self.base, self.zone_ids[z])
+    pub fn zone_state(&self, z: usize) -> &str {
+        &self.zone_states[z]
     }
 
     pub fn param_set(&self, z: usize, p: ParamId) -> String {
         format!("{}/{}/{}/set", self.base, self.zone_ids[z], p.name())
     }
 
-    pub fn param_state(&self, z: usize, p: ParamId) -> String {
-        format!("{}/{}/{}/state", self.base, self.zone_ids[z], p.name())
+    pub fn param_state(&self, z: usize, p: ParamId) -> &str {
+        &self.param_states[z][p as usize]
     }
 
     /// Whether we publish on `topic` now (so a stale entity that used it must not clear it).

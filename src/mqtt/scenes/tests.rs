@@ -148,12 +148,12 @@ fn palette_in_light_commands_and_state() {
     let e = with_palette(LightCommand::default(), br#"{"palette":"plaid"}"#, &p).unwrap_err();
     assert!(e.to_string().contains("unknown palette"));
     let mut z = ZoneState::new(crate::color::Rgb::WHITE, 9, true, None);
-    let mut s = json!({});
+    let mut s = StateJson::of(&z);
     add_palette(&mut s, &z, &p);
-    assert_eq!(s["palette"], ZONE_COLOUR);
+    assert_eq!(s.to_value()["palette"], ZONE_COLOUR);
     z.palette = p.find("ocean");
     add_palette(&mut s, &z, &p);
-    assert_eq!(s["palette"], "ocean");
+    assert_eq!(s.to_value()["palette"], "ocean");
 }
 
 #[test]

@@ -1,0 +1,113 @@
+//! The least any MQTT client spends on a command here: a bare client on a blocking socket, written by
+//! hand (MQTT 3.1.1), that takes each QoS 1 command, acknowledges it and publishes a retained state of
+//! a zone's size. No runtime, no JSON, no allocation per command: one wake-up, one read, two writes.
+//! `benches/frame_cost.rs` measures its CPU (the floor of the command path on this machine) beside the
+//! daemon's, as the bare timer thread is the floor of the frame path.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// A zone state as large as Diuna's (`{"brightness":…,"color":…,"palette":…}`, about 140 bytes).
+const STATE: &[u8] = br#"{"brightness":180,"color":{"b":200,"g":120,"r":255},"color_mode":"rgb","effect":"color_snake","palette":"zone colour","state":"ON"}"#;
+
+fn string(s: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&(s.len() as u16).to_be_bytes());
+    out.extend_from_slice(s);
+}
+
+/// A packet: `header`, then the remaining length (< 16,384 here), then `body`.
+fn packet(header: u8, body: &[u8]) -> Vec<u8> {
+    let mut p = vec![header];
+    if body.len() < 128 {
+        p.push(body.len() as u8);
+    } else {
+        p.extend_from_slice(&[(body.len() % 128) as u8 | 0x80, (body.len() / 128) as u8]);
+    }
+    p.extend_from_slice(body);
+    p
+}
+
+/// Reads one packet into `buf`; returns its first byte.
+fn read_packet(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u8> {
+    let mut head = [0u8; 1];
+    s.read_exact(&mut head)?;
+    let (mut len, mut shift) = (0usize, 0);
+    loop {
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b)?;
+        len |= ((b[0] & 0x7f) as usize) << shift;
+        shift += 7;
+        if b[0] & 0x80 == 0 {
+            break;
+        }
+    }
+    buf.resize(len, 0);
+    s.read_exact(buf)?;
+    Ok(head[0])
+}
+
+/// Subscribes to `filter` at QoS 1, says so on `ready`, and answers every command until `stop`;
+/// returns the CPU this thread spent (ns, schedstat) from the first command on, the commands it
+/// answered, and over how long.
+pub fn serve(
+    port: u16,
+    filter: &str,
+    ready: std::sync::mpsc::Sender<()>,
+    stop: Arc<AtomicBool>,
+) -> (u64, u64, Duration) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the broker");
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut body = Vec::new();
+    string(b"MQTT", &mut body);
+    body.extend_from_slice(&[4, 0x02, 0, 0]);
+    string(b"frame-cost-floor", &mut body);
+    s.write_all(&packet(0x10, &body)).unwrap();
+    let mut sub = vec![0, 1];
+    string(filter.as_bytes(), &mut sub);
+    sub.push(1);
+    s.write_all(&packet(0x82, &sub)).unwrap();
+    let mut state = Vec::new();
+    string(b"diuna/floor/zone/state", &mut state);
+    state.extend_from_slice(STATE);
+    let state = packet(0x31, &state);
+    let mut buf = Vec::with_capacity(1024);
+    let mut start: Option<(u64, Instant)> = None;
+    let mut answered = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let kind = match read_packet(&mut s, &mut buf) {
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
+            Err(e) => panic!("floor client: {e}"),
+        };
+        if kind == 0x90 {
+            let _ = ready.send(());
+        }
+        if kind & 0xf0 != 0x30 {
+            continue;
+        }
+        start.get_or_insert_with(|| (run_ns(), Instant::now()));
+        if kind & 0x06 != 0 && buf.len() >= 2 {
+            let topic_len = u16::from_be_bytes([buf[0], buf[1]]) as usize;
+            if let Some(id) = buf.get(2 + topic_len..4 + topic_len) {
+                s.write_all(&[0x40, 2, id[0], id[1]]).unwrap();
+            }
+        }
+        s.write_all(&state).unwrap();
+        answered += 1;
+    }
+    let (ns0, t0) = start.unwrap_or((run_ns(), Instant::now()));
+    (run_ns() - ns0, answered, t0.elapsed())
+}
+
+/// This thread's on-CPU time so far (ns).
+fn run_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
