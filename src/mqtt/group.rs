@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::MqttBridge;
-use super::light::{self, CommandError, FLASH_LONG, FLASH_SHORT, MAX_KELVIN, MIN_KELVIN};
+use super::light::{
+    self, CommandError, FLASH_LONG, FLASH_SHORT, MAX_KELVIN, MIN_KELVIN, StateJson,
+};
 use super::outbox::{Item, Outbox};
 use crate::config::Config;
 use crate::engine::sync::{SyncCommand, instant_at};
@@ -107,7 +109,7 @@ impl GroupView {
     }
 
     pub fn on_zone(&mut self, z: usize, st: &ZoneState) {
-        if z == 0 {
+        if z == 0 && self.state.is_some() {
             self.zone0 = Some(st.clone());
         }
     }
@@ -118,10 +120,10 @@ impl GroupView {
     }
 
     /// The group light's state: the first zone's colour and effect, the master's brightness.
-    fn state_json(&self) -> Option<Value> {
-        let mut v = light::state_json(self.zone0.as_ref()?);
-        v["state"] = json!(if self.any_on { "ON" } else { "OFF" });
-        v["brightness"] = json!(self.master.brightness.max(1));
+    fn state_json(&self) -> Option<StateJson<'static>> {
+        let mut v = StateJson::of(self.zone0.as_ref()?);
+        v.state = if self.any_on { "ON" } else { "OFF" };
+        v.brightness = self.master.brightness.max(1);
         Some(v)
     }
 }
@@ -207,8 +209,10 @@ impl MqttBridge {
 
     /// Publishes the group light's state (retained; every member publishes the same).
     pub(super) fn publish_group(&mut self, out: &Outbox) {
-        if let (Some(topic), Some(v)) = (self.group.state.clone(), self.group.state_json()) {
-            self.publish_state(out, &topic, v.to_string().as_bytes());
+        // Without a sync group there is no group light: nothing to build.
+        if let (Some(topic), Some(v)) = (&self.group.state, self.group.state_json()) {
+            let topic = topic.clone();
+            self.publish_light(out, &topic, &v);
         }
     }
 }

@@ -223,7 +223,7 @@ fn parse_color(v: &Value) -> Result<ColorSet, CommandError> {
 /// in alphabetical order, as a `serde_json::Map` writes them.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct StateJson<'a> {
-    brightness: u8,
+    pub brightness: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     color: Option<ColorJson>,
     color_mode: &'static str,

@@ -47,7 +47,7 @@ impl MqttBridge {
     }
 
     /// Publishes a light's state on `topic` (through the reused buffer `scratch`).
-    fn publish_light(&mut self, out: &Outbox, topic: &str, state: &StateJson<'_>) {
+    pub(super) fn publish_light(&mut self, out: &Outbox, topic: &str, state: &StateJson<'_>) {
         let mut buf = std::mem::take(&mut self.scratch);
         state.write_to(&mut buf);
         self.publish_state(out, topic, &buf);
