@@ -2,22 +2,27 @@
 # Cross-build release binaries of diuna, with real WS281x/GPIO support (`--features hardware`), for a
 # Raspberry Pi from an x86-64 Debian/Ubuntu machine, using Debian's cross compilers.
 #
-#   deploy/cross-build.sh                     # aarch64 and armv7 (and armv6 when ARMV6_SYSROOT is set)
+#   deploy/cross-build.sh                     # aarch64 and armv7
 #   deploy/cross-build.sh aarch64             # 64-bit Pi OS only (Pi 3, 4, 5, Zero 2 W, CM3/CM4)
 #   deploy/cross-build.sh armv7 -- --locked   # 32-bit Debian armhf (Pi 2+); arguments after -- go to cargo
-#   ARMV6_SYSROOT=/srv/pios-armhf deploy/cross-build.sh armv6   # 32-bit Pi OS: every Pi, Zero and Pi 1 too
+#   deploy/cross-build.sh armv6               # 32-bit Pi OS or Debian armhf on every Pi, Zero and Pi 1 too
 #
 # Targets: aarch64-unknown-linux-gnu (64-bit Pi OS), armv7-unknown-linux-gnueabihf (ARMv7: Debian's armhf,
-# a Pi 2 or newer) and arm-unknown-linux-gnueabihf (ARMv6 + VFP: Raspberry Pi OS's armhf, whose userland
-# is built for the Pi 1 / Zero / Zero W and so runs on every Pi). Debian's armhf cross libraries are
-# ARMv7 Thumb-2 (its crt1.o, libc_nonshared.a, libgcc.a, crtbegin.o): linked into an ARMv6 binary they
-# crash a Pi Zero with SIGILL before main. The armv6 build therefore links against a Pi OS armhf sysroot
-# given as ARMV6_SYSROOT (the root of a 32-bit Pi OS with libc6-dev, at least its /lib, /usr/lib and
-# /usr/include: `rsync -a pi@raspberrypi:/lib pi@raspberrypi:/usr/include pi@raspberrypi:/usr/lib DIR/`
-# with DIR/usr made first, or debootstrap --arch=armhf from the Raspbian archive), still with Debian's cross
-# gcc, made to pick the sysroot's ARMv6 start files and libgcc first (-B) and to compile C for ARMv6.
-# Its smoke test runs under `qemu-arm -cpu arm1176` (the Pi Zero's core), which faults on any ARMv7
-# instruction on the start-up path.
+# a Pi 2 or newer) and arm-unknown-linux-gnueabi (ARMv6: the Pi 1 / Zero / Zero W's ARM1176, and every
+# newer Pi). Raspberry Pi OS's armhf is ARMv6 + VFP, Debian's armhf is ARMv7 Thumb-2, and Debian ships no
+# ARMv6 hard-float C library: its armhf cross libraries (crt1.o, libc_nonshared.a, libgcc.a, crtbegin.o)
+# crash a Pi Zero with SIGILL before main. The C runtime Debian does ship for older cores is armel
+# (ARMv5TE, ARM state, soft-float calling convention), which an ARM1176 runs. So armv6 builds for
+# arm-unknown-linux-gnueabi against Debian's armel cross glibc, linked statically (it then runs on any
+# 32-bit ARM Linux, Pi OS and Debian armhf included, which have no armel loader), with the Pi's VFPv2 used
+# inside functions (softfp: Rust -C target-cpu=arm1176jzf-s, C -mfloat-abi=softfp) and the C parts
+# compiled for ARMv6 in ARM state. Its smoke test runs under `qemu-arm -cpu arm1176` (the Pi Zero's
+# core), which faults on any ARMv7 instruction that runs. With cargo-deb installed it then makes the
+# armhf and armel Debian packages of that binary (target/debian/).
+#
+# Rust standard library: `rustup target add` when rustup has it for the target; when it cannot (some
+# mirrors have no std for arm-unknown-linux-gnueabi), std is built from the rust-src component with
+# `-Z build-std` (RUSTC_BOOTSTRAP=1; std's own dependencies come from crates.io). The script says which.
 #
 # Output: target/<triple>/release/diuna (or under $CARGO_TARGET_DIR). CARGO_BUILD_JOBS=1 limits the
 # parallelism on a small machine.
@@ -27,16 +32,16 @@
 # generates its bindings with bindgen through libclang (BINDGEN_EXTRA_CLANG_ARGS_<triple> points clang at
 # the cross headers); it also runs `git submodule update`, so git must be installed.
 #
-# The binaries link against the cross glibc of the build machine (Debian 12: glibc 2.36, the same as Pi OS
-# bookworm). The script prints the newest glibc symbol version each binary needs: the Pi's glibc
-# (`ldd --version`) must be at least that. With qemu-user-static installed it then runs
-# deploy/smoke-test.sh on each binary under qemu (simulated strips: no Pi needed) and exits non-zero if
-# a smoke test fails. The spi and pio drivers are pure Rust and always built; `hardware` adds rpi_ws281x
-# and rppal.
+# aarch64 and armv7 link dynamically against the cross glibc of the build machine (Debian 12: glibc 2.36,
+# the same as Pi OS bookworm); the script prints the newest glibc symbol version each needs: the Pi's glibc
+# (`ldd --version`) must be at least that. armv6 is static and needs none. With qemu-user-static installed
+# it then runs deploy/smoke-test.sh on each binary under qemu (simulated strips: no Pi needed) and exits
+# non-zero if a smoke test fails. The spi and pio drivers are pure Rust and always built; `hardware` adds
+# rpi_ws281x and rppal.
 set -euo pipefail
 
 ALL_TARGETS=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf)
-ARMV6=arm-unknown-linux-gnueabihf
+ARMV6=arm-unknown-linux-gnueabi
 
 die() {
     echo "cross-build: $*" >&2
@@ -47,7 +52,8 @@ die() {
 gnu_triple() {
     case "$1" in
         aarch64-unknown-linux-gnu) echo aarch64-linux-gnu ;;
-        armv7-unknown-linux-gnueabihf | "$ARMV6") echo arm-linux-gnueabihf ;;
+        armv7-unknown-linux-gnueabihf) echo arm-linux-gnueabihf ;;
+        "$ARMV6") echo arm-linux-gnueabi ;;
         *) die "unsupported target $1 (use one of: ${ALL_TARGETS[*]} $ARMV6)" ;;
     esac
 }
@@ -57,7 +63,7 @@ packages_for() {
     case "$1" in
         aarch64-unknown-linux-gnu) echo gcc-aarch64-linux-gnu libc6-dev-arm64-cross ;;
         armv7-unknown-linux-gnueabihf) echo gcc-arm-linux-gnueabihf libc6-dev-armhf-cross ;;
-        "$ARMV6") echo gcc-arm-linux-gnueabihf ;;
+        "$ARMV6") echo gcc-arm-linux-gnueabi libc6-dev-armel-cross ;;
     esac
 }
 
@@ -69,24 +75,49 @@ qemu_for() {
     esac
 }
 
-# The CPU architecture an ARM object or binary says it needs (readelf's Tag_CPU_arch: v6, v6KZ, v7, ...).
+# How many objects of an ARM object, archive or binary say they need each CPU architecture (readelf's
+# Tag_CPU_arch: v5TE, v6, v6KZ, v7, ...), e.g. "1884 x v5TE".
 cpu_arch() {
-    arm-linux-gnueabihf-readelf -A "$1" 2>/dev/null | sed -n 's/^ *Tag_CPU_arch: *//p' | sort -u | tr '\n' ' '
+    arm-linux-gnueabi-readelf -A "$@" 2>/dev/null | sed -n 's/^ *Tag_CPU_arch: *//p' | sort | uniq -c |
+        awk '{ printf "%s%d x %s", sep, $1, $2; sep = ", " }'
 }
 
-# Checks ARMV6_SYSROOT and prints the sysroot's gcc library directory (its ARMv6 crtbegin.o and libgcc).
-armv6_sysroot() {
-    local root=${ARMV6_SYSROOT:-}
-    [[ -n $root ]] || die "armv6 needs ARMV6_SYSROOT: the root of a 32-bit Raspberry Pi OS (see --help)"
-    local crt=$root/usr/lib/arm-linux-gnueabihf/crt1.o
-    [[ -f $crt ]] || die "ARMV6_SYSROOT=$root has no usr/lib/arm-linux-gnueabihf/crt1.o (libc6-dev)"
-    case "$(cpu_arch "$crt")" in
-        *v7*) die "ARMV6_SYSROOT=$root is an ARMv7 (Debian armhf) sysroot: its crt1.o is ARMv7; use Raspberry Pi OS's" ;;
-    esac
-    local gccdir
-    gccdir=$(find "$root/usr/lib/gcc/arm-linux-gnueabihf" -name crtbegin.o -printf '%h\n' 2>/dev/null | sort -V | tail -n1)
-    [[ -n $gccdir ]] || die "ARMV6_SYSROOT=$root has no usr/lib/gcc/arm-linux-gnueabihf/<version>/crtbegin.o (libgcc-<version>-dev)"
-    echo "$gccdir"
+# The members of an ARM archive that say they need more than ARMv6 or NEON, e.g. "sha256-armv4 (v7 NEONv1)".
+above_v6() {
+    arm-linux-gnueabi-readelf -A "$1" 2>/dev/null | awk '
+        function flush() { if (m != "" && (a ~ /^v[78]/ || n != "")) { printf "%s%s (%s%s)", sep, m, a, n; sep = ", " } }
+        /^File: / { flush(); m = $2; sub(/.*\(/, "", m); sub(/\)$/, "", m); sub(/^[0-9a-f]+-/, "", m); sub(/\.o$/, "", m); a = ""; n = "" }
+        /Tag_CPU_arch:/ { a = $2 }
+        /Tag_Advanced_SIMD_arch:/ { n = " " $2 }
+        END { flush() }'
+}
+
+# What the objects that went into an armv6 binary say they need (readelf -A): the C runtime and libgcc
+# (Debian's armel), the C and assembly the build scripts compiled (rpi_ws281x, ring). The Rust code (one
+# object after fat LTO) is compiled for the arm1176jzf-s (v6KZ + VFPv2). The linker merges the attributes
+# into the binary's: the highest of them. Fails if anything but ring says it needs more than ARMv6.
+armv6_attributes() {
+    local bin=$1 dir=$2 gnu=$3 f above
+    local libdir=/usr/$gnu/lib gccdir
+    gccdir=$(dirname "$("$gnu-gcc" -print-libgcc-file-name)")
+    # Floating point in Rust and C code is VFP (armel's glibc and libm are soft-float).
+    echo "  VFP arithmetic instructions: $("$gnu-objdump" -d --no-show-raw-insn "$bin" | grep -cE $'\tv(add|sub|mul|div|mla|mls|nmul|sqrt)\\.f(32|64)\t')"
+    echo "  CPU architecture attributes (readelf -A):"
+    echo "    binary (merged by the linker: the highest of the objects below): $("$gnu-readelf" -A "$bin" | sed -n 's/^ *Tag_\(CPU_arch\|THUMB_ISA_use\|FP_arch\|Advanced_SIMD_arch\): */\1 /p' | paste -sd, | sed 's/,/, /g')"
+    # The newest build-script outputs (older builds with other flags may linger in the target directory).
+    # shellcheck disable=SC2012  # ls -t: sorting by time; these paths have no odd characters
+    for f in "$libdir/crt1.o" "$libdir/libc.a" "$libdir/libm.a" "$gccdir/crtbeginT.o" "$gccdir/libgcc.a" \
+        "$gccdir/libgcc_eh.a" "$(ls -t "$dir"/build/rs_ws281x-*/out/libws2811.a 2>/dev/null | head -n1)" \
+        "$(ls -t "$dir"/build/ring-*/out/libring_core_*[0-9]_.a 2>/dev/null | head -n1)"; do
+        [[ -f $f ]] || continue
+        echo "    $(basename "$f"): $(cpu_arch "$f")"
+        above=$(above_v6 "$f")
+        [[ -z $above ]] && continue
+        # ring's NEON routines: ring calls them only when the kernel reports NEON (AT_HWCAP); a Pi 1 /
+        # Zero runs its plain ARM code.
+        echo "      above v6 or NEON: $above"
+        [[ $f == */libring_core_* ]] || die "$f has code for more than ARMv6: $above"
+    done
 }
 
 targets=()
@@ -94,10 +125,10 @@ cargo_args=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --) shift; cargo_args=("$@"); break ;;
-        -h | --help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         aarch64 | arm64) targets+=(aarch64-unknown-linux-gnu) ;;
         armv7) targets+=(armv7-unknown-linux-gnueabihf) ;;
-        armv6 | armhf | zero | pi0) targets+=("$ARMV6") ;;
+        armv6 | armhf | armel | zero | pi0) targets+=("$ARMV6") ;;
         *-*) gnu_triple "$1" >/dev/null; targets+=("$1") ;;
         *) die "unknown argument $1 (try --help)" ;;
     esac
@@ -105,11 +136,14 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ ${#targets[@]} -eq 0 ]]; then
     targets=("${ALL_TARGETS[@]}")
-    [[ -z ${ARMV6_SYSROOT:-} ]] || targets+=("$ARMV6")
 fi
 
 cd "$(dirname "$0")/.."
 [[ -f Cargo.toml ]] || die "run me from a diuna source tree (no Cargo.toml in $PWD)"
+if [[ " ${targets[*]} " == *" $ARMV6 "* && -n ${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-} ]]; then
+    # They would replace armv6's per-target flags below (its static link and CPU).
+    die "unset RUSTFLAGS / CARGO_ENCODED_RUSTFLAGS for armv6: they override the flags this script sets for it"
+fi
 
 # 1. Debian packages.
 needed=(libclang-dev git file binutils)
@@ -131,10 +165,20 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     fi
 fi
 
-# 2. Rust standard libraries for the targets.
+# 2. Rust standard libraries for the targets: rustup's, or else std built from the rust-src component.
 command -v cargo >/dev/null || die "cargo not found (install Rust with rustup)"
+build_std=" "
 if command -v rustup >/dev/null; then
-    rustup target add "${targets[@]}" || die "rustup could not add the targets ${targets[*]}"
+    installed=$(rustup target list --installed)
+    for t in "${targets[@]}"; do
+        grep -qx "$t" <<<"$installed" && continue
+        if out=$(rustup target add "$t" 2>&1); then
+            continue
+        fi
+        echo "cross-build: rustup cannot install the $t standard library ($(grep -m1 -i error <<<"$out")): building it from rust-src" >&2
+        rustup component add rust-src || die "neither the $t standard library nor rust-src could be installed"
+        build_std+="$t "
+    done
 else
     echo "cross-build: no rustup; assuming the standard libraries for ${targets[*]} are installed" >&2
 fi
@@ -146,7 +190,14 @@ for t in "${targets[@]}"; do
     gnu=$(gnu_triple "$t")
     var=${t//-/_}              # aarch64_unknown_linux_gnu
     upper=${var^^}             # AARCH64_UNKNOWN_LINUX_GNU
-    echo "cross-build: building $t with $gnu-gcc"
+    std_args=()
+    std="rustup's std"
+    if [[ $build_std == *" $t "* ]]; then
+        # std,panic_abort: what -Z build-std needs for either panic strategy ([profile.release] unwinds).
+        std_args=(-Z "build-std=std,panic_abort")
+        std="std built from rust-src"
+    fi
+    echo "cross-build: building $t with $gnu-gcc ($std)"
     (
         export "CARGO_TARGET_${upper}_LINKER=$gnu-gcc"
         export "CC_${var}=$gnu-gcc"
@@ -156,17 +207,19 @@ for t in "${targets[@]}"; do
         export "BINDGEN_EXTRA_CLANG_ARGS_${var}=--sysroot=/usr/$gnu -I/usr/$gnu/include"
         export RPI_WS281X_SYSROOT="/usr/$gnu"
         if [[ $t == "$ARMV6" ]]; then
-            gccdir=$(armv6_sysroot)
-            root=$ARMV6_SYSROOT
-            # C (rpi_ws281x, ring) for the ARM1176: ARMv6 with VFPv2, ARM state (no Thumb-2).
-            export "CFLAGS_${var}=-march=armv6kz+fp -mfpu=vfp -mfloat-abi=hard -marm --sysroot=$root"
-            export "BINDGEN_EXTRA_CLANG_ARGS_${var}=--sysroot=$root -I$root/usr/include -I$root/usr/include/arm-linux-gnueabihf"
-            export RPI_WS281X_SYSROOT="$root"
-            # Link against the sysroot's ARMv6 glibc, start files and libgcc, ahead of the cross gcc's own
-            # (ARMv7) ones.
-            export "CARGO_TARGET_${upper}_RUSTFLAGS=-C link-arg=--sysroot=$root -C link-arg=-B$gccdir -C link-arg=-B$root/usr/lib/arm-linux-gnueabihf -C link-arg=-L$gccdir"
+            # C (rpi_ws281x, ring) for the ARM1176: ARMv6 with VFPv2 inside functions, soft-float calls
+            # (softfp, as armel's libraries expect), ARM state (no Thumb-2).
+            export "CFLAGS_${var}=-march=armv6kz+fp -mfpu=vfp -mfloat-abi=softfp -marm"
+            # Rust (std included): the target is ARMv6 with soft-float calls; target-cpu=arm1176jzf-s
+            # (ARMv6KZ + VFPv2, the Pi 1 / Zero's core) lets the code inside functions use the VFP.
+            # Static: no armel loader on an armhf system.
+            export "CARGO_TARGET_${upper}_RUSTFLAGS=-C target-cpu=arm1176jzf-s -C target-feature=+crt-static"
         fi
-        cargo build --release --features hardware --target "$t" ${cargo_args[@]+"${cargo_args[@]}"}
+        if [[ ${#std_args[@]} -gt 0 ]]; then
+            export RUSTC_BOOTSTRAP=1
+        fi
+        cargo build --release --features hardware --target "$t" ${std_args[@]+"${std_args[@]}"} \
+            ${cargo_args[@]+"${cargo_args[@]}"}
     )
     built+=("$target_dir/$t/release/diuna")
 done
@@ -179,16 +232,20 @@ for bin in "${built[@]}"; do
     gnu=$(gnu_triple "$t")
     file "$bin"
     echo "  size: $(du -h "$bin" | cut -f1) ($(stat -c %s "$bin") bytes)"
-    glibc=$("$gnu-objdump" -T "$bin" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n1 || true)
-    echo "  needs: ${glibc:-no versioned glibc symbols} (the Pi's glibc must be at least this)"
+    if "$gnu-readelf" -l "$bin" | grep INTERP >/dev/null; then # not -q: under pipefail it may cut readelf off
+        glibc=$("$gnu-objdump" -T "$bin" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n1 || true)
+        echo "  needs: ${glibc:-no versioned glibc symbols} (the Pi's glibc must be at least this)"
+    else
+        echo "  needs: no shared libraries (static)"
+    fi
     qemu=$(qemu_for "$t")
+    qemu_args=(-L "/usr/$gnu")
+    if [[ $t == "$ARMV6" ]]; then
+        armv6_attributes "$bin" "$target_dir/$t/release" "$gnu"
+        qemu_args=(-cpu arm1176)
+    fi
     if command -v "$qemu" >/dev/null; then
-        echo "  smoke test under $qemu:"
-        qemu_args=(-L "/usr/$gnu")
-        if [[ $t == "$ARMV6" ]]; then
-            qemu_args=(-cpu arm1176 -L "$ARMV6_SYSROOT")
-            echo "  CPU architecture attributes: $(cpu_arch "$bin")(ring's NEON code says v7 but runs only where NEON is detected; the arm1176 run below is the proof)"
-        fi
+        echo "  smoke test under $qemu ${qemu_args[*]}:"
         if ! SMOKE_START_TIMEOUT=${SMOKE_START_TIMEOUT:-60} deploy/smoke-test.sh "$bin" "$qemu" "${qemu_args[@]}" | sed 's/^/    /'; then
             smoke_failed+=("$t")
         fi
@@ -198,6 +255,43 @@ for bin in "${built[@]}"; do
 done
 if [[ ${#smoke_failed[@]} -gt 0 ]]; then
     die "smoke test failed for ${smoke_failed[*]}"
+fi
+
+# 5. The armhf and armel Debian packages, from the armv6 binary (with cargo-deb installed). cargo-deb names
+# the architecture after the target triple (gnueabi: armel), so the armhf package is the same package
+# relabelled; both drop the empty Depends: line cargo-deb writes for a static binary.
+if [[ " ${targets[*]} " == *" $ARMV6 "* ]]; then
+    if cargo deb --version >/dev/null 2>&1; then
+        debdir=$target_dir/debian
+        bin=$target_dir/$ARMV6/release/diuna
+        echo
+        echo "cross-build: Debian packages from the armv6 binary (cargo deb --no-build --target $ARMV6)"
+        # It prints the package's path, target/debian/diuna_<version>-1_armel.deb, and warns that a static
+        # binary has no $auto dependencies (shown only if it fails).
+        log=$(mktemp)
+        armel=$(cargo deb --no-build --no-strip --target "$ARMV6" -o "$debdir/" 2>"$log" | tail -n1) || true
+        if [[ $armel != *_armel.deb || ! -f $armel ]]; then
+            cat "$log" >&2
+            die "cargo deb made no armel package"
+        fi
+        rm -f "$log"
+        for arch in armel armhf; do
+            root=$(mktemp -d)
+            chmod 755 "$root" # the package's ./ (mktemp makes it 0700)
+            dpkg-deb -R "$armel" "$root"
+            sed -i -e "s/^Architecture: .*/Architecture: $arch/" -e '/^Depends: *$/d' "$root/DEBIAN/control"
+            deb=${armel%_armel.deb}_$arch.deb
+            dpkg-deb --root-owner-group -b "$root" "$deb.new" >/dev/null
+            mv "$deb.new" "$deb"
+            cmp -s "$root/usr/bin/diuna" "$bin" || die "$deb: usr/bin/diuna is not $bin"
+            rm -rf "$root"
+            echo "  $deb ($(stat -c %s "$deb") bytes): $(dpkg-deb -f "$deb" Package Version Architecture Depends | paste -sd' ')"
+            echo "    $(dpkg-deb -c "$deb" | grep ' ./usr/bin/diuna$')   (= $bin)"
+        done
+    else
+        echo
+        echo "cross-build: no cargo-deb: Debian packages skipped (cargo install cargo-deb --locked)"
+    fi
 fi
 echo
 echo "Copy one to the Pi and install it:  scp ${built[0]} pi@raspberrypi:  then on the Pi,"
