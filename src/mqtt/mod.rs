@@ -295,6 +295,12 @@ impl MqttBridge {
         }
         if self.outage.failed(&e.to_string(), now) {
             tracing::warn!(error = %report::escape(&e.to_string(), report::REASON_CHARS), "MQTT connection lost or refused; retrying with backoff");
+            if let Some(hint) = mdns_hint(
+                &self.settings.mqtt.host,
+                cfg!(target_feature = "crt-static"),
+            ) {
+                tracing::warn!(host = %self.settings.mqtt.host, "{hint}");
+            }
         }
     }
 
@@ -418,6 +424,19 @@ impl Progress {
 }
 
 /// Resolves at `at`; never when `None`.
+/// What to tell the user when a static build (the armv6 one, deploy/RASPBERRY-PI.md) cannot reach a
+/// `.local` broker: static glibc resolves through files and DNS only, not the mDNS plugin Pi OS uses.
+fn mdns_hint(host: &str, static_build: bool) -> Option<&'static str> {
+    let local = host
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+        .ends_with(".local");
+    (static_build && local).then_some(
+        "this static build cannot resolve .local (mDNS) names: set [mqtt] host to the broker's IP \
+         address or DNS name, or add the name to /etc/hosts",
+    )
+}
+
 async fn until(at: Option<Instant>) {
     match at {
         Some(t) => tokio::time::sleep_until(t.into()).await,
@@ -445,6 +464,15 @@ async fn wait_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_static_build_explains_why_a_local_broker_name_does_not_resolve() {
+        assert!(mdns_hint("homeassistant.local", true).is_some());
+        assert!(mdns_hint("HomeAssistant.LOCAL.", true).is_some());
+        assert!(mdns_hint("homeassistant.local", false).is_none());
+        assert!(mdns_hint("192.168.1.10", true).is_none());
+        assert!(mdns_hint("broker.example.org", true).is_none());
+    }
 
     #[test]
     fn a_connection_is_alive_only_while_both_directions_make_progress() {
