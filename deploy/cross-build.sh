@@ -2,7 +2,7 @@
 # Cross-build release binaries of diuna, with real WS281x/GPIO support (`--features hardware`), for a
 # Raspberry Pi from an x86-64 Debian/Ubuntu machine, using Debian's cross compilers.
 #
-#   deploy/cross-build.sh                     # aarch64 and armv7
+#   deploy/cross-build.sh                     # aarch64, armv7 and armv6
 #   deploy/cross-build.sh aarch64             # 64-bit Pi OS only (Pi 3, 4, 5, Zero 2 W, CM3/CM4)
 #   deploy/cross-build.sh armv7 -- --locked   # 32-bit Debian armhf (Pi 2+); arguments after -- go to cargo
 #   deploy/cross-build.sh armv6               # 32-bit Pi OS or Debian armhf on every Pi, Zero and Pi 1 too
@@ -40,8 +40,8 @@
 # rpi_ws281x and rppal.
 set -euo pipefail
 
-ALL_TARGETS=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf)
 ARMV6=arm-unknown-linux-gnueabi
+ALL_TARGETS=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf "$ARMV6")
 
 die() {
     echo "cross-build: $*" >&2
@@ -54,7 +54,7 @@ gnu_triple() {
         aarch64-unknown-linux-gnu) echo aarch64-linux-gnu ;;
         armv7-unknown-linux-gnueabihf) echo arm-linux-gnueabihf ;;
         "$ARMV6") echo arm-linux-gnueabi ;;
-        *) die "unsupported target $1 (use one of: ${ALL_TARGETS[*]} $ARMV6)" ;;
+        *) die "unsupported target $1 (use one of: ${ALL_TARGETS[*]})" ;;
     esac
 }
 
