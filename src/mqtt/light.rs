@@ -296,19 +296,11 @@ impl StateJson<'_> {
         let _ = serde_json::to_writer(&mut *buf, self);
     }
 
+    /// The state as a JSON value (tests read it by key).
+    #[cfg(test)]
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
-}
-
-/// The JSON state of a zone, as a value (for the sync group's state, which adds its own keys).
-pub fn state_json(z: &ZoneState) -> Value {
-    StateJson::of(z).to_value()
-}
-
-/// [`StateJson::master`] as a value.
-pub fn master_json(m: &MasterState, any_on: bool) -> Value {
-    StateJson::master(m, any_on).to_value()
 }
 
 fn round2(v: f32) -> f64 {
@@ -327,6 +319,10 @@ mod tests {
     use super::*;
     use crate::engine::EffectChoice;
     use serde_json::json;
+
+    fn state_json(z: &ZoneState) -> Value {
+        StateJson::of(z).to_value()
+    }
 
     fn ok(s: &str) -> LightCommand {
         parse_command(s.as_bytes()).unwrap_or_else(|e| panic!("{s}: {e}"))
