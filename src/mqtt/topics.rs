@@ -264,6 +264,14 @@ mod tests {
         assert!(t.is_current_state("diuna/dev/state"));
         assert!(!t.is_current_state("diuna/dev/attic/state"));
         assert!(!t.is_current_state("diuna/dev/attic/speed/state"));
+        // The topics built once are each parameter's own (indexed by the enum's order).
+        for p in ParamId::ALL {
+            assert_eq!(
+                t.param_state(0, p),
+                format!("diuna/dev/{}/{}/state", t.zone_ids[0], p.name())
+            );
+        }
+        assert_eq!(t.zone_state(0), "diuna/dev/floor/state");
     }
 
     #[test]
