@@ -2,7 +2,8 @@
 //! zones on two strips, 140 pixels) with every zone animated at 60 FPS, measured per thread.
 //!
 //! 1. `floor`: a bare thread of this bench sleeping to 60 Hz deadlines — what one timer wake-up per
-//!    frame costs on this machine, whatever the program does;
+//!    frame costs on this machine, whatever the program does; and a bare MQTT client answering the
+//!    `commands` part's 50 commands/s (`common/floor_client.rs`) — what the socket work alone costs;
 //! 2. `seed`: the daemon animating the five seed zones (breathe, color_fade, snake, breathe,
 //!    color_snake), no capture, MQTT connected: CPU per thread (schedstat), µs per frame, wake-ups
 //!    (context switches) per thread per frame;
@@ -11,7 +12,7 @@
 //! 5. peak RSS (VmHWM, and its anonymous and file-backed parts) of those daemons: two strips, MQTT
 //!    connected; and the size of the release binary.
 //!
-//! Run: `cargo bench --bench frame_cost` (needs mosquitto; about 1½ minutes). Environment:
+//! Run: `cargo bench --bench frame_cost` (needs mosquitto; about 2 minutes). Environment:
 //! `DIUNA_FC_SECS` (window per part, default 20), `DIUNA_FC_ONLY=floor,seed,commands,idle`,
 //! `DIUNA_FC_BIN` (measure another binary), `DIUNA_FC_RATE` (commands/s, default 50).
 
