@@ -28,6 +28,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::Filter;
@@ -252,7 +253,19 @@ async fn send(
     let mut sending: Option<Sending> = None;
     loop {
         if sending.is_none() && connected {
-            sending = queue.pop().map(|item| hand_over(client.clone(), item));
+            // Everything rumqttc has room for goes at once (one scheduling round, not one per item);
+            // the first item that must wait is awaited below, and the rest stay here to be coalesced.
+            while let Some(item) = queue.pop() {
+                let mut f = hand_over(client.clone(), item);
+                match std::future::poll_fn(|cx| Poll::Ready(f.as_mut().poll(cx))).await {
+                    Poll::Ready(Err(e)) => tracing::debug!(error = %e, "MQTT request not queued"),
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Pending => {
+                        sending = Some(f);
+                        break;
+                    }
+                }
+            }
             waiting.set(sending.is_some());
         }
         tokio::select! {
