@@ -10,25 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::raw::{connect, packet, string};
+
 /// A zone state as large as Diuna's (`{"brightness":…,"color":…,"palette":…}`, about 140 bytes).
 const STATE: &[u8] = br#"{"brightness":180,"color":{"b":200,"g":120,"r":255},"color_mode":"rgb","effect":"color_snake","palette":"zone colour","state":"ON"}"#;
-
-fn string(s: &[u8], out: &mut Vec<u8>) {
-    out.extend_from_slice(&(s.len() as u16).to_be_bytes());
-    out.extend_from_slice(s);
-}
-
-/// A packet: `header`, then the remaining length (< 16,384 here), then `body`.
-fn packet(header: u8, body: &[u8]) -> Vec<u8> {
-    let mut p = vec![header];
-    if body.len() < 128 {
-        p.push(body.len() as u8);
-    } else {
-        p.extend_from_slice(&[(body.len() % 128) as u8 | 0x80, (body.len() / 128) as u8]);
-    }
-    p.extend_from_slice(body);
-    p
-}
 
 /// Reads one packet into `buf`; returns its first byte.
 fn read_packet(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u8> {
@@ -61,11 +46,7 @@ pub fn serve(
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the broker");
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
-    let mut body = Vec::new();
-    string(b"MQTT", &mut body);
-    body.extend_from_slice(&[4, 0x02, 0, 0]);
-    string(b"frame-cost-floor", &mut body);
-    s.write_all(&packet(0x10, &body)).unwrap();
+    s.write_all(&connect("frame-cost-floor", 0)).unwrap();
     let mut sub = vec![0, 1];
     string(filter.as_bytes(), &mut sub);
     sub.push(1);

@@ -568,9 +568,28 @@ pub mod raw {
         }
     }
 
-    fn string(s: &[u8], out: &mut Vec<u8>) {
+    /// Appends an MQTT string (two-byte length, then the bytes).
+    pub fn string(s: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(&(s.len() as u16).to_be_bytes());
         out.extend_from_slice(s);
+    }
+
+    /// A packet: its first byte `header`, the remaining length, then `body`.
+    pub fn packet(header: u8, body: &[u8]) -> Vec<u8> {
+        let mut p = vec![header];
+        remaining_length(body.len(), &mut p);
+        p.extend_from_slice(body);
+        p
+    }
+
+    /// A CONNECT packet (MQTT 3.1.1, clean session) with `keep_alive` seconds (0: none).
+    pub fn connect(client_id: &str, keep_alive: u16) -> Vec<u8> {
+        let mut body = Vec::new();
+        string(b"MQTT", &mut body);
+        body.extend_from_slice(&[4, 0x02]);
+        body.extend_from_slice(&keep_alive.to_be_bytes());
+        string(client_id.as_bytes(), &mut body);
+        packet(0x10, &body)
     }
 
     /// A QoS 0 PUBLISH packet.
@@ -578,24 +597,14 @@ pub mod raw {
         let mut body = Vec::with_capacity(topic.len() + payload.len() + 2);
         string(topic.as_bytes(), &mut body);
         body.extend_from_slice(payload);
-        let mut p = vec![0x30];
-        remaining_length(body.len(), &mut p);
-        p.extend_from_slice(&body);
-        p
+        packet(0x30, &body)
     }
 
     /// Connects (clean session), writes every packet of `packets` in one go, disconnects; returns how
     /// long the writing took.
     pub fn burst(port: u16, client_id: &str, packets: &[u8]) -> Duration {
         let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the broker");
-        let mut body = Vec::new();
-        string(b"MQTT", &mut body);
-        body.extend_from_slice(&[4, 0x02, 0, 60]);
-        string(client_id.as_bytes(), &mut body);
-        let mut connect = vec![0x10];
-        remaining_length(body.len(), &mut connect);
-        connect.extend_from_slice(&body);
-        s.write_all(&connect).unwrap();
+        s.write_all(&connect(client_id, 60)).unwrap();
         let mut connack = [0u8; 4];
         s.read_exact(&mut connack).unwrap();
         assert_eq!(connack, [0x20, 2, 0, 0], "CONNACK accepted");
