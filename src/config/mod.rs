@@ -14,7 +14,7 @@ pub use realtime::SyncConfig;
 
 use sections::{
     build_device_id, build_input, build_layout, build_mqtt, build_render, build_shutdown_leds,
-    build_zone_init, check_wire_limit,
+    build_zone_init, check_log_level, check_wire_limit,
 };
 
 use std::path::{Path, PathBuf};
@@ -168,6 +168,7 @@ impl Config {
         let mut errs = Vec::new();
         let render = build_render(&raw, &mut errs);
         let device_id = build_device_id(raw.device_id.as_deref(), &mut errs);
+        check_log_level(raw.log_level.as_deref(), &mut errs);
         let layout = build_layout(&raw, &mut errs);
         check_wire_limit(&render, &layout, &mut errs);
         let zone_init = build_zone_init(&raw.zones, &mut errs);

@@ -70,6 +70,25 @@ pub(super) fn build_device_id(id: Option<&str>, errs: &mut Vec<String>) -> Strin
     }
 }
 
+/// `log_level`: a level, or `target=level` directives joined by commas (what `RUST_LOG` takes).
+pub(super) fn check_log_level(level: Option<&str>, errs: &mut Vec<String>) {
+    let Some(level) = level else { return };
+    // A bare word is a target to tracing ("infoo" would enable everything under a target of that
+    // name and silence the rest): here it must be a level.
+    let bare_words_are_levels = level.split(',').filter(|d| !d.contains('=')).all(|d| {
+        d.trim()
+            .parse::<tracing::level_filters::LevelFilter>()
+            .is_ok()
+    });
+    let parses = level.parse::<tracing_subscriber::filter::Targets>().is_ok();
+    if !(bare_words_are_levels && parses) {
+        errs.push(format!(
+            "log_level: \"{level}\" is not a level (error, warn, info, debug, trace) nor a list of \
+             target=level directives such as \"info,rumqttc=warn\""
+        ));
+    }
+}
+
 /// `fps` against what the strips' drivers can carry.
 pub(super) fn check_wire_limit(render: &RenderConfig, layout: &Layout, errs: &mut Vec<String>) {
     if layout.strips.is_empty() {

@@ -68,6 +68,17 @@ fn errors_for(text: &str) -> Vec<String> {
 fn bad_configs_name_their_key() {
     let cases: &[(&str, &str, &str)] = &[
         (
+            "log level",
+            r#"log_level = "loud"
+[[strips]]
+id="a"
+[[zones]]
+id="z"
+strip="a"
+pixels=3"#,
+            "log_level",
+        ),
+        (
             "unknown strip",
             r#"[[strips]]
 id="a"
