@@ -57,6 +57,12 @@ pub enum AppError {
     CriticalTask,
 }
 
+/// Slots of the event bus (every slot is allocated up front: 256 × ≈ 80 bytes). The render loop
+/// announces at most a few events per command and the bridge drains the bus at every turn; a burst
+/// that outruns it (more than 128 commands between two turns) makes the subscribers lag, and each
+/// one recovers: the bridge republishes what changed, the state writer saves, the preview redraws.
+pub const EVENT_BUS: usize = 256;
+
 /// The whole stop, from the stop token to the joined render loop.
 pub const STOP_BUDGET: Duration = Duration::from_secs(5);
 /// What `main` then gives tasks still stuck in blocking calls before the process exits.
@@ -119,7 +125,7 @@ impl App {
         open: crate::output::DeviceFactory,
     ) -> Result<App, AppError> {
         let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-        let (events, _) = broadcast::channel::<Event>(1024);
+        let (events, _) = broadcast::channel::<Event>(EVENT_BUS);
         let mut first_frame = events.subscribe();
         let (engine, render_join) = engine::spawn(engine_init(&config), open, events)?;
         if config.sync.group.is_some() {

@@ -87,10 +87,12 @@ impl Palette {
     }
 }
 
-/// Every palette the daemon knows: the built-in ones, then the user's, addressed by index.
+/// Every palette the daemon knows: the built-in ones, then the user's, addressed by index. Built once
+/// and shared: a clone (the render loop's, the MQTT bridge's, each reload's) is a reference, not
+/// another 768 bytes per palette.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Palettes {
-    list: Vec<Palette>,
+    list: std::sync::Arc<[Palette]>,
 }
 
 impl Default for Palettes {
@@ -100,20 +102,27 @@ impl Default for Palettes {
 }
 
 impl Palettes {
-    /// The built-in palettes followed by `user`.
+    /// The built-in palettes followed by `user`. Without user palettes this is the one shared table
+    /// of built-in palettes, built on first use.
     pub fn new(user: Vec<Palette>) -> Palettes {
-        let mut list: Vec<Palette> = BUILTIN
-            .iter()
-            .map(|(name, stops)| {
-                let stops: Vec<(u8, Rgb)> = stops
-                    .iter()
-                    .map(|&(p, [r, g, b])| (p, Rgb::new(r, g, b)))
-                    .collect();
-                Palette::from_stops(name, &stops).expect("built-in palettes are valid")
-            })
-            .collect();
-        list.extend(user);
-        Palettes { list }
+        static BUILTIN_TABLES: std::sync::OnceLock<Palettes> = std::sync::OnceLock::new();
+        let builtin = BUILTIN_TABLES.get_or_init(|| Palettes {
+            list: BUILTIN
+                .iter()
+                .map(|(name, stops)| {
+                    let stops: Vec<(u8, Rgb)> = stops
+                        .iter()
+                        .map(|&(p, [r, g, b])| (p, Rgb::new(r, g, b)))
+                        .collect();
+                    Palette::from_stops(name, &stops).expect("built-in palettes are valid")
+                })
+                .collect(),
+        });
+        if user.is_empty() {
+            return builtin.clone();
+        }
+        let list: Vec<Palette> = builtin.list.iter().cloned().chain(user).collect();
+        Palettes { list: list.into() }
     }
 
     pub fn get(&self, i: usize) -> Option<&Palette> {

@@ -187,7 +187,7 @@ mod tests {
         };
         events
             .send(Event::Device {
-                state,
+                state: Box::new(state),
                 preset: "red",
             })
             .unwrap();

@@ -103,7 +103,7 @@ pub enum Event {
     Master { state: MasterState, any_on: bool },
     /// The control surface's state changed.
     Device {
-        state: DeviceState,
+        state: Box<DeviceState>,
         preset: &'static str,
     },
     /// A local input, with the zone selected when it happened (published on `B/event`).
@@ -223,5 +223,17 @@ impl EngineHandle {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Stats(tx))?;
         rx.await.map_err(|_| SendError::Stopped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every slot of the event bus holds one `Event` (`app::EVENT_BUS`): the large, rare variants are
+    /// boxed so that the bus stays a few kilobytes.
+    #[test]
+    fn an_event_is_small() {
+        let size = std::mem::size_of::<super::Event>();
+        eprintln!("Event: {size} bytes");
+        assert!(size <= 48, "Event is {size} bytes");
     }
 }

@@ -549,7 +549,7 @@ impl RenderLoop {
 
     fn emit_device(&self) {
         let _ = self.events.send(Event::Device {
-            state: self.control.state.clone(),
+            state: Box::new(self.control.state.clone()),
             preset: self.control.preset_name(&self.zones),
         });
     }
