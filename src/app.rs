@@ -58,9 +58,9 @@ pub enum AppError {
 }
 
 /// Slots of the event bus (every slot is allocated up front: 256 × ≈ 80 bytes). The render loop
-/// announces at most a few events per command and the bridge drains the bus at every turn; a burst
-/// that outruns it (more than 128 commands between two turns) makes the subscribers lag, and each
-/// one recovers: the bridge republishes what changed, the state writer saves, the preview redraws.
+/// announces one or two events per command and the bridge takes every waiting event before it reads
+/// the next command; a subscriber that still falls a full bus behind lags and recovers: the bridge
+/// skips the backlog and republishes from a snapshot, the state writer saves, the preview redraws.
 pub const EVENT_BUS: usize = 256;
 
 /// The whole stop, from the stop token to the joined render loop.

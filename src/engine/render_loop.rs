@@ -313,6 +313,11 @@ impl RenderLoop {
             cmd.without_white()
         };
         let old_effect = self.zones[z].effect;
+        // The preset select follows the selected zone's colour: the device state is announced again
+        // only when the nearest preset changes, not on every colour (a burst of commands to the
+        // selected zone would otherwise announce the whole control surface each time).
+        let old_preset =
+            (z == self.control.state.selected_zone).then(|| self.control.preset_name(&self.zones));
         if self.zones[z].apply(cmd) {
             if self.zones[z].effect != old_effect && self.zones[z].effect.is_some() {
                 self.compositor.restart_effect(z, self.clock.now(now));
@@ -320,8 +325,7 @@ impl RenderLoop {
             let t = self.transition_of(cmd);
             self.compositor.begin_transition(z, t, now);
             self.emit_zone(z);
-            if z == self.control.state.selected_zone {
-                // The preset select follows the selected zone's colour.
+            if old_preset.is_some_and(|p| p != self.control.preset_name(&self.zones)) {
                 self.emit_device();
             }
         }

@@ -6,7 +6,9 @@
 //! outbox (`outbox.rs`, which also explains the QoS choices). Incoming messages are parsed into typed
 //! engine commands in `inbound.rs` and nowhere else; bad input is answered on `B/error` and in the log,
 //! escaped and rate-limited (`report.rs`), and never reaches the engine. Outgoing state is published
-//! retained, only when its payload changed (`publish.rs`). On every (re)connection: subscribe, `online`,
+//! retained, only when its payload changed (`publish.rs`); the bridge takes what the engine announced
+//! before it reads the next command, and publishes each state once per turn, at its latest, so a burst of
+//! commands cannot outrun its own state updates. On every (re)connection: subscribe, `online`,
 //! discovery, then every current state. `presence.rs` finds a second daemon with our `device_id`.
 //!
 //! The bridge beats its supervisor [`Heartbeat`] only while the connection shows progress both ways:
@@ -104,6 +106,8 @@ pub struct MqttBridge {
     overload_reported: (u64, u64, Option<Instant>),
     realtime: realtime::RealtimeView,
     group: group::GroupView,
+    /// Announced but not yet published (see [`MqttBridge::on_events`]).
+    pending: publish::Pending,
 }
 
 /// Why the bridge stopped (the supervisor restarts it).
@@ -162,6 +166,7 @@ impl MqttBridge {
             overload_reported: (0, 0, None),
             realtime: realtime::RealtimeView::new(config),
             group: group::GroupView::new(config),
+            pending: publish::Pending::new(config.layout.zones.len()),
         }
     }
 
@@ -179,8 +184,25 @@ impl MqttBridge {
         let rediscover = tokio::time::sleep(far);
         tokio::pin!(rediscover);
         let result = loop {
+            // Biased: what the render loop announced goes out before the next command comes in, so
+            // a burst of commands cannot run ahead of its own state updates (the order below is
+            // the priority; events come only from commands, inputs and timers, so they cannot
+            // starve the connection).
             tokio::select! {
+                biased;
                 _ = stop.cancelled() => break Ok(()),
+                ev = events.recv() => match ev.and_then(|ev| self.on_events(&out, ev, &mut events)) {
+                    Ok(()) => {}
+                    Err(RecvError::Lagged(n)) => {
+                        // The receiver now points at the oldest event still on the bus, a full
+                        // bus behind: skip that backlog (the snapshot below is newer than all of
+                        // it) instead of working through it and lagging again.
+                        events = events.resubscribe();
+                        tracing::debug!(missed = n, "MQTT bridge fell behind the event bus; republishing changed state");
+                        self.publish_all_state(&out).await;
+                    }
+                    Err(RecvError::Closed) => break Err(MqttError::EngineGone),
+                },
                 note = notes.recv() => match note {
                     None => break Err(MqttError::EventLoopEnded),
                     Some(note) => if self.on_note(&out, note, &stop).await {
@@ -188,14 +210,6 @@ impl MqttBridge {
                         let jitter = Duration::from_millis(500 + (std::process::id() as u64 * 7919) % 1500);
                         rediscover.as_mut().reset(tokio::time::Instant::now() + jitter);
                     },
-                },
-                ev = events.recv() => match ev {
-                    Ok(ev) => self.on_event(&out, ev),
-                    Err(RecvError::Lagged(n)) => {
-                        tracing::debug!(missed = n, "MQTT bridge fell behind the event bus; republishing changed state");
-                        self.publish_all_state(&out).await;
-                    }
-                    Err(RecvError::Closed) => break Err(MqttError::EngineGone),
                 },
                 _ = tick.tick() => self.housekeeping(&out).await,
                 _ = until(self.cleanup_at) => {

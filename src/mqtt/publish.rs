@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::light::StateJson;
 use super::outbox::Outbox;
@@ -14,8 +16,28 @@ use super::{MqttBridge, device, discovery, health, inbound, scenes};
 use crate::effects::ParamId;
 use crate::engine::{Command, Event, Snapshot, ZoneState};
 
+/// Events [`MqttBridge::on_events`] takes in one turn before the bridge looks at its other work.
+const DRAIN_AT_MOST: usize = 256;
 /// Outbox losses are reported at most this often.
 const OVERLOAD_EVERY: Duration = Duration::from_secs(30);
+
+/// States announced on the event bus and not yet published: the latest of each zone, of the master
+/// and of the device.
+pub(super) struct Pending {
+    zones: Vec<Option<Box<ZoneState>>>,
+    master: Option<Event>,
+    device: Option<Event>,
+}
+
+impl Pending {
+    pub(super) fn new(zones: usize) -> Self {
+        Pending {
+            zones: vec![None; zones],
+            master: None,
+            device: None,
+        }
+    }
+}
 
 /// A retained discovery message of an entity we no longer have.
 #[derive(Clone, Debug)]
@@ -138,7 +160,64 @@ impl MqttBridge {
         }
     }
 
-    pub(super) fn on_event(&mut self, out: &Outbox, ev: Event) {
+    /// Handles `first` and every event already waiting behind it on the bus (up to [`DRAIN_AT_MOST`]),
+    /// publishing each zone's state, the master's and the device's once, at their latest, however
+    /// often they changed meanwhile: under a burst of commands the bridge serialises one state per
+    /// topic per turn instead of one per command. Other events (inputs, rejections, realtime) flush
+    /// the held states first, so every topic still sees its updates in order. A lag met while
+    /// draining is returned for the caller to recover from.
+    pub(super) fn on_events(
+        &mut self,
+        out: &Outbox,
+        first: Event,
+        events: &mut broadcast::Receiver<Event>,
+    ) -> Result<(), RecvError> {
+        let mut next = first;
+        let mut taken = 1;
+        let result = loop {
+            match next {
+                Event::Zone { zone, state } => match self.pending.zones.get_mut(zone) {
+                    Some(slot) => *slot = Some(state),
+                    None => tracing::warn!(zone, "state of an unknown zone"),
+                },
+                ev @ Event::Master { .. } => self.pending.master = Some(ev),
+                ev @ Event::Device { .. } => self.pending.device = Some(ev),
+                ev => {
+                    self.flush_pending(out);
+                    self.on_event(out, ev);
+                }
+            }
+            if taken >= DRAIN_AT_MOST {
+                break Ok(());
+            }
+            taken += 1;
+            next = match events.try_recv() {
+                Ok(ev) => ev,
+                Err(TryRecvError::Empty) => break Ok(()),
+                Err(TryRecvError::Lagged(n)) => break Err(RecvError::Lagged(n)),
+                Err(TryRecvError::Closed) => break Err(RecvError::Closed),
+            };
+        };
+        self.flush_pending(out);
+        result
+    }
+
+    /// Publishes the states [`MqttBridge::on_events`] held back.
+    fn flush_pending(&mut self, out: &Outbox) {
+        for z in 0..self.pending.zones.len() {
+            if let Some(state) = self.pending.zones[z].take() {
+                self.publish_zone(out, z, &state);
+            }
+        }
+        for ev in [self.pending.master.take(), self.pending.device.take()]
+            .into_iter()
+            .flatten()
+        {
+            self.on_event(out, ev);
+        }
+    }
+
+    fn on_event(&mut self, out: &Outbox, ev: Event) {
         match ev {
             Event::Zone { zone, state } => self.publish_zone(out, zone, &state),
             Event::Master { state, any_on } => {

@@ -152,12 +152,15 @@ fn command_changes_leds_and_retained_state() {
     let s = state_of(&mut c, "floor", |s| s["color"]["g"] == 255);
     assert_eq!(s["state"], "ON");
     assert_eq!(s["color_mode"], "rgb");
+    // The preset select follows the selected zone (the floor) to its nearest preset.
+    c.wait_topic(&format!("{B}/state"), |m| m.json()["preset"] == "green");
 
     // hs colour, colour temperature, brightness, effect and off, each reflected in state.
     c.publish(&format!("{B}/floor/set"), r#"{"color":{"h":240,"s":100}}"#);
     let s = state_of(&mut c, "floor", |s| s["color_mode"] == "hs");
     assert_eq!(s["color"], json!({"h":240.0,"s":100.0}));
     cap.wait_frame("a", "floor blue", |f| f.pixel(0) == [0, 0, 255]);
+    c.wait_topic(&format!("{B}/state"), |m| m.json()["preset"] == "blue");
     c.publish(&format!("{B}/floor/set"), r#"{"color_temp":2700}"#);
     let s = state_of(&mut c, "floor", |s| s["color_mode"] == "color_temp");
     assert_eq!(s["color_temp"], 2700);
