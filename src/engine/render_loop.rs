@@ -313,9 +313,7 @@ impl RenderLoop {
             cmd.without_white()
         };
         let old_effect = self.zones[z].effect;
-        // The preset select follows the selected zone's colour: the device state is announced again
-        // only when the nearest preset changes, not on every colour (a burst of commands to the
-        // selected zone would otherwise announce the whole control surface each time).
+        // The preset select follows the selected zone's colour: announced when its preset changes.
         let old_preset =
             (z == self.control.state.selected_zone).then(|| self.control.preset_name(&self.zones));
         if self.zones[z].apply(cmd) {
