@@ -184,10 +184,11 @@ impl MqttBridge {
         let rediscover = tokio::time::sleep(far);
         tokio::pin!(rediscover);
         let result = loop {
-            // Biased: what the render loop announced goes out before the next command comes in, so
-            // a burst of commands cannot run ahead of its own state updates (the order below is
-            // the priority; events come only from commands, inputs and timers, so they cannot
-            // starve the connection).
+            // Biased, in this order: what the render loop announced goes out before the next command
+            // comes in, so a burst of commands cannot run ahead of its own state updates; the timers
+            // (housekeeping and its heartbeat among them) come before the connection too, so a flood
+            // of commands cannot starve them. Events come only from commands, inputs and timers, and
+            // the timers fire seldom, so neither can starve the connection.
             tokio::select! {
                 biased;
                 _ = stop.cancelled() => break Ok(()),
@@ -202,14 +203,6 @@ impl MqttBridge {
                         self.publish_all_state(&out).await;
                     }
                     Err(RecvError::Closed) => break Err(MqttError::EngineGone),
-                },
-                note = notes.recv() => match note {
-                    None => break Err(MqttError::EventLoopEnded),
-                    Some(note) => if self.on_note(&out, note, &stop).await {
-                        // Home Assistant came online: re-announce after a short random delay.
-                        let jitter = Duration::from_millis(500 + (std::process::id() as u64 * 7919) % 1500);
-                        rediscover.as_mut().reset(tokio::time::Instant::now() + jitter);
-                    },
                 },
                 _ = tick.tick() => self.housekeeping(&out).await,
                 _ = until(self.cleanup_at) => {
@@ -226,6 +219,14 @@ impl MqttBridge {
                         self.publish_all_state(&out).await;
                     }
                 }
+                note = notes.recv() => match note {
+                    None => break Err(MqttError::EventLoopEnded),
+                    Some(note) => if self.on_note(&out, note, &stop).await {
+                        // Home Assistant came online: re-announce after a short random delay.
+                        let jitter = Duration::from_millis(500 + (std::process::id() as u64 * 7919) % 1500);
+                        rediscover.as_mut().reset(tokio::time::Instant::now() + jitter);
+                    },
+                },
             }
         };
         self.goodbye(&out, &mut notes).await;
