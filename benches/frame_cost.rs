@@ -10,7 +10,8 @@
 //! 3. `commands`: the same while a client publishes 50 commands/s (brightness and speed, round robin);
 //! 4. `idle`: the seed zones static: CPU and wake-ups per second;
 //! 5. peak RSS (VmHWM, and its anonymous and file-backed parts) of those daemons: two strips, MQTT
-//!    connected; and the size of the release binary.
+//!    connected; where the resident memory of the largest is at the end of its window (the executable's
+//!    own pages, the shared libraries', anonymous memory) and its PSS; and the size of the binary.
 //!
 //! Run: `cargo bench --bench frame_cost` (needs mosquitto; about 2 minutes). Environment:
 //! `DIUNA_FC_SECS` (window per part, default 20), `DIUNA_FC_ONLY=floor,seed,commands,idle`,
@@ -26,7 +27,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::daemon::{BenchDaemon as Daemon, daemon_bin, env_num, status_field};
+use common::daemon::{BenchDaemon as Daemon, Memory, daemon_bin, env_num, status_field};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use support::Broker;
 
@@ -327,6 +328,8 @@ struct Run {
     hwm_kib: u64,
     anon_kib: u64,
     file_kib: u64,
+    /// Where the resident memory was at the end of the window.
+    memory: Option<Memory>,
 }
 
 /// Starts the broker and the daemon on the seed config, lets it settle, measures `secs`.
@@ -359,6 +362,7 @@ fn run(animated: bool, rate: f64, secs: f64) -> Run {
         hwm_kib: d.status_kib("VmHWM:"),
         anon_kib: d.status_kib("RssAnon:"),
         file_kib: d.status_kib("RssFile:"),
+        memory: d.memory(),
     };
     d.stop();
     r
@@ -469,6 +473,26 @@ fn main() {
             "≤ 5 MiB".into(),
             verdict(mib <= 5.0),
         ));
+        if let Some(m) = run.memory {
+            let mib = |kib: u64| kib as f64 / 1024.0;
+            rows.push((
+                "  resident now: executable, shared libs, anon".into(),
+                format!(
+                    "{:.2} + {:.2} + {:.2} MiB",
+                    mib(m.executable),
+                    mib(m.libraries),
+                    mib(m.anon)
+                ),
+                "—".into(),
+                "info",
+            ));
+            rows.push((
+                "  PSS now (shared pages divided by sharers)".into(),
+                format!("{:.2} MiB", mib(m.pss)),
+                "—".into(),
+                "info",
+            ));
+        }
     }
     let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
     rows.push((

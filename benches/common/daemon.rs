@@ -68,6 +68,13 @@ impl BenchDaemon {
         status_field(format!("/proc/{}/status", self.pid()), key).unwrap_or(0)
     }
 
+    /// Where its resident memory is now (`/proc/<pid>/smaps`); `None` when unreadable.
+    pub fn memory(&self) -> Option<Memory> {
+        let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", self.pid())).ok()?;
+        let exe = std::fs::read_link(format!("/proc/{}/exe", self.pid())).ok()?;
+        Some(Memory::parse(&smaps, &exe.to_string_lossy()))
+    }
+
     /// SIGTERM and wait (bounded), then kill.
     pub fn stop(mut self) {
         let _ = Command::new("kill")
@@ -89,5 +96,56 @@ impl Drop for BenchDaemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A process's resident memory by where it comes from, in KiB (from `/proc/<pid>/smaps`): the
+/// executable's own pages (its code and read-only data, as mapped from the file), the shared libraries' pages
+/// (libc, libm, the loader: also counted in every other process that maps them), and anonymous memory
+/// (heap, stacks, written data). `pss` is the proportional set size: shared pages divided among the
+/// processes that map them, which is what the process adds to the machine's memory.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Memory {
+    pub executable: u64,
+    pub libraries: u64,
+    pub anon: u64,
+    pub pss: u64,
+}
+
+impl Memory {
+    fn parse(smaps: &str, exe: &str) -> Memory {
+        let mut m = Memory::default();
+        // The current mapping's path and resident KiB; its anonymous (written) pages count as anon.
+        let (mut path, mut rss) = (String::new(), 0);
+        let close = |m: &mut Memory, path: &str, rss: u64| {
+            if path == exe {
+                m.executable += rss;
+            } else if path.starts_with('/') {
+                m.libraries += rss;
+            }
+        };
+        for line in smaps.lines() {
+            let mut words = line.split_whitespace();
+            let Some(first) = words.next() else { continue };
+            if first.contains('-') && !first.ends_with(':') {
+                // A mapping's header: address range, perms, offset, device, inode, [path].
+                close(&mut m, &path, rss);
+                path = words.nth(4).unwrap_or("").to_string();
+                rss = 0;
+                continue;
+            }
+            let kib: u64 = words.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            match first {
+                "Rss:" => rss += kib,
+                "Anonymous:" => {
+                    m.anon += kib;
+                    rss = rss.saturating_sub(kib);
+                }
+                "Pss:" => m.pss += kib,
+                _ => {}
+            }
+        }
+        close(&mut m, &path, rss);
+        m
     }
 }
