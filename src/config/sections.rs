@@ -150,6 +150,15 @@ pub(super) fn build_mqtt(raw: &raw::RawMqtt, errs: &mut Vec<String>) -> MqttConf
     if raw.tls_cert.is_some() != raw.tls_key.is_some() {
         errs.push("mqtt.tls_cert / mqtt.tls_key: a client certificate needs both".into());
     }
+    let names_tls = raw.tls_ca.is_some() || raw.tls_cert.is_some() || raw.tls_key.is_some();
+    if names_tls && !cfg!(feature = "tls") {
+        // Refused rather than ignored: ignoring it would send the password in the clear.
+        errs.push(
+            "mqtt.tls_ca / tls_cert / tls_key: this diuna was built without TLS (cargo feature \
+             `tls`, on by default); use a build with it or remove them"
+                .into(),
+        );
+    }
     MqttConfig {
         enabled: raw.enabled.unwrap_or(true),
         host: raw.host.clone().unwrap_or_else(|| "localhost".into()),

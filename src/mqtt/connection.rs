@@ -18,17 +18,16 @@
 
 use std::time::Duration;
 
+use rumqttc::NetworkOptions;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{DisconnectReasonCode, LastWill, Packet};
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, StateError};
-use rumqttc::{NetworkOptions, Transport};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::tls::TlsFiles;
 use crate::config::{MqttConfig, PasswordSource};
 
 /// The Maximum Packet Size declared to the broker. Command payloads over 16 KiB are rejected by the
@@ -80,13 +79,8 @@ pub enum SetupError {
         what: &'static str,
         reason: String,
     },
-}
-
-/// The TLS material, read from the files the config names.
-#[derive(Clone, PartialEq, Eq)]
-struct TlsFiles {
-    ca: Vec<u8>,
-    client: Option<(Vec<u8>, Vec<u8>)>,
+    #[error("mqtt.tls_ca: this diuna was built without TLS (cargo feature `tls`)")]
+    NoTls,
 }
 
 /// Connection settings with every file read and checked: what [`Settings::resolve`] accepts is exactly
@@ -131,19 +125,7 @@ impl Settings {
                 Some(std::env::var(var).map_err(|_| SetupError::PasswordEnv(var.clone()))?)
             }
         };
-        let tls = match &cfg.tls_ca {
-            None => None,
-            Some(ca) => Some(TlsFiles {
-                ca: read_pem::<CertificateDer>("tls_ca", ca, "certificate")?,
-                client: match (&cfg.tls_cert, &cfg.tls_key) {
-                    (Some(c), Some(k)) => Some((
-                        read_pem::<CertificateDer>("tls_cert", c, "certificate")?,
-                        read_pem::<PrivateKeyDer>("tls_key", k, "private key")?,
-                    )),
-                    _ => None,
-                },
-            }),
-        };
+        let tls = TlsFiles::read(cfg)?;
         Ok(Settings {
             client_id: cfg
                 .client_id
@@ -176,9 +158,7 @@ impl Settings {
             o.set_credentials(user, self.password.clone().unwrap_or_default());
         }
         if let Some(tls) = &self.tls {
-            // ring, not aws-lc: it cross-compiles for 32-bit ARM with Debian's cross compilers.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            o.set_transport(Transport::tls(tls.ca.clone(), tls.client.clone(), None));
+            tls.apply(&mut o);
         }
         // Our own socket: commands and state are tiny messages, do not let Nagle hold them back. (The
         // broker's side of the connection is a different matter: see `outbox.rs` on delayed ACKs.)
@@ -187,27 +167,6 @@ impl Settings {
         o.set_network_options(net);
         o
     }
-}
-
-/// Reads a TLS file and checks that it holds at least one PEM item of kind `T` (what rumqttc will
-/// parse when it connects), so a wrong file is reported now rather than at every connection attempt.
-fn read_pem<T: PemObject>(
-    key: &'static str,
-    path: &std::path::Path,
-    what: &'static str,
-) -> Result<Vec<u8>, SetupError> {
-    let bytes = std::fs::read(path).map_err(|source| SetupError::TlsFile {
-        key,
-        path: path.display().to_string(),
-        source,
-    })?;
-    T::from_pem_slice(&bytes).map_err(|e| SetupError::TlsPem {
-        key,
-        path: path.display().to_string(),
-        what,
-        reason: e.to_string(),
-    })?;
-    Ok(bytes)
 }
 
 /// What the poll task reports. (Events are the common case, and moving ~400 bytes through the channel
@@ -358,6 +317,11 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("mqtt.password_file /nonexistent/pw"), "{e}");
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn a_missing_or_wrong_tls_file_fails_before_connecting_and_names_the_key() {
         let e = Settings::resolve(&mqtt("tls_ca=\"/nonexistent/ca.pem\""), "dev").unwrap_err();
         assert!(e.to_string().contains("mqtt.tls_ca"), "{e}");
         let dir = tempfile::tempdir().unwrap();
@@ -369,6 +333,19 @@ mod tests {
             e.contains("mqtt.tls_ca") && e.contains("not a PEM certificate"),
             "{e}"
         );
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn a_build_without_tls_refuses_a_config_that_names_tls_files() {
+        for key in ["tls_ca", "tls_cert", "tls_key"] {
+            let text = format!(
+                "device_id=\"dev\"\n[mqtt]\n{key}=\"/etc/ssl/x.pem\"\n[[strips]]\nid=\"a\"\n\
+                 [[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=1\n"
+            );
+            let e = Config::from_toml(&text).expect_err(key).to_string();
+            assert!(e.contains("built without TLS"), "{key}: {e}");
+        }
     }
 
     #[test]

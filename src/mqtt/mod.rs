@@ -32,6 +32,7 @@ mod publish;
 pub mod realtime;
 pub mod report;
 pub mod scenes;
+pub mod tls;
 pub mod topics;
 
 use std::collections::{HashMap, HashSet};

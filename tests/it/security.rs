@@ -102,6 +102,7 @@ fn a_refused_login_keeps_the_lights_working() {
 }
 
 #[test]
+#[cfg(feature = "tls")]
 fn tls_with_a_ca_file() {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n).display().to_string();
