@@ -84,22 +84,27 @@ type Entity = (&'static str, String, Value);
 /// Builds every discovery message for `config` (the scene and playlist selects, whose options
 /// change at run time, come from `scenes::library_entities`).
 pub fn all(config: &Config, t: &Topics) -> Vec<Discovery> {
-    let mut entities = zone_entities(config, t);
-    entities.push(("light", "all".into(), master_light(config, t)));
-    entities.extend(control_entities(config, t));
-    entities.extend(health_sensors(t));
-    entities.extend(input_and_identify(t));
-    let mut out: Vec<Discovery> = entities
-        .into_iter()
-        .map(|(component, object, p)| entity(config, t, component, &object, p))
-        .collect();
-    let mut push = |component: &str, object: &str, p: Value| {
-        out.push(entity(config, t, component, object, p));
-    };
-    super::realtime::discovery(config, t, &mut push);
-    out.extend(super::group::discovery(config, &t.prefix));
-    out.extend(super::scenes::entities(config, t));
+    let mut out = Vec::new();
+    each(config, t, &mut |d| out.push(d));
     out
+}
+
+/// Hands every discovery message for `config` to `f`, one at a time, so that whoever serialises them
+/// never holds them all as JSON values at once (they are the heap's peak at start-up otherwise).
+pub fn each(config: &Config, t: &Topics, f: &mut dyn FnMut(Discovery)) {
+    let mut emit = |(component, object, p): Entity| f(entity(config, t, component, &object, p));
+    zone_entities(config, t, &mut emit);
+    emit(("light", "all".into(), master_light(config, t)));
+    control_entities(config, t).into_iter().for_each(&mut emit);
+    health_sensors(t).into_iter().for_each(&mut emit);
+    input_and_identify(t).into_iter().for_each(&mut emit);
+    let mut push =
+        |component: &str, object: &str, p: Value| f(entity(config, t, component, object, p));
+    super::realtime::discovery(config, t, &mut push);
+    super::group::discovery(config, &t.prefix)
+        .into_iter()
+        .for_each(&mut *f);
+    super::scenes::entities(config, t).into_iter().for_each(f);
 }
 
 /// A JSON-schema light (zones and the master alike): colour (`modes`), colour temperature, effects,
@@ -125,8 +130,7 @@ fn light(name: &str, command: String, state: String, modes: &[&str]) -> Value {
 
 /// Per zone: its light (with the RGBW modes when its strip lights a white LED) and one slider per
 /// effect parameter.
-fn zone_entities(config: &Config, t: &Topics) -> Vec<Entity> {
-    let mut out = Vec::new();
+fn zone_entities(config: &Config, t: &Topics, emit: &mut dyn FnMut(Entity)) {
     for (z, zone) in config.layout.zones.iter().enumerate() {
         let modes = if config.layout.strips[zone.strip].uses_white() {
             RGBW_MODES
@@ -139,13 +143,12 @@ fn zone_entities(config: &Config, t: &Topics) -> Vec<Entity> {
             t.zone_state(z).to_string(),
             modes,
         );
-        out.push(("light", zone.id.clone(), payload));
+        emit(("light", zone.id.clone(), payload));
         for p in ParamId::ALL {
             let object = format!("{}_{}", zone.id, p.name());
-            out.push(("number", object, param_number(&zone.name, z, p, t)));
+            emit(("number", object, param_number(&zone.name, z, p, t)));
         }
     }
-    out
 }
 
 /// The slider of parameter `p` of zone `z`.

@@ -136,11 +136,11 @@ impl MqttBridge {
             &config.mqtt.discovery_prefix,
             &config.layout,
         );
-        let discovery_topics = discovery::all(config, &topics)
-            .into_iter()
-            .map(|d| d.topic)
-            .chain(scenes::library_topics(&topics))
-            .collect();
+        let mut discovery_topics = HashSet::new();
+        discovery::each(config, &topics, &mut |d| {
+            discovery_topics.insert(d.topic);
+        });
+        discovery_topics.extend(scenes::library_topics(&topics));
         let presence = Presence::new(identity::instance_token(), &settings.client_id);
         MqttBridge {
             config: Arc::new(config.clone()),

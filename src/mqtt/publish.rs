@@ -76,11 +76,16 @@ impl MqttBridge {
         self.scratch = buf;
     }
 
+    /// Every discovery message, each serialised as soon as it is built (see `discovery::each`).
     pub(super) fn publish_discovery(&mut self, out: &Outbox) {
-        let mut all = discovery::all(&self.config, &self.topics);
-        self.realtime.patch_discovery(&mut all, &self.topics);
-        for d in all {
-            self.publish_state(out, &d.topic, d.payload.to_string().as_bytes());
+        let (config, topics) = (Arc::clone(&self.config), Arc::clone(&self.topics));
+        let mut messages = Vec::new();
+        discovery::each(&config, &topics, &mut |mut d| {
+            self.realtime.patch_discovery(&mut d, &topics);
+            messages.push((d.topic, d.payload.to_string()));
+        });
+        for (topic, payload) in messages {
+            self.publish_state(out, &topic, payload.as_bytes());
         }
     }
 

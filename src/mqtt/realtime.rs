@@ -54,11 +54,10 @@ impl RealtimeView {
         v
     }
 
-    /// Adds `realtime` to the effect list of every zone a stream feeds.
-    pub fn patch_discovery(&self, list: &mut [Discovery], t: &Topics) {
+    /// Adds `realtime` to the effect list of `d` when it is the light of a zone a stream feeds.
+    pub fn patch_discovery(&self, d: &mut Discovery, t: &Topics) {
         for (z, _) in self.status.feeding.iter().enumerate().filter(|(_, f)| **f) {
-            let topic = t.discovery("light", &t.zone_ids[z]);
-            if let Some(d) = list.iter_mut().find(|d| d.topic == topic)
+            if d.topic == t.discovery("light", &t.zone_ids[z])
                 && let Some(effects) = d.payload["effect_list"].as_array_mut()
             {
                 effects.push(json!(EFFECT));
@@ -248,7 +247,7 @@ mod tests {
         let mut v = RealtimeView::new(&c);
         let has = |v: &RealtimeView| {
             let mut all = super::super::discovery::all(&c, &t);
-            v.patch_discovery(&mut all, &t);
+            all.iter_mut().for_each(|d| v.patch_discovery(d, &t));
             all.iter()
                 .filter(|d| d.topic.contains("/light/"))
                 .map(|d| {
