@@ -139,8 +139,13 @@ impl Settings {
 
     /// The rumqttc options: MQTT 5, a persistent session, our Maximum Packet Size, last will `offline`.
     pub fn options(&self, availability: &str) -> MqttOptions {
+        self.options_at(availability, &self.mqtt.host)
+    }
+
+    /// [`Settings::options`] with the broker at `host` (its address, when only mDNS knows its name).
+    fn options_at(&self, availability: &str, host: &str) -> MqttOptions {
         let cfg = &self.mqtt;
-        let mut o = MqttOptions::new(&self.client_id, &cfg.host, cfg.port);
+        let mut o = MqttOptions::new(&self.client_id, host, cfg.port);
         o.set_keep_alive(cfg.keep_alive.max(Duration::from_secs(5)));
         o.set_clean_start(false);
         o.set_session_expiry_interval(Some(SESSION_EXPIRY.as_secs() as u32));
@@ -245,27 +250,115 @@ impl Drop for PollTask {
 /// Creates the client and starts the poll task on `tracker`; notifications arrive on the returned
 /// receiver.
 pub fn start(
-    opts: MqttOptions,
-    reconnect_max: Duration,
+    settings: &Settings,
+    availability: &str,
     tracker: &TaskTracker,
 ) -> (AsyncClient, mpsc::Receiver<Notification>, PollTask) {
-    let (client, eventloop) = AsyncClient::new(opts, REQUEST_QUEUE);
+    let (client, eventloop) = AsyncClient::new(settings.options(availability), REQUEST_QUEUE);
     let (tx, rx) = mpsc::channel(256);
     let stop = CancellationToken::new();
     let s = stop.clone();
+    let reconnect_max = settings.mqtt.reconnect_max;
+    let finder = LocalBroker::of(settings, availability);
     let task = tracker.spawn(async move {
         tokio::select! {
             _ = s.cancelled() => {}
-            _ = poll(eventloop, tx, reconnect_max) => {}
+            _ = poll(eventloop, tx, reconnect_max, finder) => {}
         }
     });
     (client, rx, PollTask { task, stop })
 }
 
-async fn poll(mut eventloop: EventLoop, tx: mpsc::Sender<Notification>, reconnect_max: Duration) {
+/// Finds a broker whose name is under `.local` before each connection attempt: by the system's
+/// resolver when it can (`/etc/hosts`, Pi OS's nss-mdns), else by asking mDNS directly
+/// ([`super::mdns`]), and then connects to the address it got. Not with TLS: the broker's certificate
+/// is checked against the name rumqttc connects to, so the system must resolve that name itself.
+struct LocalBroker {
+    settings: Settings,
+    availability: String,
+    /// The address mDNS gave last (logged when it changes).
+    found: Option<std::net::Ipv4Addr>,
+    /// A failure was logged; the next is not, until a success.
+    warned: bool,
+}
+
+impl LocalBroker {
+    fn of(settings: &Settings, availability: &str) -> Option<LocalBroker> {
+        super::mdns::is_local(&settings.mqtt.host).then(|| LocalBroker {
+            settings: settings.clone(),
+            availability: availability.to_owned(),
+            found: None,
+            warned: false,
+        })
+    }
+
+    /// Points `options` at the broker for the next connection attempt.
+    async fn aim(&mut self, options: &mut MqttOptions) {
+        let host = self.settings.mqtt.host.as_str();
+        let port = self.settings.mqtt.port;
+        if tokio::net::lookup_host((host, port))
+            .await
+            .is_ok_and(|mut addrs| addrs.next().is_some())
+        {
+            if self.found.take().is_some() {
+                *options = self.settings.options(&self.availability);
+            }
+            self.warned = false;
+            return;
+        }
+        if self.settings.tls.is_some() {
+            self.warn(
+                "the system cannot resolve the broker's .local name, and with TLS it must (the \
+                 certificate is checked against it): add the name to /etc/hosts or use a DNS name",
+                None,
+            );
+            return;
+        }
+        match super::mdns::resolve(host).await {
+            Ok(ip) => {
+                if self.found != Some(ip) {
+                    tracing::info!(host, %ip, "found the broker by mDNS");
+                }
+                self.found = Some(ip);
+                self.warned = false;
+                *options = self
+                    .settings
+                    .options_at(&self.availability, &ip.to_string());
+            }
+            Err(e) => self.warn(
+                "the broker's .local name resolves neither by the system nor by mDNS: is the \
+                 broker up and on this network? Or set [mqtt] host to its IP address",
+                Some(&e),
+            ),
+        }
+    }
+
+    fn warn(&mut self, what: &str, error: Option<&super::mdns::MdnsError>) {
+        if !std::mem::replace(&mut self.warned, true) {
+            match error {
+                Some(e) => tracing::warn!(host = %self.settings.mqtt.host, error = %e, "{what}"),
+                None => tracing::warn!(host = %self.settings.mqtt.host, "{what}"),
+            }
+        }
+    }
+}
+
+async fn poll(
+    mut eventloop: EventLoop,
+    tx: mpsc::Sender<Notification>,
+    reconnect_max: Duration,
+    mut finder: Option<LocalBroker>,
+) {
     let mut backoff = FIRST_BACKOFF;
     let mut flaps = Flaps::default();
+    // The first poll, and the first after an error, connect.
+    let mut connecting = true;
     loop {
+        if std::mem::take(&mut connecting)
+            && let Some(f) = &mut finder
+        {
+            f.aim(&mut eventloop.options).await;
+        }
         match eventloop.poll().await {
             Ok(ev) => {
                 if matches!(ev, Event::Incoming(Packet::ConnAck(_))) {
@@ -288,6 +381,7 @@ async fn poll(mut eventloop: EventLoop, tx: mpsc::Sender<Notification>, reconnec
                 if tx.send(note).await.is_err() {
                     return;
                 }
+                connecting = true;
                 tokio::time::sleep(wait).await;
                 backoff = (backoff * 2).min(reconnect_max.max(FIRST_BACKOFF));
             }

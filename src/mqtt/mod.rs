@@ -26,6 +26,7 @@ pub mod health;
 pub mod identity;
 mod inbound;
 pub mod light;
+mod mdns;
 pub mod outbox;
 pub mod presence;
 mod publish;
@@ -173,10 +174,10 @@ impl MqttBridge {
 
     /// Runs until `stop` is cancelled, then publishes `offline` and disconnects.
     pub async fn run(mut self, stop: CancellationToken) -> Result<(), MqttError> {
-        let opts = self.settings.options(&self.topics.availability);
         let mqtt = &self.settings.mqtt;
         tracing::info!(host = %mqtt.host, port = mqtt.port, client_id = %self.settings.client_id, base = %self.topics.base, "MQTT connecting");
-        let (client, mut notes, poll) = connection::start(opts, mqtt.reconnect_max, &self.tracker);
+        let (client, mut notes, poll) =
+            connection::start(&self.settings, &self.topics.availability, &self.tracker);
         let out = Outbox::start(client, &self.tracker);
         let mut events = self.engine.subscribe();
         let mut tick = tokio::time::interval(TICK);
@@ -311,12 +312,6 @@ impl MqttBridge {
         }
         if self.outage.failed(&e.to_string(), now) {
             tracing::warn!(error = %report::escape(&e.to_string(), report::REASON_CHARS), "MQTT connection lost or refused; retrying with backoff");
-            if let Some(hint) = mdns_hint(
-                &self.settings.mqtt.host,
-                cfg!(target_feature = "crt-static"),
-            ) {
-                tracing::warn!(host = %self.settings.mqtt.host, "{hint}");
-            }
         }
     }
 
@@ -440,19 +435,6 @@ impl Progress {
 }
 
 /// Resolves at `at`; never when `None`.
-/// What to tell the user when a static build (the armv6 one, deploy/RASPBERRY-PI.md) cannot reach a
-/// `.local` broker: static glibc resolves through files and DNS only, not the mDNS plugin Pi OS uses.
-fn mdns_hint(host: &str, static_build: bool) -> Option<&'static str> {
-    let local = host
-        .trim_end_matches('.')
-        .to_ascii_lowercase()
-        .ends_with(".local");
-    (static_build && local).then_some(
-        "this static build cannot resolve .local (mDNS) names: set [mqtt] host to the broker's IP \
-         address or DNS name, or add the name to /etc/hosts",
-    )
-}
-
 async fn until(at: Option<Instant>) {
     match at {
         Some(t) => tokio::time::sleep_until(t.into()).await,
@@ -480,15 +462,6 @@ async fn wait_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_static_build_explains_why_a_local_broker_name_does_not_resolve() {
-        assert!(mdns_hint("homeassistant.local", true).is_some());
-        assert!(mdns_hint("HomeAssistant.LOCAL.", true).is_some());
-        assert!(mdns_hint("homeassistant.local", false).is_none());
-        assert!(mdns_hint("192.168.1.10", true).is_none());
-        assert!(mdns_hint("broker.example.org", true).is_none());
-    }
 
     #[test]
     fn a_connection_is_alive_only_while_both_directions_make_progress() {

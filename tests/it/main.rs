@@ -14,6 +14,7 @@ mod input;
 mod library;
 mod lifecycle;
 mod logging;
+mod mdns;
 mod mqtt;
 mod persistence;
 mod realtime;
