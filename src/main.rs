@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
 use diuna::app::{self, RunOptions};
 use diuna::config::Config;
 use diuna::output::preview::Screen;
@@ -14,28 +13,101 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
 
-/// WS281x LED zones on a Raspberry Pi as Home Assistant lights over MQTT.
-#[derive(Parser, Debug)]
-#[command(version, about)]
+/// The command line (`diuna --help`).
+#[derive(Debug, PartialEq)]
 struct Args {
     /// Configuration file to run with.
-    #[arg(
-        long,
-        short,
-        value_name = "FILE",
-        default_value = "/etc/diuna/diuna.toml"
-    )]
     config: PathBuf,
-    /// Validate FILE, print the zone map and exit (0 valid, 2 invalid). Touches no hardware or network.
-    #[arg(long, value_name = "FILE", conflicts_with = "config")]
+    /// Validate this file, print the zone map and exit (0 valid, 2 invalid).
     check_config: Option<PathBuf>,
     /// Draw the simulated strips live in the terminal.
-    #[arg(long)]
     preview: bool,
-    /// Print the systemd drop-in the configuration needs (its device nodes; root only for rpi_ws281x
-    /// on PWM/PCM) and exit. See deploy/RASPBERRY-PI.md.
-    #[arg(long, conflicts_with_all = ["check_config", "preview"])]
+    /// Print the systemd drop-in the configuration needs and exit.
     systemd_drop_in: bool,
+}
+
+const DEFAULT_CONFIG: &str = "/etc/diuna/diuna.toml";
+
+const HELP: &str = "\
+WS281x LED zones on a Raspberry Pi as Home Assistant lights over MQTT.
+
+Usage: diuna [OPTIONS]
+
+Options:
+  -c, --config <FILE>        Configuration file to run with [default: /etc/diuna/diuna.toml]
+      --check-config <FILE>  Validate FILE, print the zone map and exit (0 valid, 2 invalid).
+                             Touches no hardware or network
+      --preview              Draw the simulated strips live in the terminal
+      --systemd-drop-in      Print the systemd drop-in the configuration needs (its device nodes;
+                             root only for rpi_ws281x on PWM/PCM) and exit. See
+                             deploy/RASPBERRY-PI.md
+  -h, --help                 Print help
+  -V, --version              Print version
+";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Cli {
+    Run(Args),
+    Help,
+    Version,
+}
+
+impl Args {
+    /// The command line, or the help or version printed and exit 0, or the mistake and exit 2.
+    fn parse() -> Args {
+        match Args::parse_from(lexopt::Parser::from_env()) {
+            Ok(Cli::Run(args)) => args,
+            Ok(Cli::Help) => {
+                print!("{HELP}");
+                std::process::exit(0)
+            }
+            Ok(Cli::Version) => {
+                println!("diuna {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0)
+            }
+            Err(e) => {
+                eprintln!("diuna: {e}\n\nUsage: diuna [OPTIONS]; diuna --help says more");
+                std::process::exit(2)
+            }
+        }
+    }
+
+    fn parse_from(mut p: lexopt::Parser) -> Result<Cli, lexopt::Error> {
+        use lexopt::prelude::*;
+        let mut config = None;
+        let mut args = Args {
+            config: PathBuf::from(DEFAULT_CONFIG),
+            check_config: None,
+            preview: false,
+            systemd_drop_in: false,
+        };
+        while let Some(arg) = p.next()? {
+            match arg {
+                Short('c') | Long("config") => config = Some(PathBuf::from(p.value()?)),
+                Long("check-config") => args.check_config = Some(PathBuf::from(p.value()?)),
+                Long("preview") => args.preview = true,
+                Long("systemd-drop-in") => args.systemd_drop_in = true,
+                Short('h') | Long("help") => return Ok(Cli::Help),
+                Short('V') | Long("version") => return Ok(Cli::Version),
+                _ => return Err(arg.unexpected()),
+            }
+        }
+        let conflict = |a: &str, b: &str| Err(format!("{a} cannot be used with {b}").into());
+        if config.is_some() && args.check_config.is_some() {
+            return conflict("--check-config", "--config");
+        }
+        if args.systemd_drop_in && args.check_config.is_some() {
+            return conflict("--systemd-drop-in", "--check-config");
+        }
+        if args.systemd_drop_in && args.preview {
+            return conflict("--systemd-drop-in", "--preview");
+        }
+        if let Some(c) = config {
+            args.config = c;
+        }
+        Ok(Cli::Run(args))
+    }
 }
 
 fn main() -> ExitCode {
@@ -202,7 +274,66 @@ fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{colour, log_filter, logs_through_preview};
+    use super::{Args, Cli, DEFAULT_CONFIG, colour, log_filter, logs_through_preview};
+    use std::path::PathBuf;
+
+    fn cli(args: &[&str]) -> Result<Cli, String> {
+        let argv = std::iter::once("diuna").chain(args.iter().copied());
+        Args::parse_from(lexopt::Parser::from_iter(argv)).map_err(|e| e.to_string())
+    }
+
+    fn run(config: &str) -> Args {
+        Args {
+            config: PathBuf::from(config),
+            check_config: None,
+            preview: false,
+            systemd_drop_in: false,
+        }
+    }
+
+    #[test]
+    fn the_command_line_takes_each_option_and_defaults_the_config() {
+        assert_eq!(cli(&[]), Ok(Cli::Run(run(DEFAULT_CONFIG))));
+        assert_eq!(cli(&["-c", "a.toml"]), Ok(Cli::Run(run("a.toml"))));
+        assert_eq!(cli(&["--config=a.toml"]), Ok(Cli::Run(run("a.toml"))));
+        let preview = Args {
+            preview: true,
+            ..run("config/diuna.toml")
+        };
+        assert_eq!(
+            cli(&["--config", "config/diuna.toml", "--preview"]),
+            Ok(Cli::Run(preview))
+        );
+        let check = Args {
+            check_config: Some(PathBuf::from("b.toml")),
+            ..run(DEFAULT_CONFIG)
+        };
+        assert_eq!(cli(&["--check-config", "b.toml"]), Ok(Cli::Run(check)));
+        let drop_in = Args {
+            systemd_drop_in: true,
+            ..run("a.toml")
+        };
+        assert_eq!(
+            cli(&["--systemd-drop-in", "-c", "a.toml"]),
+            Ok(Cli::Run(drop_in))
+        );
+        assert_eq!(cli(&["--preview", "--help"]), Ok(Cli::Help));
+        assert_eq!(cli(&["-V"]), Ok(Cli::Version));
+    }
+
+    #[test]
+    fn a_wrong_command_line_says_what_is_wrong() {
+        let err = |args: &[&str]| cli(args).expect_err("refused");
+        assert!(err(&["--bogus"]).contains("--bogus"));
+        assert!(err(&["stray"]).contains("stray"));
+        assert!(
+            err(&["--config"]).contains("--config"),
+            "a value is missing"
+        );
+        assert!(err(&["--check-config", "a", "--config", "b"]).contains("--check-config"));
+        assert!(err(&["--systemd-drop-in", "--preview"]).contains("--preview"));
+        assert!(err(&["--systemd-drop-in", "--check-config", "a"]).contains("--check-config"));
+    }
     use tracing::Level;
 
     #[test]
