@@ -3,8 +3,8 @@
 //! connects. The responder is python-zeroconf, the mDNS library Home Assistant uses.
 //!
 //! Multicast needs an interface that carries it, so the test runs again inside a network namespace of
-//! its own (`unshare -n`), where it turns multicast on for the loopback interface: nothing leaves this
-//! machine and the host's network is not touched.
+//! its own (`unshare -rn`, or `unshare -n` as root), where it turns multicast on for the loopback
+//! interface: nothing leaves this machine and the host's network is not touched.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -21,8 +21,14 @@ const NAME: &str = "diuna-test-broker.local";
 #[test]
 fn a_broker_known_only_to_mdns_is_found_and_connected_to() {
     let exe = std::env::current_exe().expect("the test binary's path");
+    // A user namespace too where the system allows it (any user), else a network namespace alone
+    // (root).
+    let user_ns = Command::new("unshare")
+        .args(["-rn", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
     let out = Command::new("unshare")
-        .arg("-n")
+        .arg(if user_ns { "-rn" } else { "-n" })
         .arg(exe)
         .args([INNER, "--exact", "--ignored", "--nocapture"])
         .env(INSIDE, "1")
@@ -35,7 +41,7 @@ fn a_broker_known_only_to_mdns_is_found_and_connected_to() {
     );
     assert!(
         out.status.success(),
-        "the test in its own network namespace failed (it needs root for `unshare -n`):\n{text}"
+        "the test in its own network namespace failed (it needs `unshare -rn`, or root):\n{text}"
     );
     assert!(
         text.contains("1 passed"),
@@ -61,7 +67,11 @@ fn in_its_own_network_namespace_a_broker_known_only_to_mdns_is_found() {
             .expect("ip (iproute2) runs");
         assert!(ok.success(), "ip {args:?}");
     }
-    let broker = Broker::start();
+    // Root inside the namespace may be nobody outside it, so Mosquitto must not switch to its own
+    // user (with `user root` it stays who it is).
+    let port = crate::support::free_port();
+    let conf = format!("listener {port} 127.0.0.1\nallow_anonymous true\nuser root\n");
+    let broker = Broker::start_conf(tempfile::tempdir().unwrap(), port, &conf);
     let _responder = Responder::start(NAME, "127.0.0.1");
     let system = Command::new("getent")
         .args(["hosts", NAME])
