@@ -1,7 +1,7 @@
 //! The MQTT connection: validated settings (credentials and TLS files read up front), MQTT 5 client
 //! options, and the task that polls rumqttc's event loop without pause, with our own reconnect backoff.
 //! Before each connection attempt to a `.local` broker that the system cannot resolve, the task asks
-//! mDNS for its address ([`LocalBroker`]).
+//! mDNS for its address (`LocalBroker`).
 //!
 //! The poll task only polls and forwards; it never publishes or subscribes itself (awaiting a publish
 //! inside the polling loop can deadlock rumqttc). It ends when the bridge drops its receiver, and is
