@@ -525,8 +525,23 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failed test shows what the daemon said, so a failure seen once (in CI, say) can be read.
+        if std::thread::panicking() {
+            let log = self.log();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(DUMPED_LOG_LINES)..];
+            eprintln!(
+                "--- the daemon's log, last {} of {} lines ---\n{}\n--- end of the daemon's log ---",
+                tail.len(),
+                lines.len(),
+                tail.join("\n")
+            );
+        }
     }
 }
+
+/// How much of a daemon's log a failed test prints.
+const DUMPED_LOG_LINES: usize = 80;
 
 /// Publishes with paho-mqtt (`tests/it/paho_client.py`), a client the tests did not write; `args` are
 /// the script's options (`--qos 1`, `--retain`, `--size N`, `--message M`, `--count N`). Returns once the
