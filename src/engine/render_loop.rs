@@ -106,6 +106,8 @@ struct RenderLoop {
     shutdown: Option<(Instant, oneshot::Sender<()>)>,
     /// Which zones were on when the master last went off (brought back by the next master ON).
     master_saved_on: Option<Vec<bool>>,
+    /// The master state last announced on the event bus, and whether any zone was on then.
+    master_announced: Option<(MasterState, bool)>,
     palettes: Palettes,
     library: Library,
     playlist: Option<PlaylistRun>,
@@ -146,6 +148,7 @@ impl RenderLoop {
             urgent: false,
             shutdown: None,
             master_saved_on: None,
+            master_announced: None,
             zone_ids: init.layout.zones.iter().map(|z| z.id.clone()).collect(),
             palettes: init.palettes,
             library: init.library,
@@ -278,20 +281,24 @@ impl RenderLoop {
         self.need_frame = false;
     }
 
-    fn emit_zone(&self, z: usize) {
+    fn emit_zone(&mut self, z: usize) {
         let _ = self.events.send(Event::Zone {
             zone: z,
             state: Box::new(self.zones[z].clone()),
         });
-        // The master's ON/OFF follows the zones (the bridge publishes only what changed).
-        self.emit_master();
+        // The master's ON/OFF follows the zones: announced when it (or the master) changed, so a
+        // zone's colour or speed costs the bus one event, not two.
+        let now = (self.master, self.zones.iter().any(|z| z.on));
+        if self.master_announced != Some(now) {
+            self.emit_master();
+        }
     }
 
-    fn emit_master(&self) {
-        let _ = self.events.send(Event::Master {
-            state: self.master,
-            any_on: self.zones.iter().any(|z| z.on),
-        });
+    /// Announces the master's state (a master command always does, changed or not).
+    fn emit_master(&mut self) {
+        let (state, any_on) = (self.master, self.zones.iter().any(|z| z.on));
+        self.master_announced = Some((state, any_on));
+        let _ = self.events.send(Event::Master { state, any_on });
     }
 
     fn transition_of(&self, cmd: &LightCommand) -> Duration {

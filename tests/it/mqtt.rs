@@ -189,6 +189,32 @@ fn command_changes_leds_and_retained_state() {
 }
 
 #[test]
+fn the_master_light_follows_its_zones_on_and_off() {
+    let broker = Broker::start();
+    let _d = Daemon::start(&config(broker.port));
+    let mut c = TestClient::connect(broker.port, "t-master", &[&format!("{B}/#")]);
+    online(&mut c);
+    let all = format!("{B}/all/state");
+    c.seen_or_wait(&all);
+    // Turning the zones off one by one: the master stays ON while one zone is on.
+    c.publish(&format!("{B}/floor/set"), r#"{"state":"OFF"}"#);
+    state_of(&mut c, "floor", |s| s["state"] == "OFF");
+    c.publish(&format!("{B}/desk/set"), r#"{"brightness":90}"#);
+    state_of(&mut c, "desk", |s| s["brightness"] == 90);
+    assert_eq!(
+        c.seen_or_wait(&all).json()["state"],
+        "ON",
+        "the desk is still on"
+    );
+    c.publish(&format!("{B}/desk/set"), r#"{"state":"OFF"}"#);
+    c.wait_topic(&all, |m| m.json()["state"] == "OFF");
+    // One zone back on turns the master ON again, and its brightness is untouched throughout.
+    c.publish(&format!("{B}/floor/set"), r#"{"state":"ON"}"#);
+    let m = c.wait_topic(&all, |m| m.json()["state"] == "ON").json();
+    assert_eq!(m["brightness"], 255);
+}
+
+#[test]
 fn bad_input_is_rejected_with_a_message_and_the_daemon_keeps_serving() {
     let broker = Broker::start();
     let d = Daemon::start(&config(broker.port));
