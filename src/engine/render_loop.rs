@@ -8,6 +8,7 @@
 //! goes out at the next deadline — except a local input (knob, button, key), which is shown at once with
 //! an extra frame between two deadlines, leaving the schedule untouched.
 
+mod announce;
 mod pacer;
 mod stream;
 mod sync;
@@ -19,14 +20,14 @@ use tokio::sync::{broadcast, oneshot};
 
 use self::pacer::{AfterCommands, Moment, Pacer};
 use super::clock::Clock;
-use super::command::{Command, EngineHandle, Event, SceneCommand, Snapshot, Target};
+use super::command::{Command, EngineHandle, Event, SceneCommand, Target};
 use super::compositor::Compositor;
 use super::control::{Control, DeviceCommand, DeviceState};
 use super::input_event::{Button, ButtonAction, InputEvent};
 use super::master;
 use super::playlist::PlaylistRun;
 use super::queue::{Listen, QueueRx};
-use super::scene::{Library, LibrarySnapshot};
+use super::scene::Library;
 use super::settings::{LiveSettings, RenderConfig};
 use super::stats::{FrameStats, StatsRecorder};
 use super::sync::SyncState;
@@ -279,26 +280,6 @@ impl RenderLoop {
             self.output.recycle(buf);
         }
         self.need_frame = false;
-    }
-
-    fn emit_zone(&mut self, z: usize) {
-        let _ = self.events.send(Event::Zone {
-            zone: z,
-            state: Box::new(self.zones[z].clone()),
-        });
-        // The master's ON/OFF follows the zones: announced when it (or the master) changed, so a
-        // zone's colour or speed costs the bus one event, not two.
-        let now = (self.master, self.zones.iter().any(|z| z.on));
-        if self.master_announced != Some(now) {
-            self.emit_master();
-        }
-    }
-
-    /// Announces the master's state (a master command always does, changed or not).
-    fn emit_master(&mut self) {
-        let (state, any_on) = (self.master, self.zones.iter().any(|z| z.on));
-        self.master_announced = Some((state, any_on));
-        let _ = self.events.send(Event::Master { state, any_on });
     }
 
     fn transition_of(&self, cmd: &LightCommand) -> Duration {
@@ -554,46 +535,6 @@ impl RenderLoop {
             self.clock.step(n, self.interval());
         }
         self.after_control_change(before, now);
-    }
-
-    fn emit_device(&self) {
-        let _ = self.events.send(Event::Device {
-            state: Box::new(self.control.state.clone()),
-            preset: self.control.preset_name(&self.zones),
-        });
-    }
-
-    fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            zones: self.zones.clone(),
-            master: self.master,
-            device: self.control.state.clone(),
-            preset: self.control.preset_name(&self.zones),
-            library: self.library_snapshot(),
-        }
-    }
-
-    fn library_snapshot(&self) -> LibrarySnapshot {
-        let (scenes, playlists) = self.library.saved();
-        LibrarySnapshot {
-            scenes: scenes
-                .into_iter()
-                .map(|(n, s)| (n.clone(), s.clone()))
-                .collect(),
-            playlists: playlists
-                .into_iter()
-                .map(|(n, p)| (n.clone(), p.clone()))
-                .collect(),
-            zone_palettes: self
-                .zones
-                .iter()
-                .map(|z| {
-                    z.palette
-                        .and_then(|p| self.palettes.get(p))
-                        .map(|p| p.name.clone())
-                })
-                .collect(),
-        }
     }
 }
 
