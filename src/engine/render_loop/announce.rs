@@ -13,8 +13,8 @@ impl RenderLoop {
         });
         // The master's ON/OFF follows the zones: announced when it (or the master) changed, so a
         // zone's colour or speed costs the bus one event, not two.
-        let now = (self.master, self.zones.iter().any(|z| z.on));
-        if self.master_announced != Some(now) {
+        let current = (self.master, self.zones.iter().any(|z| z.on));
+        if self.master_announced != Some(current) {
             self.emit_master();
         }
     }
