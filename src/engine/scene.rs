@@ -436,6 +436,23 @@ impl Library {
         Ok(())
     }
 
+    /// What the state file keeps of the library: the saved scenes and playlists (owned), with each
+    /// zone's palette name.
+    pub fn snapshot(&self, zone_palettes: Vec<Option<String>>) -> LibrarySnapshot {
+        let (scenes, playlists) = self.saved();
+        LibrarySnapshot {
+            scenes: scenes
+                .into_iter()
+                .map(|(n, s)| (n.clone(), s.clone()))
+                .collect(),
+            playlists: playlists
+                .into_iter()
+                .map(|(n, p)| (n.clone(), p.clone()))
+                .collect(),
+            zone_palettes,
+        }
+    }
+
     /// The saved (not config-declared) scenes and playlists, as stored in the state file.
     pub fn saved(&self) -> (BTreeMap<&String, &Scene>, BTreeMap<&String, &Playlist>) {
         let keep = |n: &&String| !self.declared.contains(n.as_str());

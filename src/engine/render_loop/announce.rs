@@ -44,18 +44,8 @@ impl RenderLoop {
     }
 
     fn library_snapshot(&self) -> LibrarySnapshot {
-        let (scenes, playlists) = self.library.saved();
-        LibrarySnapshot {
-            scenes: scenes
-                .into_iter()
-                .map(|(n, s)| (n.clone(), s.clone()))
-                .collect(),
-            playlists: playlists
-                .into_iter()
-                .map(|(n, p)| (n.clone(), p.clone()))
-                .collect(),
-            zone_palettes: self
-                .zones
+        self.library.snapshot(
+            self.zones
                 .iter()
                 .map(|z| {
                     z.palette
@@ -63,6 +53,6 @@ impl RenderLoop {
                         .map(|p| p.name.clone())
                 })
                 .collect(),
-        }
+        )
     }
 }

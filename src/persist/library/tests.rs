@@ -21,30 +21,20 @@ fn zones(c: &Config) -> Vec<ZoneState> {
 
 /// Saves a snapshot of `zs` plus `lib` as a running daemon would; `clean` as a clean stop would.
 fn save(c: &Config, zs: &[ZoneState], lib: &Library, clean: bool) {
-    let (scenes, playlists) = lib.saved();
     let snap = Snapshot {
         zones: zs.to_vec(),
         master: MasterState::default(),
         device: DeviceState::default(),
         preset: "red",
-        library: LibrarySnapshot {
-            scenes: scenes
-                .into_iter()
-                .map(|(n, s)| (n.clone(), s.clone()))
-                .collect(),
-            playlists: playlists
-                .into_iter()
-                .map(|(n, p)| (n.clone(), p.clone()))
-                .collect(),
-            zone_palettes: zs
-                .iter()
+        library: lib.snapshot(
+            zs.iter()
                 .map(|z| {
                     z.palette
                         .and_then(|p| c.library.palettes.get(p))
                         .map(|p| p.name.clone())
                 })
                 .collect(),
-        },
+        ),
     };
     file::save(
         &c.state_path,
