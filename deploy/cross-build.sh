@@ -24,6 +24,10 @@
 # mirrors have no std for arm-unknown-linux-gnueabi), std is built from the rust-src component with
 # `-Z build-std` (RUSTC_BOOTSTRAP=1; std's own dependencies come from crates.io). The script says which.
 #
+# Every target links through deploy/link-hot-first.sh: the cross gcc drives Rust's own lld, which places
+# the functions a running daemon executes (deploy/hot-functions.txt) first, so the code it never runs is
+# never resident (1.7 MiB less peak RSS on x86-64; docs/PERFORMANCE.md, "Hot functions first").
+#
 # Output: target/<triple>/release/diuna (or under $CARGO_TARGET_DIR). CARGO_BUILD_JOBS=1 limits the
 # parallelism on a small machine.
 #
@@ -94,8 +98,9 @@ above_v6() {
 
 # What the objects that went into an armv6 binary say they need (readelf -A): the C runtime and libgcc
 # (Debian's armel), the C and assembly the build scripts compiled (rpi_ws281x, ring). The Rust code (one
-# object after fat LTO) is compiled for the arm1176jzf-s (v6KZ + VFPv2). The linker merges the attributes
-# into the binary's: the highest of them. Fails if anything but ring says it needs more than ARMv6.
+# object after fat LTO) is compiled for the arm1176jzf-s (v6KZ + VFPv2). lld (deploy/link-hot-first.sh)
+# does not merge the objects' attributes: the binary carries the first object's (crt1.o's), so the objects
+# are what to read. Fails if anything but ring says it needs more than ARMv6.
 armv6_attributes() {
     local bin=$1 dir=$2 gnu=$3 f above
     local libdir=/usr/$gnu/lib gccdir
@@ -103,7 +108,7 @@ armv6_attributes() {
     # Floating point in Rust and C code is VFP (armel's glibc and libm are soft-float).
     echo "  VFP arithmetic instructions: $("$gnu-objdump" -d --no-show-raw-insn "$bin" | grep -cE $'\tv(add|sub|mul|div|mla|mls|nmul|sqrt)\\.f(32|64)\t')"
     echo "  CPU architecture attributes (readelf -A):"
-    echo "    binary (merged by the linker: the highest of the objects below): $("$gnu-readelf" -A "$bin" | sed -n 's/^ *Tag_\(CPU_arch\|THUMB_ISA_use\|FP_arch\|Advanced_SIMD_arch\): */\1 /p' | paste -sd, | sed 's/,/, /g')"
+    echo "    binary (lld: the first object's, crt1.o's): $("$gnu-readelf" -A "$bin" | sed -n 's/^ *Tag_\(CPU_arch\|THUMB_ISA_use\|FP_arch\|Advanced_SIMD_arch\): */\1 /p' | paste -sd, | sed 's/,/, /g')"
     # The newest build-script outputs (older builds with other flags may linger in the target directory).
     # shellcheck disable=SC2012  # ls -t: sorting by time; these paths have no odd characters
     for f in "$libdir/crt1.o" "$libdir/libc.a" "$libdir/libm.a" "$gccdir/crtbeginT.o" "$gccdir/libgcc.a" \
@@ -140,9 +145,9 @@ fi
 
 cd "$(dirname "$0")/.."
 [[ -f Cargo.toml ]] || die "run me from a diuna source tree (no Cargo.toml in $PWD)"
-if [[ " ${targets[*]} " == *" $ARMV6 "* && -n ${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-} ]]; then
-    # They would replace armv6's per-target flags below (its static link and CPU).
-    die "unset RUSTFLAGS / CARGO_ENCODED_RUSTFLAGS for armv6: they override the flags this script sets for it"
+if [[ -n ${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-} ]]; then
+    # They would replace the per-target flags below (v0 symbol names; armv6's static link and CPU).
+    die "unset RUSTFLAGS / CARGO_ENCODED_RUSTFLAGS: they override the flags this script sets for each target"
 fi
 
 # 1. Debian packages.
@@ -199,7 +204,11 @@ for t in "${targets[@]}"; do
     fi
     echo "cross-build: building $t with $gnu-gcc ($std)"
     (
-        export "CARGO_TARGET_${upper}_LINKER=$gnu-gcc"
+        # The cross gcc drives the link through deploy/link-hot-first.sh, which has Rust's lld put the
+        # functions the daemon runs first (deploy/hot-functions.txt names them by their v0 symbol names).
+        export "CARGO_TARGET_${upper}_LINKER=$PWD/deploy/link-hot-first.sh"
+        export DIUNA_LINK_CC="$gnu-gcc" DIUNA_LINK_NM="$gnu-nm"
+        rustflags="-C symbol-mangling-version=v0"
         export "CC_${var}=$gnu-gcc"
         export "AR_${var}=$gnu-ar"
         # bindgen runs libclang with -target $t; point it at the cross C headers (Debian keeps them in
@@ -213,8 +222,9 @@ for t in "${targets[@]}"; do
             # Rust (std included): the target is ARMv6 with soft-float calls; target-cpu=arm1176jzf-s
             # (ARMv6KZ + VFPv2, the Pi 1 / Zero's core) lets the code inside functions use the VFP.
             # Static: no armel loader on an armhf system.
-            export "CARGO_TARGET_${upper}_RUSTFLAGS=-C target-cpu=arm1176jzf-s -C target-feature=+crt-static"
+            rustflags+=" -C target-cpu=arm1176jzf-s -C target-feature=+crt-static"
         fi
+        export "CARGO_TARGET_${upper}_RUSTFLAGS=$rustflags"
         if [[ ${#std_args[@]} -gt 0 ]]; then
             export RUSTC_BOOTSTRAP=1
         fi
@@ -232,6 +242,8 @@ for bin in "${built[@]}"; do
     gnu=$(gnu_triple "$t")
     file "$bin"
     echo "  size: $(du -h "$bin" | cut -f1) ($(stat -c %s "$bin") bytes)"
+    # shellcheck disable=SC2012  # ls -t: the newest link's report; cargo's paths have no odd characters
+    echo "  hot functions: $(cat "$(ls -t "$(dirname "$bin")"/deps/diuna-*.hot-first | head -n1)")"
     if "$gnu-readelf" -l "$bin" | grep INTERP >/dev/null; then # not -q: under pipefail it may cut readelf off
         glibc=$("$gnu-objdump" -T "$bin" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n1 || true)
         echo "  needs: ${glibc:-no versioned glibc symbols} (the Pi's glibc must be at least this)"
