@@ -14,7 +14,8 @@
 # How: it is called as rustc calls `cc` (the C compiler drives the link). It lists the functions the
 # objects define (nm), demangles them without their crate hashes (c++filt, then sed: the hashes differ
 # between targets and builds, the names do not), and hands lld the ones deploy/hot-functions.txt names,
-# in its order, as a symbol ordering file. lld is Rust's own (the `gcc-ld` directory of the host's
+# in its order, as a symbol ordering file, with the list's C library functions by name (a static build
+# links them from libc.a). lld is Rust's own (the `gcc-ld` directory of the host's
 # sysroot), for every target. deploy/profile-hot-functions.sh writes the list. A function the list does
 # not name is linked after the listed ones, as before: a stale list costs memory, never correctness.
 #
@@ -33,6 +34,7 @@ if [[ ${1:-} == --names ]]; then
     mangled=$(mktemp)
     trap 'rm -f "$mangled"' EXIT
     cat >"$mangled"
+    # shellcheck disable=SC2094  # both read the file: c++filt its lines, paste them beside its output
     c++filt <"$mangled" | sed -E 's/\[[0-9a-f]{5,16}\]//g; s/::h[0-9a-f]{16}$//' | paste - "$mangled"
     exit 0
 fi
@@ -59,19 +61,22 @@ gcc_ld="$(rustc --print sysroot)/lib/rustlib/$host/bin/gcc-ld"
 }
 
 order=$(mktemp)
-ranked=$(mktemp)
-trap 'rm -f "$order" "$ranked"' EXIT
+counts=$(mktemp)
+trap 'rm -f "$order" "$counts"' EXIT
 if [[ ${#objects[@]} -gt 0 && -f $list ]]; then
-    # Text symbols (t/T/w/W) of the objects, then the listed ones: "rank<TAB>symbol", rank being the
-    # line of the list that names it (several symbols can share a name: a generic's copies in std).
+    # "rank<TAB>symbol", rank being the line of the list that names it: the text symbols (t/T/w/W) of
+    # the objects that the list names (several symbols can share a name: a generic's copies in std),
+    # and the list's C names as they are (the C library's, which the linker finds by -lc and a static
+    # build links; a dynamic one has none of them, and lld passes over what it does not have).
     "$nm" --defined-only -P "${objects[@]}" 2>/dev/null | awk 'NF >= 2 && $2 ~ /^[tTwW]$/ { print $1 }' |
         sort -u | "$0" --names |
-        awk -F'\t' 'NR == FNR { if ($0 !~ /^#/ && $0 != "") rank[$0] = ++n; next }
-                    ($1 in rank) { print rank[$1] "\t" $2 }' "$list" - | sort -n -k1,1 -s >"$ranked"
-    cut -f2 "$ranked" >"$order"
-    found=$(cut -f1 "$ranked" | uniq | wc -l)
-    listed=$(grep -cv '^#' "$list" || true)
-    echo "$found of the $listed functions listed found, $(wc -l <"$order") symbols placed first" >"$out.hot-first"
+        awk -F'\t' 'NR == FNR { if ($0 !~ /^#/ && $0 != "") { rank[$0] = ++n; if ($0 ~ /^[A-Za-z_][A-Za-z0-9_.]*$/) c[$0] = 1 } next }
+                    ($1 in rank) { print rank[$1] "\t" $2; if (!($1 in c)) found[$1] = 1; done[$2] = 1 }
+                    END { for (f in found) nf++; for (x in c) { nc++; if (!(x in done)) print rank[x] "\t" x }
+                          print nf + 0, n - nc, nc + 0 > "/dev/stderr" }' "$list" - 2>"$counts" |
+        sort -n -k1,1 -s | cut -f2 >"$order"
+    read -r found rust c_names <"$counts"
+    echo "$found of the $rust Rust functions listed found, $c_names C functions named, $(wc -l <"$order") symbols ordered" >"$out.hot-first"
 fi
 
 "$cc" "$@" -B"$gcc_ld" -fuse-ld=lld -Wl,--symbol-ordering-file="$order" -Wl,--no-warn-symbol-ordering

@@ -4,16 +4,18 @@
 #
 #   deploy/profile-hot-functions.sh
 #
-# It builds a release binary with symbols (in target/hot-profile), runs it under valgrind's callgrind on
-# the seed config (config/diuna.toml: two simulated strips, five zones) against a Mosquitto on a free
-# port, twice: the first run leaves the state file every later start restores; in the second, with
-# paho-mqtt, it does what a Home Assistant user does: switches every zone on with one of
-# the original effects, changes brightness, colour and effect speed 300 times at 50 a second, switches
-# the master off and on, selects a preset; then stops the daemon with SIGTERM. Every function that ran
-# in diuna's own binary (std and the dependencies included) is listed, without crate hashes, sorted.
-# Re-run it when the code has changed much: a function missing from the list still works, it only
-# lands among the cold ones. Needs valgrind, mosquitto and python3 with paho-mqtt (what .ci/run
-# installs, plus valgrind). Takes about two minutes after the build.
+# It builds a static release binary with symbols (in target/hot-profile) and runs it on the seed config
+# (config/diuna.toml: two simulated strips, five zones) against a Mosquitto on a free port, twice. The
+# first run leaves the state file that every later start restores. The second runs under valgrind's
+# callgrind while paho-mqtt does what a Home Assistant user does: switches every zone on with one of the
+# original effects, changes brightness, colour and effect speed 300 times at 50 a second, switches the
+# master off and on, selects a preset; then SIGTERM stops the daemon. Every function that ran in the
+# binary (std, the dependencies and the C library included) is listed without crate hashes: first, by
+# name, those that ran over and over; then, by name, the rest.
+# Re-run it when the code has changed much (CI says when fewer than 90 % of the listed functions are
+# found): a function missing from the list still works, it only lands among the cold ones. Needs
+# valgrind, mosquitto and python3 with paho-mqtt (what .ci/run installs, plus valgrind). Takes about
+# a minute after the build.
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,10 +26,12 @@ done
 
 # v0 symbol names, as link-hot-first.sh's builds have: they name each instance of a generic function
 # by its type arguments (the legacy names differ only by a hash, which differs between targets).
+# Static, as the Pi Zero's package is: the C library's functions are then in the binary, and listed.
+host=$(rustc -vV | sed -n 's/^host: //p')
 target_dir=$src/target/hot-profile
-RUSTFLAGS="-C symbol-mangling-version=v0" CARGO_PROFILE_RELEASE_STRIP=none \
-    cargo build --release --target-dir "$target_dir"
-bin=$target_dir/release/diuna
+RUSTFLAGS="-C symbol-mangling-version=v0 -C target-feature=+crt-static" CARGO_PROFILE_RELEASE_STRIP=none \
+    cargo build --release --target "$host" --target-dir "$target_dir"
+bin=$target_dir/$host/release/diuna
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/diuna-hot.XXXXXX")
 broker=
@@ -93,7 +97,7 @@ c.loop_stop()
 c.disconnect()
 EOF
 
-# run <workload: online or full> [a command that runs the daemon's command line]: starts the daemon,
+# run <online | full> [a command to run the daemon under]: starts the daemon,
 # waits until it is online, runs the workload, stops it with SIGTERM.
 run() {
     local workload=$1
