@@ -247,7 +247,8 @@ for bin in "${built[@]}"; do
     echo "  hot functions: $(cat "$(ls -t "$(dirname "$bin")"/deps/diuna-*.hot-first | head -n1)")"
     if "$gnu-readelf" -l "$bin" | grep INTERP >/dev/null; then # not -q: under pipefail it may cut readelf off
         glibc=$("$gnu-objdump" -T "$bin" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n1 || true)
-        echo "  needs: ${glibc:-no versioned glibc symbols} (the Pi's glibc must be at least this)"
+        libs=$("$gnu-readelf" -d "$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | paste -sd' ' || true)
+        echo "  needs: $libs; ${glibc:-no versioned glibc symbols} (the Pi's glibc must be at least this)"
     else
         echo "  needs: no shared libraries (static)"
     fi

@@ -98,9 +98,9 @@ impl Heartbeat {
         let beat = Heartbeat::beat_secs(p);
         let since = (t / beat).rem_euclid(1.0) * beat;
         let dub = (0.3 * beat).min(0.28);
-        let mut pulse = (-since / HEARTBEAT_TAU).exp();
+        let mut pulse = libm::exp(-since / HEARTBEAT_TAU);
         if since >= dub {
-            pulse += 0.6 * (-(since - dub) / HEARTBEAT_TAU).exp();
+            pulse += 0.6 * libm::exp(-(since - dub) / HEARTBEAT_TAU);
         }
         HEARTBEAT_FLOOR + (1.0 - HEARTBEAT_FLOOR) * (pulse as f32).min(1.0)
     }

@@ -20,7 +20,7 @@ impl Breathe {
     /// Level 0–1 at time `t` (before intensity).
     pub fn level(t: f64, speed: f32) -> f64 {
         let period = (8.0 - 0.072 * speed as f64).max(0.8);
-        let p = ((2.0 * PI * t / period - PI / 2.0).sin() + 1.0) / 2.0;
+        let p = (libm::sin(2.0 * PI * t / period - PI / 2.0) + 1.0) / 2.0;
         0.15 + 0.85 * p
     }
 }

@@ -493,7 +493,7 @@ fn indicate(st: &ZoneState, t: f32, base: &mut [Rgb], white: &mut [u8]) {
             white.fill(0);
         }
     } else {
-        let phase = (1.0 - (std::f32::consts::TAU * t / PULSE_PERIOD).cos()) / 2.0;
+        let phase = (1.0 - libm::cosf(std::f32::consts::TAU * t / PULSE_PERIOD)) / 2.0;
         let level = 0.15 + 0.85 * phase;
         for p in base.iter_mut() {
             *p = p.scale(level);

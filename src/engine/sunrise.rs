@@ -38,7 +38,10 @@ pub fn curve(u: f32, target_kelvin: u32) -> (f32, f32) {
         0.0
     };
     let target = target_kelvin as f32;
-    (START_KELVIN + (target - START_KELVIN) * u.powf(1.5), u)
+    (
+        START_KELVIN + (target - START_KELVIN) * libm::powf(u, 1.5),
+        u,
+    )
 }
 
 /// Pre-gamma channels (0.0–255.0) at progress `u` for a sunrise to `brightness` and `kelvin`.

@@ -51,7 +51,7 @@ pub fn pack(wire: &[u8], bpp: usize, lut: &[u8; 256], out: &mut [u8]) {
 /// The kernel's gamma table: `255 × (i / 255)^(1 / 0.45)`, rounded down (the driver's comment gives the
 /// formula; the test checks it against values of its table).
 pub fn kernel_gamma(i: u8) -> u8 {
-    (255.0 * (i as f64 / 255.0).powf(1.0 / 0.45) + 1e-9).floor() as u8
+    (255.0 * libm::pow(i as f64 / 255.0, 1.0 / 0.45) + 1e-9).floor() as u8
 }
 
 /// What the kernel sends for `value` at `brightness` (with a kernel that has no pass-through, or

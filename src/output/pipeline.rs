@@ -39,7 +39,7 @@ impl GammaTable {
         let mut t = [0u8; 256];
         let mut fine = [0u16; 256];
         for (i, (v, f)) in t.iter_mut().zip(fine.iter_mut()).enumerate() {
-            let y = (i as f32 / 255.0).powf(gamma) * 255.0;
+            let y = libm::powf(i as f32 / 255.0, gamma) * 255.0;
             *v = (y + 0.5) as u8;
             *f = (y * 256.0 + 0.5) as u16;
         }

@@ -54,7 +54,7 @@ impl Preview {
             .map(|s| {
                 let mut ungamma = [0u8; 256];
                 for (i, v) in ungamma.iter_mut().enumerate() {
-                    *v = ((i as f32 / 255.0).powf(1.0 / s.gamma) * 255.0 + 0.5) as u8;
+                    *v = (libm::powf(i as f32 / 255.0, 1.0 / s.gamma) * 255.0 + 0.5) as u8;
                 }
                 let mut zones: Vec<(usize, usize, String)> = layout
                     .zones
