@@ -9,6 +9,7 @@ use std::sync::Arc;
 use diuna::app::{self, RunOptions};
 use diuna::config::Config;
 use diuna::output::preview::Screen;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
@@ -152,7 +153,13 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
-        tokio::spawn(wait_for_signal(shutdown.clone()));
+        // Installed before anything starts, not when a spawned task first runs: a SIGTERM sent as
+        // soon as the log says "diuna started" must stop the daemon cleanly, not kill it (the
+        // signal's default action) because that task had not been polled yet.
+        match stop_signals() {
+            Ok(signals) => drop(tokio::spawn(wait_for_signal(signals, shutdown.clone()))),
+            Err(e) => tracing::error!(error = %e, "cannot install the SIGTERM/SIGINT handlers"),
+        }
         app::run(
             config,
             RunOptions {
@@ -203,16 +210,16 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The SIGTERM and SIGINT streams; from this call on, those signals no longer kill the process.
+fn stop_signals() -> std::io::Result<(Signal, Signal)> {
+    Ok((
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+    ))
+}
+
 /// Cancels `shutdown` on SIGTERM or SIGINT.
-async fn wait_for_signal(shutdown: CancellationToken) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
-        return;
-    };
+async fn wait_for_signal((mut term, mut int): (Signal, Signal), shutdown: CancellationToken) {
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM received"),
         _ = int.recv() => tracing::info!("SIGINT received"),
