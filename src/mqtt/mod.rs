@@ -8,8 +8,12 @@
 //! escaped and rate-limited (`report.rs`), and never reaches the engine. Outgoing state is published
 //! retained, only when its payload changed (`publish.rs`); the bridge takes what the engine announced
 //! before it reads the next command, and publishes each state once per turn, at its latest, so a burst of
-//! commands cannot outrun its own state updates. On every (re)connection: subscribe, `online`,
-//! discovery, then every current state. `presence.rs` finds a second daemon with our `device_id`.
+//! commands cannot outrun its own state updates. While commands stream in (closer together than
+//! `STREAM_GAP`, 40 ms), the bridge leaves the bus alone between them and takes what it holds when
+//! the next command comes, or `STREAM_GAP` after the last: one wake-up per command instead of two (one
+//! for the command, one for its state at the next frame). A lone command's state goes out at its
+//! frame, as before. On every (re)connection: subscribe, `online`, discovery, then every current
+//! state. `presence.rs` finds a second daemon with our `device_id`.
 //!
 //! The bridge beats its supervisor [`Heartbeat`] only while the connection shows progress both ways:
 //! something arrives from the broker at least every keep-alive (rumqttc's PINGRESP if nothing else), and
@@ -43,13 +47,14 @@ use std::time::{Duration, Instant};
 use rumqttc::v5::Event as MqttEvent;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::Packet;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::engine::EngineHandle;
+use crate::engine::{EngineHandle, Event};
 use crate::supervisor::{Heartbeat, Restarts, Supervisor};
 use connection::{Notification, Settings};
 use health::BridgeCounters;
@@ -64,6 +69,9 @@ pub const MAX_PAYLOAD: usize = 16 * 1024;
 const HEALTH_EVERY: Duration = Duration::from_secs(30);
 /// Housekeeping period: probe, heartbeat, summaries. Slow enough not to wake an idle daemon often.
 const TICK: Duration = Duration::from_secs(5);
+/// Commands closer together than this are a stream: while one runs, the engine's state updates wait
+/// for the next command (or this long after the last) instead of waking the bridge at each frame.
+const STREAM_GAP: Duration = Duration::from_millis(40);
 /// How long the supervisor lets the bridge go without a heartbeat before restarting it.
 pub const STALL_LIMIT: Duration = Duration::from_secs(60);
 /// The outbox may wait this long for rumqttc to take one message before the connection counts as
@@ -185,6 +193,10 @@ impl MqttBridge {
         let far = Duration::from_secs(86400 * 365);
         let rediscover = tokio::time::sleep(far);
         tokio::pin!(rediscover);
+        // While commands stream in, the state updates they cause are taken when the next command
+        // comes (the bus is drained before it) or at `held_until`, not as each frame announces
+        // them: one wake-up per command instead of two. A lone command is answered at its frame.
+        let (mut last_command, mut held_until): (Option<Instant>, Option<Instant>) = (None, None);
         let result = loop {
             // Biased, in this order: what the render loop announced goes out before the next command
             // comes in, so a burst of commands cannot run ahead of its own state updates; the timers
@@ -194,18 +206,13 @@ impl MqttBridge {
             tokio::select! {
                 biased;
                 _ = stop.cancelled() => break Ok(()),
-                ev = events.recv() => match ev.and_then(|ev| self.on_events(&out, ev, &mut events)) {
-                    Ok(()) => {}
-                    Err(RecvError::Lagged(n)) => {
-                        // The receiver now points at the oldest event still on the bus, a full
-                        // bus behind: skip that backlog (the snapshot below is newer than all of
-                        // it) instead of working through it and lagging again.
-                        events = events.resubscribe();
-                        tracing::debug!(missed = n, "MQTT bridge fell behind the event bus; republishing changed state");
-                        self.publish_all_state(&out).await;
+                ev = events.recv(), if held_until.is_none() => {
+                    let taken = ev.and_then(|ev| self.on_events(&out, ev, &mut events));
+                    if self.after_events(&out, taken, &mut events).await.is_err() {
+                        break Err(MqttError::EngineGone);
                     }
-                    Err(RecvError::Closed) => break Err(MqttError::EngineGone),
-                },
+                }
+                _ = until(held_until) => held_until = None,
                 _ = tick.tick() => self.housekeeping(&out).await,
                 _ = until(self.cleanup_at) => {
                     self.cleanup_at = None;
@@ -223,11 +230,26 @@ impl MqttBridge {
                 }
                 note = notes.recv() => match note {
                     None => break Err(MqttError::EventLoopEnded),
-                    Some(note) => if self.on_note(&out, note, &stop).await {
+                    Some(note) => {
+                    if let Notification::Event(MqttEvent::Incoming(Packet::Publish(_))) = &note {
+                        // What the render loop announced goes out before the next command comes in.
+                        if held_until.is_some() {
+                            let taken = self.take_events(&out, &mut events);
+                            if self.after_events(&out, taken, &mut events).await.is_err() {
+                                break Err(MqttError::EngineGone);
+                            }
+                        }
+                        let now = Instant::now();
+                        let streaming = last_command.is_some_and(|t| now < t + STREAM_GAP);
+                        held_until = streaming.then_some(now + STREAM_GAP);
+                        last_command = Some(now);
+                    }
+                    if self.on_note(&out, note, &stop).await {
                         // Home Assistant came online: re-announce after a short random delay.
                         let jitter = Duration::from_millis(500 + (std::process::id() as u64 * 7919) % 1500);
                         rediscover.as_mut().reset(tokio::time::Instant::now() + jitter);
-                    },
+                    }
+                    }
                 },
             }
         };
@@ -235,6 +257,45 @@ impl MqttBridge {
         out.close().await;
         poll.stop().await;
         result
+    }
+
+    /// Handles what is waiting on the bus, if anything (the events a held turn left there).
+    fn take_events(
+        &mut self,
+        out: &Outbox,
+        events: &mut broadcast::Receiver<Event>,
+    ) -> Result<(), RecvError> {
+        match events.try_recv() {
+            Ok(ev) => self.on_events(out, ev, events),
+            Err(TryRecvError::Empty) => Ok(()),
+            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+            Err(TryRecvError::Closed) => Err(RecvError::Closed),
+        }
+    }
+
+    /// Recovers from a lag met while taking events; `Err` when the engine is gone.
+    async fn after_events(
+        &mut self,
+        out: &Outbox,
+        taken: Result<(), RecvError>,
+        events: &mut broadcast::Receiver<Event>,
+    ) -> Result<(), RecvError> {
+        match taken {
+            Ok(()) => Ok(()),
+            Err(RecvError::Lagged(n)) => {
+                // The receiver now points at the oldest event still on the bus, a full bus
+                // behind: skip that backlog (the snapshot below is newer than all of it) instead
+                // of working through it and lagging again.
+                *events = events.resubscribe();
+                tracing::debug!(
+                    missed = n,
+                    "MQTT bridge fell behind the event bus; republishing changed state"
+                );
+                self.publish_all_state(out).await;
+                Ok(())
+            }
+            Err(RecvError::Closed) => Err(RecvError::Closed),
+        }
     }
 
     /// Handles one notification of the poll task; true when Home Assistant announced it is online.

@@ -1,10 +1,12 @@
 //! Persistence: restores state at boot and is the single writer of the state file afterwards.
 //!
-//! The writer listens to the event bus; after the last change it waits `state.debounce` (~0.5 s, but
-//! never more than [`MAX_DELAY`] while changes keep coming), takes one consistent snapshot from the render
-//! loop and writes it atomically off the async threads. Being the only writer, it cannot lose an update
-//! to a race; a final flush runs on shutdown. A missing, corrupt or unusable file (a FIFO, a huge
-//! file) never stops or hangs the daemon, and restored values are validated like commands.
+//! The writer listens to the event bus; after a change it waits `state.debounce` (~0.5 s) without
+//! listening (a stream of changes does not wake it at each one), then, if more changes came meanwhile,
+//! another debounce, but never more than [`MAX_DELAY`] in all; then it takes one consistent snapshot
+//! from the render loop and writes it atomically off the async threads. Being the only writer, it
+//! cannot lose an update to a race; a final flush runs on shutdown. A missing, corrupt or unusable
+//! file (a FIFO, a huge file) never stops or hangs the daemon, and restored values are validated like
+//! commands.
 
 pub mod file;
 pub mod library;
@@ -14,7 +16,8 @@ pub mod restore;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -83,7 +86,9 @@ impl Persister {
                 first_change.map(|first| (last_change + self.debounce).min(first + MAX_DELAY));
             tokio::select! {
                 _ = stop.cancelled() => break,
-                ev = events.recv() => match ev {
+                // Once a change is pending, the bus is read again only when the write is due: a
+                // stream of changes does not wake the writer at each one.
+                ev = events.recv(), if first_change.is_none() => match ev {
                     Ok(Event::Zone { .. } | Event::Master { .. } | Event::Device { .. }) | Err(RecvError::Lagged(_)) => {
                         last_change = Instant::now();
                         first_change.get_or_insert(last_change);
@@ -92,6 +97,15 @@ impl Persister {
                     Err(RecvError::Closed) => return Err(PersistError::EngineGone),
                 },
                 _ = tokio::time::sleep_until(due.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))), if due.is_some() => {
+                    // Changes made since the first (counted as made now) put the write off by
+                    // another debounce, never past MAX_DELAY from the first.
+                    let now = Instant::now();
+                    if changed_since(&mut events)? && !failing
+                        && first_change.is_some_and(|first| now < first + MAX_DELAY)
+                    {
+                        last_change = now;
+                        continue;
+                    }
                     match self.write().await {
                         Ok(()) => {
                             if failing {
@@ -135,6 +149,21 @@ impl Persister {
         tokio::task::spawn_blocking(move || file::save(&path, &state))
             .await
             .map_err(std::io::Error::other)?
+    }
+}
+
+/// Takes every event waiting on the bus; true when one of them changed what the state file holds (a
+/// lag counts: what was missed may have).
+fn changed_since(events: &mut broadcast::Receiver<Event>) -> Result<bool, PersistError> {
+    let mut changed = false;
+    loop {
+        match events.try_recv() {
+            Ok(Event::Zone { .. } | Event::Master { .. } | Event::Device { .. })
+            | Err(TryRecvError::Lagged(_)) => changed = true,
+            Ok(_) => {}
+            Err(TryRecvError::Empty) => return Ok(changed),
+            Err(TryRecvError::Closed) => return Err(PersistError::EngineGone),
+        }
     }
 }
 

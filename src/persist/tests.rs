@@ -382,3 +382,34 @@ fn white_colour_modes_round_trip_and_fall_back_to_rgb() {
         assert_eq!(zs[0], ZoneState::new(Rgb::WHITE, 100, true, None), "{bad}");
     }
 }
+
+#[test]
+fn changes_waiting_on_the_bus_are_told_from_other_events() {
+    use crate::engine::Event;
+    use tokio::sync::broadcast;
+    let master = || Event::Master {
+        state: MasterState::default(),
+        any_on: true,
+    };
+    let (tx, mut rx) = broadcast::channel(4);
+    assert!(!super::changed_since(&mut rx).unwrap(), "nothing waiting");
+    tx.send(Event::FirstFrame).unwrap();
+    tx.send(Event::Rejected("no such scene".into())).unwrap();
+    assert!(
+        !super::changed_since(&mut rx).unwrap(),
+        "no change among them"
+    );
+    tx.send(Event::FirstFrame).unwrap();
+    tx.send(master()).unwrap();
+    assert!(super::changed_since(&mut rx).unwrap(), "a master change");
+    assert!(!super::changed_since(&mut rx).unwrap(), "all taken");
+    for _ in 0..6 {
+        tx.send(Event::FirstFrame).unwrap();
+    }
+    assert!(
+        super::changed_since(&mut rx).unwrap(),
+        "a lag may have hidden a change"
+    );
+    drop(tx);
+    assert!(super::changed_since(&mut rx).is_err(), "the engine is gone");
+}

@@ -188,6 +188,32 @@ fn command_changes_leds_and_retained_state() {
     state_of(&mut c, "desk", |s| s["state"] == "OFF");
 }
 
+/// While commands stream in, the bridge holds the state updates they cause until the next command
+/// (one wake-up per command, not two); the last of a stream still goes out on its own, and the
+/// states keep their order.
+#[test]
+fn a_stream_of_commands_ends_with_the_last_state_published() {
+    let broker = Broker::start();
+    let d = Daemon::start(&config(broker.port));
+    let mut cap = Capture::new(&d.path("a.jsonl"));
+    let mut c = TestClient::connect(broker.port, "t-stream", &[&format!("{B}/#")]);
+    online(&mut c);
+    state_of(&mut c, "floor", |_| true);
+    for b in 100..=140 {
+        c.publish(
+            &format!("{B}/floor/set"),
+            format!(r#"{{"brightness":{b}}}"#),
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let s = state_of(&mut c, "floor", |s| s["brightness"] == 140);
+    assert_eq!(s["state"], "ON");
+    cap.wait_frame("a", "the last brightness", |f| f.pixel(0) == [140, 0, 0]);
+    // And a lone command after the stream is answered as before.
+    c.publish(&format!("{B}/floor/set"), r#"{"brightness":60}"#);
+    state_of(&mut c, "floor", |s| s["brightness"] == 60);
+}
+
 #[test]
 fn the_master_light_follows_its_zones_on_and_off() {
     let broker = Broker::start();
