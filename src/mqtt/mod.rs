@@ -9,10 +9,10 @@
 //! retained, only when its payload changed (`publish.rs`); the bridge takes what the engine announced
 //! before it reads the next command, and publishes each state once per turn, at its latest, so a burst of
 //! commands cannot outrun its own state updates. While commands stream in (closer together than
-//! `STREAM_GAP`, 40 ms), the bridge leaves the bus alone between them and takes what it holds when
-//! the next command comes, or `STREAM_GAP` after the last: one wake-up per command instead of two (one
-//! for the command, one for its state at the next frame). A lone command's state goes out at its
-//! frame, as before. On every (re)connection: subscribe, `online`, discovery, then every current
+//! `STREAM_GAP`, 40 ms), the bridge leaves the bus alone between them and takes what it holds once
+//! the next command is passed on, or `STREAM_GAP` after the last: one wake-up per command instead of
+//! two (one for the command, one for its state at the next frame). A lone command's state goes out at
+//! its frame, as before. On every (re)connection: subscribe, `online`, discovery, then every current
 //! state. `presence.rs` finds a second daemon with our `device_id`.
 //!
 //! The bridge beats its supervisor [`Heartbeat`] only while the connection shows progress both ways:
@@ -231,8 +231,11 @@ impl MqttBridge {
                 note = notes.recv() => match note {
                     None => break Err(MqttError::EventLoopEnded),
                     Some(note) => {
-                    if let Notification::Event(MqttEvent::Incoming(Packet::Publish(_))) = &note {
-                        // What the render loop announced goes out before the next command comes in.
+                    let command = matches!(&note, Notification::Event(MqttEvent::Incoming(Packet::Publish(_))));
+                    let ha_online = self.on_note(&out, note, &stop).await;
+                    if command {
+                        // The states held since the last command go out once this one is on its
+                        // way to the LEDs (its latency first), and before the command after it.
                         if held_until.is_some() {
                             let taken = self.take_events(&out, &mut events);
                             if self.after_events(&out, taken, &mut events).await.is_err() {
@@ -244,7 +247,7 @@ impl MqttBridge {
                         held_until = streaming.then_some(now + STREAM_GAP);
                         last_command = Some(now);
                     }
-                    if self.on_note(&out, note, &stop).await {
+                    if ha_online {
                         // Home Assistant came online: re-announce after a short random delay.
                         let jitter = Duration::from_millis(500 + (std::process::id() as u64 * 7919) % 1500);
                         rediscover.as_mut().reset(tokio::time::Instant::now() + jitter);
