@@ -189,8 +189,8 @@ fn command_changes_leds_and_retained_state() {
 }
 
 /// While commands stream in, the bridge holds the state updates they cause until the next command
-/// (one wake-up per command, not two); the last of a stream still goes out on its own, and the
-/// states keep their order.
+/// (one wake-up per command, not two); the last of a stream still goes out on its own, and a lone
+/// command after it is answered as before.
 #[test]
 fn a_stream_of_commands_ends_with_the_last_state_published() {
     let broker = Broker::start();
