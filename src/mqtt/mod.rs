@@ -193,9 +193,9 @@ impl MqttBridge {
         let far = Duration::from_secs(86400 * 365);
         let rediscover = tokio::time::sleep(far);
         tokio::pin!(rediscover);
-        // While commands stream in, the state updates they cause are taken when the next command
-        // comes (the bus is drained before it) or at `held_until`, not as each frame announces
-        // them: one wake-up per command instead of two. A lone command is answered at its frame.
+        // While commands stream in, the state updates they cause are taken once the next command
+        // is passed on, or at `held_until`, not as each frame announces them: one wake-up per
+        // command instead of two. A lone command is answered at its frame.
         let (mut last_command, mut held_until): (Option<Instant>, Option<Instant>) = (None, None);
         let result = loop {
             // Biased, in this order: what the render loop announced goes out before the next command
