@@ -55,7 +55,10 @@ fn start_daemon(toml: &str) -> Daemon {
 struct TaskSample {
     name: String,
     run_ns: u64,
-    switches: u64,
+    /// Voluntary context switches: the thread slept and was woken (wake-ups).
+    woken: u64,
+    /// Involuntary ones: the thread was runnable and something else was given its CPU.
+    preempted: u64,
 }
 
 fn task_sample(dir: &std::path::Path) -> Option<TaskSample> {
@@ -67,12 +70,11 @@ fn task_sample(dir: &std::path::Path) -> Option<TaskSample> {
         .parse()
         .ok()?;
     let status = dir.join("status").display().to_string();
-    let switches = status_field(&status, "voluntary_ctxt_switches:")?
-        + status_field(&status, "nonvoluntary_ctxt_switches:")?;
     Some(TaskSample {
         name: name.trim().to_string(),
         run_ns,
-        switches,
+        woken: status_field(&status, "voluntary_ctxt_switches:")?,
+        preempted: status_field(&status, "nonvoluntary_ctxt_switches:")?,
     })
 }
 
@@ -88,10 +90,18 @@ fn task_samples(pid: u32) -> HashMap<u32, TaskSample> {
         .collect()
 }
 
-/// CPU of a process over a window, per thread name: (on-CPU ms, context switches).
+/// One thread's share of a window.
+struct ThreadCost {
+    name: String,
+    cpu_ms: f64,
+    woken: u64,
+    preempted: u64,
+}
+
+/// CPU and context switches of a process over a window, per thread name.
 struct Window {
     secs: f64,
-    per_thread: Vec<(String, f64, u64)>,
+    per_thread: Vec<ThreadCost>,
 }
 
 impl Window {
@@ -105,47 +115,60 @@ impl Window {
             last.extend(task_samples(pid));
         }
         let secs = t0.elapsed().as_secs_f64();
-        let mut per: HashMap<String, (f64, u64)> = HashMap::new();
+        let mut per: HashMap<String, ThreadCost> = HashMap::new();
         for (tid, s) in &last {
             let f = first.get(tid).cloned().unwrap_or_default();
-            let e = per.entry(s.name.clone()).or_default();
-            e.0 += s.run_ns.saturating_sub(f.run_ns) as f64 / 1e6;
-            e.1 += s.switches.saturating_sub(f.switches);
+            let e = per.entry(s.name.clone()).or_insert_with(|| ThreadCost {
+                name: s.name.clone(),
+                cpu_ms: 0.0,
+                woken: 0,
+                preempted: 0,
+            });
+            e.cpu_ms += s.run_ns.saturating_sub(f.run_ns) as f64 / 1e6;
+            e.woken += s.woken.saturating_sub(f.woken);
+            e.preempted += s.preempted.saturating_sub(f.preempted);
         }
-        let mut per_thread: Vec<(String, f64, u64)> =
-            per.into_iter().map(|(n, (ms, sw))| (n, ms, sw)).collect();
-        per_thread.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut per_thread: Vec<ThreadCost> = per.into_values().collect();
+        per_thread.sort_by(|a, b| b.cpu_ms.total_cmp(&a.cpu_ms));
         Window { secs, per_thread }
     }
 
     fn cpu_pct(&self) -> f64 {
-        self.per_thread.iter().map(|t| t.1).sum::<f64>() / 10.0 / self.secs
+        self.per_thread.iter().map(|t| t.cpu_ms).sum::<f64>() / 10.0 / self.secs
     }
 
-    fn switches_per_s(&self) -> f64 {
-        self.per_thread.iter().map(|t| t.2).sum::<u64>() as f64 / self.secs
+    /// Wake-ups (voluntary switches) per second, all threads.
+    fn wakeups_per_s(&self) -> f64 {
+        self.per_thread.iter().map(|t| t.woken).sum::<u64>() as f64 / self.secs
     }
 
-    /// The busiest thread's wake-ups per frame.
-    fn max_wakeups_per_frame(&self) -> (String, f64) {
+    /// Preemptions (involuntary switches) per second, all threads.
+    fn preemptions_per_s(&self) -> f64 {
+        self.per_thread.iter().map(|t| t.preempted).sum::<u64>() as f64 / self.secs
+    }
+
+    /// The thread with the most of `count` per frame.
+    fn max_per_frame(&self, count: impl Fn(&ThreadCost) -> u64) -> (String, f64) {
         self.per_thread
             .iter()
-            .map(|t| (t.0.clone(), t.2 as f64 / self.secs / FPS))
+            .map(|t| (t.name.clone(), count(t) as f64 / self.secs / FPS))
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap_or_default()
     }
 
     fn print_threads(&self) {
         println!(
-            "    {:<16} {:>8} {:>10} {:>12}",
-            "thread", "CPU %", "µs/frame", "wakes/frame"
+            "    {:<16} {:>8} {:>10} {:>12} {:>16}",
+            "thread", "CPU %", "µs/frame", "wakes/frame", "preempted/frame"
         );
-        for (name, ms, sw) in &self.per_thread {
+        for t in &self.per_thread {
             println!(
-                "    {name:<16} {:>8.3} {:>10.1} {:>12.2}",
-                ms / 10.0 / self.secs,
-                ms * 1000.0 / self.secs / FPS,
-                *sw as f64 / self.secs / FPS
+                "    {:<16} {:>8.3} {:>10.1} {:>12.2} {:>16.2}",
+                t.name,
+                t.cpu_ms / 10.0 / self.secs,
+                t.cpu_ms * 1000.0 / self.secs / FPS,
+                t.woken as f64 / self.secs / FPS,
+                t.preempted as f64 / self.secs / FPS
             );
         }
     }
@@ -298,8 +321,8 @@ fn floor(secs: f64) -> f64 {
 }
 
 /// What a bare MQTT client spends answering `rate` QoS 1 commands/s (the same publisher as the
-/// `commands` part): (% of a core, µs per command).
-fn command_floor(rate: f64, secs: f64) -> (f64, f64) {
+/// `commands` part).
+fn command_floor(rate: f64, secs: f64) -> common::floor_client::Served {
     let broker = Broker::start();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (ready_tx, ready) = std::sync::mpsc::channel();
@@ -315,12 +338,9 @@ fn command_floor(rate: f64, secs: f64) -> (f64, f64) {
     std::thread::sleep(Duration::from_secs_f64(secs));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     sender.join().expect("command thread");
-    let (ns, answered, over) = client.join().expect("floor client");
-    assert!(answered > 0, "the floor client answered no command");
-    (
-        ns as f64 / 1e7 / over.as_secs_f64(),
-        ns as f64 / 1e3 / answered as f64,
-    )
+    let served = client.join().expect("floor client");
+    assert!(served.answered > 0, "the floor client answered no command");
+    served
 }
 
 struct Run {
@@ -353,7 +373,7 @@ fn run(animated: bool, rate: f64, secs: f64) -> Run {
         assert!(sent > 0, "no command sent");
     }
     assert!(
-        window.per_thread.iter().any(|t| t.0 == "diuna-render"),
+        window.per_thread.iter().any(|t| t.name == "diuna-render"),
         "no render thread; log:\n{}",
         d.log()
     );
@@ -394,10 +414,15 @@ fn main() {
             "info",
         ));
         floor_pct = Some(pct);
-        let (cmd_pct, per_cmd) = command_floor(rate, secs);
+        let served = command_floor(rate, secs);
+        let cmd_pct = served.cpu_ns as f64 / 1e7 / served.over.as_secs_f64();
+        let per_cmd = served.cpu_ns as f64 / 1e3 / served.answered as f64;
         println!(
             "[floor] a bare MQTT client answering {rate:.0} QoS 1 commands/s (PUBACK + a state \
-             publish each): {cmd_pct:.3} % of a core, {per_cmd:.1} µs per command"
+             publish each): {cmd_pct:.3} % of a core, {per_cmd:.1} µs per command, {:.2} wake-ups \
+             and {:.2} preemptions per command",
+            served.woken as f64 / served.answered as f64,
+            served.preempted as f64 / served.answered as f64
         );
         rows.push((
             format!("floor: bare MQTT client, {rate:.0} commands/s"),
@@ -417,7 +442,7 @@ fn main() {
         let run = run(animated, r, secs);
         let w = &run.window;
         println!(
-            "\n[{part}] {} {}, {:.0} s: {:.3} % of a core, {:.1} wake-ups/s",
+            "\n[{part}] {} {}, {:.0} s: {:.3} % of a core, {:.1} wake-ups/s, {:.1} preemptions/s",
             if animated {
                 "five seed zones animated at 60 FPS"
             } else {
@@ -430,7 +455,8 @@ fn main() {
             },
             w.secs,
             w.cpu_pct(),
-            w.switches_per_s()
+            w.wakeups_per_s(),
+            w.preemptions_per_s()
         );
         w.print_threads();
         let cpu = w.cpu_pct();
@@ -444,19 +470,30 @@ fn main() {
             verdict(cpu <= target),
         ));
         if animated {
-            let (name, per_frame) = w.max_wakeups_per_frame();
+            let (name, per_frame) = w.max_per_frame(|t| t.woken);
             rows.push((
                 format!("wake-ups per thread per frame, {part}"),
                 format!("{per_frame:.2} ({name})"),
                 "≤ 1".into(),
                 verdict(per_frame <= 1.0),
             ));
+            let (name, per_frame) = w.max_per_frame(|t| t.preempted);
+            rows.push((
+                format!("  preemptions per thread per frame, {part}"),
+                format!("{per_frame:.2} ({name})"),
+                "—".into(),
+                "info",
+            ));
         } else {
             rows.push((
                 "idle wake-ups".into(),
-                format!("{:.2} /s", w.switches_per_s()),
+                format!(
+                    "{:.2} /s (+ {:.2} /s preempted)",
+                    w.wakeups_per_s(),
+                    w.preemptions_per_s()
+                ),
                 "≤ 1 /s".into(),
-                verdict(w.switches_per_s() <= 1.0),
+                verdict(w.wakeups_per_s() <= 1.0),
             ));
         }
         hwm.push((part.to_string(), run));

@@ -9,6 +9,7 @@ pub mod config;
 pub mod effects;
 pub mod engine;
 pub mod input;
+pub mod kernel_timer;
 pub mod layout;
 pub mod mqtt;
 pub mod output;

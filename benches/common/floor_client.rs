@@ -10,7 +10,30 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::daemon::status_field;
 use crate::support::raw::{connect, packet, string};
+
+/// What the client spent from the first command on.
+pub struct Served {
+    /// On-CPU time (schedstat), ns.
+    pub cpu_ns: u64,
+    pub answered: u64,
+    pub over: Duration,
+    /// Voluntary context switches (wake-ups).
+    pub woken: u64,
+    /// Involuntary ones (preemptions).
+    pub preempted: u64,
+}
+
+/// This thread's (on-CPU ns, voluntary switches, involuntary switches) so far.
+fn usage() -> (u64, u64, u64) {
+    let status = "/proc/thread-self/status";
+    (
+        run_ns(),
+        status_field(status, "voluntary_ctxt_switches:").unwrap_or(0),
+        status_field(status, "nonvoluntary_ctxt_switches:").unwrap_or(0),
+    )
+}
 
 /// A zone state as large as Diuna's (`{"brightness":…,"color":…,"palette":…}`, about 140 bytes).
 const STATE: &[u8] = br#"{"brightness":180,"color":{"b":200,"g":120,"r":255},"color_mode":"rgb","effect":"color_snake","palette":"zone colour","state":"ON"}"#;
@@ -35,14 +58,13 @@ fn read_packet(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u8> {
 }
 
 /// Subscribes to `filter` at QoS 1, says so on `ready`, and answers every command until `stop`;
-/// returns the CPU this thread spent (ns, schedstat) from the first command on, the commands it
-/// answered, and over how long.
+/// returns what it spent from the first command on.
 pub fn serve(
     port: u16,
     filter: &str,
     ready: std::sync::mpsc::Sender<()>,
     stop: Arc<AtomicBool>,
-) -> (u64, u64, Duration) {
+) -> Served {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the broker");
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
@@ -56,7 +78,7 @@ pub fn serve(
     state.extend_from_slice(STATE);
     let state = packet(0x31, &state);
     let mut buf = Vec::with_capacity(1024);
-    let mut start: Option<(u64, Instant)> = None;
+    let mut start: Option<((u64, u64, u64), Instant)> = None;
     let mut answered = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let kind = match read_packet(&mut s, &mut buf) {
@@ -71,7 +93,7 @@ pub fn serve(
         if kind & 0xf0 != 0x30 {
             continue;
         }
-        start.get_or_insert_with(|| (run_ns(), Instant::now()));
+        start.get_or_insert_with(|| (usage(), Instant::now()));
         if kind & 0x06 != 0 && buf.len() >= 2 {
             let topic_len = u16::from_be_bytes([buf[0], buf[1]]) as usize;
             if let Some(id) = buf.get(2 + topic_len..4 + topic_len) {
@@ -81,8 +103,15 @@ pub fn serve(
         s.write_all(&state).unwrap();
         answered += 1;
     }
-    let (ns0, t0) = start.unwrap_or((run_ns(), Instant::now()));
-    (run_ns() - ns0, answered, t0.elapsed())
+    let ((ns0, woken0, preempted0), t0) = start.unwrap_or((usage(), Instant::now()));
+    let (ns, woken, preempted) = usage();
+    Served {
+        cpu_ns: ns - ns0,
+        answered,
+        over: t0.elapsed(),
+        woken: woken - woken0,
+        preempted: preempted - preempted0,
+    }
 }
 
 /// This thread's on-CPU time so far (ns).

@@ -9,11 +9,10 @@
 //! retained, only when its payload changed (`publish.rs`); the bridge takes what the engine announced
 //! before it reads the next command, and publishes each state once per turn, at its latest, so a burst of
 //! commands cannot outrun its own state updates. While commands stream in (closer together than
-//! `STREAM_GAP`, 40 ms), the bridge leaves the bus alone between them and takes what it holds once
-//! the next command is passed on, or `STREAM_GAP` after the last: one wake-up per command instead of
-//! two (one for the command, one for its state at the next frame). A lone command's state goes out at
-//! its frame, as before. On every (re)connection: subscribe, `online`, discovery, then every current
-//! state. `presence.rs` finds a second daemon with our `device_id`.
+//! 40 ms), the bridge leaves the bus alone between them and takes what it holds once the next command
+//! is passed on, or 40 ms after the last (`hold.rs`): one wake-up per command instead of two. A lone
+//! command's state goes out at its frame. On every (re)connection: subscribe, `online`, discovery,
+//! then every current state. `presence.rs` finds a second daemon with our `device_id`.
 //!
 //! The bridge beats its supervisor [`Heartbeat`] only while the connection shows progress both ways:
 //! something arrives from the broker at least every keep-alive (rumqttc's PINGRESP if nothing else), and
@@ -27,6 +26,7 @@ pub mod discovery;
 pub mod event;
 pub mod group;
 pub mod health;
+mod hold;
 pub mod identity;
 mod inbound;
 pub mod light;
@@ -58,6 +58,7 @@ use crate::engine::{EngineHandle, Event};
 use crate::supervisor::{Heartbeat, Restarts, Supervisor};
 use connection::{Notification, Settings};
 use health::BridgeCounters;
+use hold::Hold;
 use outbox::{Item, Outbox};
 use presence::{Presence, Sign};
 use report::{Limiter, Outage};
@@ -69,9 +70,6 @@ pub const MAX_PAYLOAD: usize = 16 * 1024;
 const HEALTH_EVERY: Duration = Duration::from_secs(30);
 /// Housekeeping period: probe, heartbeat, summaries. Slow enough not to wake an idle daemon often.
 const TICK: Duration = Duration::from_secs(5);
-/// Commands closer together than this are a stream: while one runs, the engine's state updates wait
-/// for the next command (or this long after the last) instead of waking the bridge at each frame.
-const STREAM_GAP: Duration = Duration::from_millis(40);
 /// How long the supervisor lets the bridge go without a heartbeat before restarting it.
 pub const STALL_LIMIT: Duration = Duration::from_secs(60);
 /// The outbox may wait this long for rumqttc to take one message before the connection counts as
@@ -194,9 +192,8 @@ impl MqttBridge {
         let rediscover = tokio::time::sleep(far);
         tokio::pin!(rediscover);
         // While commands stream in, the state updates they cause are taken once the next command
-        // is passed on, or at `held_until`, not as each frame announces them: one wake-up per
-        // command instead of two. A lone command is answered at its frame.
-        let (mut last_command, mut held_until): (Option<Instant>, Option<Instant>) = (None, None);
+        // is passed on, or when the stream ends, not as each frame announces them (`hold.rs`).
+        let mut hold = Hold::new();
         let result = loop {
             // Biased, in this order: what the render loop announced goes out before the next command
             // comes in, so a burst of commands cannot run ahead of its own state updates; the timers
@@ -206,13 +203,13 @@ impl MqttBridge {
             tokio::select! {
                 biased;
                 _ = stop.cancelled() => break Ok(()),
-                ev = events.recv(), if held_until.is_none() => {
+                ev = events.recv(), if !hold.is_held() => {
                     let taken = ev.and_then(|ev| self.on_events(&out, ev, &mut events));
                     if self.after_events(&out, taken, &mut events).await.is_err() {
                         break Err(MqttError::EngineGone);
                     }
                 }
-                _ = until(held_until) => held_until = None,
+                _ = hold.ended() => {}
                 _ = tick.tick() => self.housekeeping(&out).await,
                 _ = until(self.cleanup_at) => {
                     self.cleanup_at = None;
@@ -236,16 +233,13 @@ impl MqttBridge {
                     if command {
                         // The states held since the last command go out once this one is on its
                         // way to the LEDs (its latency first), and before the command after it.
-                        if held_until.is_some() {
+                        if hold.is_held() {
                             let taken = self.take_events(&out, &mut events);
                             if self.after_events(&out, taken, &mut events).await.is_err() {
                                 break Err(MqttError::EngineGone);
                             }
                         }
-                        let now = Instant::now();
-                        let streaming = last_command.is_some_and(|t| now < t + STREAM_GAP);
-                        held_until = streaming.then_some(now + STREAM_GAP);
-                        last_command = Some(now);
+                        hold.on_command(Instant::now());
                     }
                     if ha_online {
                         // Home Assistant came online: re-announce after a short random delay.

@@ -1,0 +1,180 @@
+//! A one-shot timer kept by the kernel (a Linux `timerfd`), for a deadline that moves at every
+//! command.
+//!
+//! Tokio's timer wheel files a deadline more than 64 ms away (counted from its own start, in whole
+//! milliseconds) one level up, and wakes the thread when that level's slot begins, to file it again
+//! lower down. A deadline moved forward at every command is nearly always one of those, so it cost a
+//! wake-up of its own at every 64 ms boundary: 16 a second while commands streamed in, a third as many
+//! as the commands themselves (issue 16). The kernel's timer wakes the thread only when it expires;
+//! moving it is one system call, made while the thread is awake anyway.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::Duration;
+
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+/// A one-shot timer the runtime polls like a socket. Cancel-safe: dropping [`KernelTimer::expired`]
+/// before it resolves leaves the timer as it was.
+pub struct KernelTimer {
+    fd: AsyncFd<OwnedFd>,
+    armed: bool,
+}
+
+impl KernelTimer {
+    /// A disarmed timer. Fails only when the process is out of file descriptors. Must be called
+    /// inside a tokio runtime with I/O enabled.
+    pub fn new() -> io::Result<Self> {
+        // SAFETY: a plain system call; a non-negative result is a new descriptor that we own.
+        let raw = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a fresh descriptor nobody else holds.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // SAFETY: the `OwnedFd` stays open, the same descriptor, for as long as the `AsyncFd` owns it.
+        let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }?;
+        Ok(KernelTimer { fd, armed: false })
+    }
+
+    /// Sets the timer to expire `after` from now, replacing any earlier setting.
+    pub fn arm(&mut self, after: Duration) -> io::Result<()> {
+        // A zero setting would disarm the timer: the shortest one is a nanosecond.
+        self.set(after.max(Duration::from_nanos(1)))?;
+        self.armed = true;
+        Ok(())
+    }
+
+    /// Stops the timer. Should the kernel refuse, an expiry left behind is ignored: only
+    /// [`KernelTimer::arm`] makes [`KernelTimer::expired`] wait for one.
+    pub fn disarm(&mut self) {
+        let _ = self.set(Duration::ZERO);
+        self.armed = false;
+    }
+
+    /// Whether the timer is set and has not been seen to expire.
+    pub fn is_armed(&self) -> bool {
+        self.armed
+    }
+
+    /// Resolves once the timer set by [`KernelTimer::arm`] expires (then it is disarmed); never while
+    /// disarmed. Should the descriptor ever fail, it resolves at once, so what waits on it is not held
+    /// forever.
+    pub async fn expired(&mut self) {
+        if !self.armed {
+            return std::future::pending().await;
+        }
+        loop {
+            let Ok(mut ready) = self.fd.readable().await else {
+                break;
+            };
+            let mut count = [0u8; 8];
+            match ready.try_io(|fd| {
+                // SAFETY: reads at most 8 bytes into an 8-byte buffer from a descriptor we own.
+                let n = unsafe { libc::read(fd.as_raw_fd(), count.as_mut_ptr().cast(), 8) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(())
+                }
+            }) {
+                // Readiness left from a setting since replaced: wait again.
+                Err(_would_block) => continue,
+                Ok(_) => break,
+            }
+        }
+        self.armed = false;
+    }
+
+    fn set(&self, after: Duration) -> io::Result<()> {
+        let value = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: after.as_secs() as libc::time_t,
+                tv_nsec: after.subsec_nanos() as libc::c_long,
+            },
+        };
+        // SAFETY: `value` is a valid setting; the old one is not asked for.
+        let rc =
+            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &value, std::ptr::null_mut()) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[tokio::test]
+    async fn a_disarmed_timer_never_expires() {
+        let mut t = KernelTimer::new().unwrap();
+        assert!(!t.is_armed());
+        let waited = tokio::time::timeout(Duration::from_millis(30), t.expired()).await;
+        assert!(waited.is_err(), "a disarmed timer expired");
+    }
+
+    #[tokio::test]
+    async fn an_armed_timer_expires_once_after_its_delay() {
+        let mut t = KernelTimer::new().unwrap();
+        let start = Instant::now();
+        t.arm(Duration::from_millis(20)).unwrap();
+        assert!(t.is_armed());
+        tokio::time::timeout(Duration::from_secs(5), t.expired())
+            .await
+            .expect("the timer never expired");
+        assert!(
+            start.elapsed() >= Duration::from_millis(20),
+            "it expired early"
+        );
+        assert!(!t.is_armed());
+        let again = tokio::time::timeout(Duration::from_millis(30), t.expired()).await;
+        assert!(again.is_err(), "one setting expired twice");
+    }
+
+    #[tokio::test]
+    async fn arming_again_moves_the_deadline_even_after_an_unread_expiry() {
+        let mut t = KernelTimer::new().unwrap();
+        t.arm(Duration::from_millis(1)).unwrap();
+        // Let it expire without reading it, then move it far out: the old expiry must not count.
+        std::thread::sleep(Duration::from_millis(10));
+        t.arm(Duration::from_secs(60)).unwrap();
+        let waited = tokio::time::timeout(Duration::from_millis(50), t.expired()).await;
+        assert!(waited.is_err(), "an expiry from the replaced setting fired");
+        assert!(t.is_armed());
+    }
+
+    #[tokio::test]
+    async fn a_disarmed_timer_does_not_fire_its_old_setting() {
+        let mut t = KernelTimer::new().unwrap();
+        t.arm(Duration::from_millis(5)).unwrap();
+        t.disarm();
+        assert!(!t.is_armed());
+        let waited = tokio::time::timeout(Duration::from_millis(30), t.expired()).await;
+        assert!(waited.is_err(), "a disarmed timer expired");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_wait_leaves_the_timer_armed() {
+        let mut t = KernelTimer::new().unwrap();
+        t.arm(Duration::from_millis(40)).unwrap();
+        let early = tokio::time::timeout(Duration::from_millis(5), t.expired()).await;
+        assert!(early.is_err());
+        assert!(t.is_armed(), "cancelling the wait disarmed the timer");
+        tokio::time::timeout(Duration::from_secs(5), t.expired())
+            .await
+            .expect("the timer never expired after a cancelled wait");
+    }
+}
