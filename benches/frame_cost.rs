@@ -158,17 +158,18 @@ impl Window {
 
     fn print_threads(&self) {
         println!(
-            "    {:<16} {:>8} {:>10} {:>12} {:>16}",
-            "thread", "CPU %", "µs/frame", "wakes/frame", "preempted/frame"
+            "    {:<16} {:>8} {:>10} {:>12} {:>16} {:>8}",
+            "thread", "CPU %", "µs/frame", "wakes/frame", "preempted/frame", "wakes/s"
         );
         for t in &self.per_thread {
             println!(
-                "    {:<16} {:>8.3} {:>10.1} {:>12.2} {:>16.2}",
+                "    {:<16} {:>8.3} {:>10.1} {:>12.2} {:>16.2} {:>8.2}",
                 t.name,
                 t.cpu_ms / 10.0 / self.secs,
                 t.cpu_ms * 1000.0 / self.secs / FPS,
                 t.woken as f64 / self.secs / FPS,
-                t.preempted as f64 / self.secs / FPS
+                t.preempted as f64 / self.secs / FPS,
+                t.woken as f64 / self.secs
             );
         }
     }

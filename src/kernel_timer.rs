@@ -1,12 +1,13 @@
-//! A one-shot timer kept by the kernel (a Linux `timerfd`), for a deadline that moves at every
-//! command.
+//! A timer kept by the kernel (a Linux `timerfd`), for a deadline that moves at every command and
+//! for the MQTT bridge's housekeeping tick.
 //!
-//! Tokio's timer wheel files a deadline more than 64 ms away (counted from its own start, in whole
-//! milliseconds) one level up, and wakes the thread when that level's slot begins, to file it again
-//! lower down. A deadline moved forward at every command is nearly always one of those, so it cost a
-//! wake-up of its own at every 64 ms boundary: 16 a second while commands streamed in, a third as many
-//! as the commands themselves (issue 16). The kernel's timer wakes the thread only when it expires;
-//! moving it is one system call, made while the thread is awake anyway.
+//! Tokio's timer wheel files a deadline that lies past a 64 ms boundary (counted from its own start,
+//! in whole milliseconds) one level up, and one past a 4,096 ms boundary two levels up, and wakes the
+//! thread when that level's slot begins, to file it again lower down. A deadline moved forward at
+//! every command is nearly always one of those, so it cost a wake-up of its own at every 64 ms
+//! boundary: 16 a second while commands streamed in, a third as many as the commands themselves; a
+//! 5 s tick cost three wake-ups instead of one (issue 16). The kernel's timer wakes the thread only
+//! when it expires; moving it is one system call, made while the thread is awake anyway.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -15,11 +16,12 @@ use std::time::Duration;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-/// A one-shot timer the runtime polls like a socket. Cancel-safe: dropping [`KernelTimer::expired`]
-/// before it resolves leaves the timer as it was.
+/// A timer the runtime polls like a socket, one-shot or periodic. Cancel-safe: dropping
+/// [`KernelTimer::expired`] before it resolves leaves the timer as it was.
 pub struct KernelTimer {
     fd: AsyncFd<OwnedFd>,
     armed: bool,
+    periodic: bool,
 }
 
 impl KernelTimer {
@@ -40,21 +42,35 @@ impl KernelTimer {
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         // SAFETY: the `OwnedFd` stays open, the same descriptor, for as long as the `AsyncFd` owns it.
         let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }?;
-        Ok(KernelTimer { fd, armed: false })
+        Ok(KernelTimer {
+            fd,
+            armed: false,
+            periodic: false,
+        })
     }
 
-    /// Sets the timer to expire `after` from now, replacing any earlier setting.
+    /// A timer that expires every `period` from now on. Expiries missed while nobody waited count
+    /// as one: the next wait resolves at once, the one after at the next period.
+    pub fn every(period: Duration) -> io::Result<Self> {
+        let mut t = KernelTimer::new()?;
+        let period = period.max(Duration::from_nanos(1));
+        t.set(period, period)?;
+        (t.armed, t.periodic) = (true, true);
+        Ok(t)
+    }
+
+    /// Sets the timer to expire once, `after` from now, replacing any earlier setting.
     pub fn arm(&mut self, after: Duration) -> io::Result<()> {
         // A zero setting would disarm the timer: the shortest one is a nanosecond.
-        self.set(after.max(Duration::from_nanos(1)))?;
-        self.armed = true;
+        self.set(after.max(Duration::from_nanos(1)), Duration::ZERO)?;
+        (self.armed, self.periodic) = (true, false);
         Ok(())
     }
 
     /// Stops the timer. Should the kernel refuse, an expiry left behind is ignored: only
     /// [`KernelTimer::arm`] makes [`KernelTimer::expired`] wait for one.
     pub fn disarm(&mut self) {
-        let _ = self.set(Duration::ZERO);
+        let _ = self.set(Duration::ZERO, Duration::ZERO);
         self.armed = false;
     }
 
@@ -63,8 +79,7 @@ impl KernelTimer {
         self.armed
     }
 
-    /// Resolves once the timer set by [`KernelTimer::arm`] expires (then it is disarmed); never while
-    /// disarmed. Should the descriptor ever fail, it resolves at once, so what waits on it is not held
+    /// Resolves once the timer expires (a one-shot one is then disarmed); never while disarmed. Should the descriptor ever fail, it resolves at once, so what waits on it is not held
     /// forever.
     pub async fn expired(&mut self) {
         if !self.armed {
@@ -89,19 +104,18 @@ impl KernelTimer {
                 Ok(_) => break,
             }
         }
-        self.armed = false;
+        self.armed = self.periodic;
     }
 
-    fn set(&self, after: Duration) -> io::Result<()> {
+    /// First expiry `after` from now (zero: disarmed), then every `period` (zero: once).
+    fn set(&self, after: Duration, period: Duration) -> io::Result<()> {
+        let spec = |d: Duration| libc::timespec {
+            tv_sec: d.as_secs() as libc::time_t,
+            tv_nsec: d.subsec_nanos() as libc::c_long,
+        };
         let value = libc::itimerspec {
-            it_interval: libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: libc::timespec {
-                tv_sec: after.as_secs() as libc::time_t,
-                tv_nsec: after.subsec_nanos() as libc::c_long,
-            },
+            it_interval: spec(period),
+            it_value: spec(after),
         };
         // SAFETY: `value` is a valid setting; the old one is not asked for.
         let rc =
@@ -110,6 +124,39 @@ impl KernelTimer {
             return Err(io::Error::last_os_error());
         }
         Ok(())
+    }
+}
+
+/// A periodic tick: the kernel's timer, or tokio's should the kernel refuse one. The first tick
+/// comes one period from now.
+pub enum Ticker {
+    Kernel(KernelTimer),
+    Tokio(tokio::time::Interval),
+}
+
+impl Ticker {
+    /// Ticks every `period`; `what` names it in the warning should the kernel refuse a timer.
+    pub fn every(period: Duration, what: &str) -> Self {
+        match KernelTimer::every(period) {
+            Ok(t) => Ticker::Kernel(t),
+            Err(e) => {
+                tracing::warn!(error = %e, timer = what, "no kernel timer; using tokio's (more wake-ups)");
+                let start = tokio::time::Instant::now() + period;
+                let mut i = tokio::time::interval_at(start, period);
+                i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                Ticker::Tokio(i)
+            }
+        }
+    }
+
+    /// Resolves at the next tick. Cancel-safe.
+    pub async fn tick(&mut self) {
+        match self {
+            Ticker::Kernel(t) => t.expired().await,
+            Ticker::Tokio(i) => {
+                i.tick().await;
+            }
+        }
     }
 }
 
@@ -164,6 +211,31 @@ mod tests {
         assert!(!t.is_armed());
         let waited = tokio::time::timeout(Duration::from_millis(30), t.expired()).await;
         assert!(waited.is_err(), "a disarmed timer expired");
+    }
+
+    #[tokio::test]
+    async fn a_periodic_timer_expires_every_period_and_stays_armed() {
+        let mut t = KernelTimer::every(Duration::from_millis(10)).unwrap();
+        let start = Instant::now();
+        for _ in 0..3 {
+            tokio::time::timeout(Duration::from_secs(5), t.expired())
+                .await
+                .expect("the periodic timer stopped");
+            assert!(t.is_armed());
+        }
+        assert!(
+            start.elapsed() >= Duration::from_millis(30),
+            "three periods took less than 30 ms"
+        );
+        // Expiries missed while nobody waited count as one.
+        std::thread::sleep(Duration::from_millis(50));
+        t.expired().await;
+        let next = Instant::now();
+        t.expired().await;
+        assert!(
+            next.elapsed() >= Duration::from_millis(1),
+            "missed expiries were delivered one by one"
+        );
     }
 
     #[tokio::test]

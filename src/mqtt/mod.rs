@@ -55,6 +55,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::engine::{EngineHandle, Event};
+use crate::kernel_timer::Ticker;
 use crate::supervisor::{Heartbeat, Restarts, Supervisor};
 use connection::{Notification, Settings};
 use health::BridgeCounters;
@@ -186,8 +187,8 @@ impl MqttBridge {
             connection::start(&self.settings, &self.topics.availability, &self.tracker);
         let out = Outbox::start(client, &self.tracker);
         let mut events = self.engine.subscribe();
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A kernel timer: tokio's would wake the thread three times per tick (`kernel_timer.rs`).
+        let mut tick = Ticker::every(TICK, "housekeeping");
         let far = Duration::from_secs(86400 * 365);
         let rediscover = tokio::time::sleep(far);
         tokio::pin!(rediscover);
