@@ -79,15 +79,16 @@ impl KernelTimer {
         self.armed
     }
 
-    /// Resolves once the timer expires (a one-shot one is then disarmed); never while disarmed. Should the descriptor ever fail, it resolves at once, so what waits on it is not held
-    /// forever.
+    /// Resolves once the timer expires (a one-shot one is then disarmed); never while disarmed.
+    /// Should the descriptor ever fail, it resolves once and is disarmed, so what waits on it is
+    /// neither held forever nor woken in a loop.
     pub async fn expired(&mut self) {
         if !self.armed {
             return std::future::pending().await;
         }
-        loop {
+        let failed = loop {
             let Ok(mut ready) = self.fd.readable().await else {
-                break;
+                break true;
             };
             let mut count = [0u8; 8];
             match ready.try_io(|fd| {
@@ -101,10 +102,13 @@ impl KernelTimer {
             }) {
                 // Readiness left from a setting since replaced: wait again.
                 Err(_would_block) => continue,
-                Ok(_) => break,
+                Ok(read) => break read.is_err(),
             }
+        };
+        if failed {
+            tracing::warn!("a kernel timer failed; it is disarmed");
         }
-        self.armed = self.periodic;
+        self.armed = self.periodic && !failed;
     }
 
     /// First expiry `after` from now (zero: disarmed), then every `period` (zero: once).
@@ -127,37 +131,54 @@ impl KernelTimer {
     }
 }
 
-/// A periodic tick: the kernel's timer, or tokio's should the kernel refuse one. The first tick
-/// comes one period from now.
-pub enum Ticker {
+/// A periodic tick: the kernel's timer, or tokio's should the kernel refuse or fail one. The first
+/// tick comes one period from now.
+pub struct Ticker {
+    period: Duration,
+    source: Source,
+}
+
+enum Source {
     Kernel(KernelTimer),
     Tokio(tokio::time::Interval),
 }
 
 impl Ticker {
-    /// Ticks every `period`; `what` names it in the warning should the kernel refuse a timer.
-    pub fn every(period: Duration, what: &str) -> Self {
-        match KernelTimer::every(period) {
-            Ok(t) => Ticker::Kernel(t),
+    /// Ticks every `period`.
+    pub fn every(period: Duration) -> Self {
+        let source = match KernelTimer::every(period) {
+            Ok(t) => Source::Kernel(t),
             Err(e) => {
-                tracing::warn!(error = %e, timer = what, "no kernel timer; using tokio's (more wake-ups)");
-                let start = tokio::time::Instant::now() + period;
-                let mut i = tokio::time::interval_at(start, period);
-                i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                Ticker::Tokio(i)
+                tracing::warn!(error = %e, "no kernel timer; ticking with tokio's (more wake-ups)");
+                tokio_interval(period)
             }
-        }
+        };
+        Ticker { period, source }
     }
 
     /// Resolves at the next tick. Cancel-safe.
     pub async fn tick(&mut self) {
-        match self {
-            Ticker::Kernel(t) => t.expired().await,
-            Ticker::Tokio(i) => {
+        match &mut self.source {
+            Source::Kernel(t) => {
+                t.expired().await;
+                if !t.is_armed() {
+                    // It failed (and said so): tokio's timer from here on.
+                    self.source = tokio_interval(self.period);
+                }
+            }
+            Source::Tokio(i) => {
                 i.tick().await;
             }
         }
     }
+}
+
+/// Tokio's interval, first tick one `period` from now, like the kernel's.
+fn tokio_interval(period: Duration) -> Source {
+    let start = tokio::time::Instant::now() + period;
+    let mut i = tokio::time::interval_at(start, period);
+    i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    Source::Tokio(i)
 }
 
 #[cfg(test)]
@@ -248,6 +269,25 @@ mod tests {
         assert!(
             next.elapsed() >= Duration::from_millis(10),
             "missed ticks were delivered one by one"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_ticker_ticks_once_per_period_from_one_period_on() {
+        let mut tick = Ticker::every(Duration::from_millis(20));
+        let start = Instant::now();
+        for n in 1..=3 {
+            tokio::time::timeout(Duration::from_secs(5), tick.tick())
+                .await
+                .expect("the ticker stopped");
+            assert!(
+                start.elapsed() >= Duration::from_millis(20 * n),
+                "tick {n} came early"
+            );
+        }
+        assert!(
+            matches!(tick.source, Source::Kernel(_)),
+            "the kernel's timer was not used"
         );
     }
 

@@ -4,8 +4,8 @@
 //! listen to the event bus between commands; what the engine announced goes out once the next command
 //! is passed on, or `STREAM_GAP` after the last: one wake-up of the runtime per command instead of two
 //! (one for the command, one for its state at the next frame). A lone command's state goes out at its
-//! frame. The deadline moves at every command, so it is a [`KernelTimer`], not tokio's (see there
-//! why); should the kernel refuse one, nothing is held and every state goes out at its frame.
+//! frame. The deadline moves at every command, so it is a [`KernelTimer`], not tokio's (its module
+//! says why); should the kernel refuse one, nothing is held and every state goes out at its frame.
 
 use std::time::{Duration, Instant};
 

@@ -188,7 +188,7 @@ impl MqttBridge {
         let out = Outbox::start(client, &self.tracker);
         let mut events = self.engine.subscribe();
         // A kernel timer: tokio's would wake the thread three times per tick (`kernel_timer.rs`).
-        let mut tick = Ticker::every(TICK, "housekeeping");
+        let mut tick = Ticker::every(TICK);
         let far = Duration::from_secs(86400 * 365);
         let rediscover = tokio::time::sleep(far);
         tokio::pin!(rediscover);
