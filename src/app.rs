@@ -1,16 +1,16 @@
 //! Wiring: builds the render loop, the output device, the state writer and the MQTT bridge from a
 //! [`Config`], supervises them until shutdown is requested, then stops them in a defined order.
 //!
-//! Three phases, each its own function: [`App::start`] (restore state, start the render loop and
-//! the output thread — which opens the device itself — then every task, and READY to systemd after
-//! the first frame), [`App::run`] (until the stop token, a critical task failing or the render loop
+//! Three phases, each its own function: [`App::start`] (restore state, start the render loop — which
+//! opens the output device itself, or starts the output thread to open it — then every task, and
+//! READY to systemd after the first frame), [`App::run`] (until the stop token, a critical task failing or the render loop
 //! dying; SIGHUP reloads on the way, `app/reload.rs`) and the stop.
 //!
 //! Shutdown order, each step bounded, the whole within [`STOP_BUDGET`]: the render loop stops taking
 //! commands and starts its fade-out; the state writer flushes a final snapshot; the fade finishes;
 //! MQTT publishes `offline` and disconnects; every task on the tracker is joined (the MQTT poll and
 //! outbox tasks, inputs and their connections included); the clean-stop marker is written; the render
-//! loop and output thread are joined. With the runtime's own grace in `main.rs` ([`RUNTIME_GRACE`])
+//! loop (and the output thread, if any) are joined. With the runtime's own grace in `main.rs` ([`RUNTIME_GRACE`])
 //! it stays under the unit's `TimeoutStopSec` (a test in this file reads `deploy/diuna.service`).
 
 mod preview;
@@ -30,6 +30,7 @@ use crate::engine::{
     self, Command, Control, DeviceState, EngineHandle, EngineInit, Event, MasterState, StartError,
     ZoneState,
 };
+use crate::output::Placement;
 use crate::output::preview::Screen;
 use crate::persist;
 use crate::supervisor::Supervisor;
@@ -104,7 +105,7 @@ pub struct App {
 }
 
 impl App {
-    /// Restores the state, starts the render loop, its output thread and every task; returns once
+    /// Restores the state, starts the render loop, its output and every task; returns once
     /// the first frame is out (READY to systemd), or after [`FIRST_FRAME_WAIT`].
     pub async fn start(
         config: Config,
@@ -127,7 +128,8 @@ impl App {
         let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let (events, _) = broadcast::channel::<Event>(EVENT_BUS);
         let mut first_frame = events.subscribe();
-        let (engine, render_join) = engine::spawn(engine_init(&config), open, events)?;
+        let placement = Placement::for_layout(&config.layout, opts.preview.is_some());
+        let (engine, render_join) = engine::spawn(engine_init(&config), open, placement, events)?;
         if config.sync.group.is_some() {
             let _ = engine.send(Command::Sync(engine::sync::SyncCommand::Enable));
         }
@@ -247,7 +249,7 @@ impl App {
             let mark = tokio::task::spawn_blocking(move || persist::library::mark_clean(&path));
             let _ = tokio::time::timeout_at(deadline, mark).await;
         }
-        // 5. Join the render loop and output thread.
+        // 5. Join the render loop (which joins the output thread, if any).
         drop(self.engine);
         let _ = tokio::time::timeout_at(deadline, render_done).await;
         crate::input::keyboard::restore_terminal();

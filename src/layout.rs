@@ -362,7 +362,7 @@ impl Layout {
         self.strips.iter().map(|s| s.len).sum()
     }
 
-    /// How long showing a frame keeps the output thread busy when the `dirty` strips changed.
+    /// How long showing a frame keeps the output busy when the `dirty` strips changed.
     pub fn frame_time(&self, dirty: &[bool]) -> Duration {
         FrameTiming::new(self).frame_time(dirty)
     }

@@ -1,4 +1,5 @@
-//! Real-time scheduling for the two frame-path threads (render loop and output).
+//! Real-time scheduling for the frame-path threads: the render loop, and the output thread when the
+//! writes wait (`output::Placement`; otherwise frames are shown on the render thread).
 //!
 //! A frame that wakes late is a visible stutter, and on a busy Pi the default scheduler can delay a
 //! wake-up by milliseconds. The render and output threads only ever sleep until a deadline or a
@@ -6,8 +7,8 @@
 //! deadline sleeps end on time. Without the privilege the threads stay normal, and the first refusal
 //! is logged once, at info level, with the reason and the fix (the second thread's is at debug).
 //!
-//! Real-time threads also share one CPU (the highest the process may use). The render thread wakes the
-//! output thread once per frame; for a `SCHED_FIFO` thread woken by another of the same priority, the
+//! Real-time threads also share one CPU (the highest the process may use). With an output thread, the
+//! render thread wakes it once per frame; for a `SCHED_FIFO` thread woken by another of the same priority, the
 //! kernel picks an idle CPU, so every frame would cost an inter-processor interrupt and a cold cache
 //! (on the benchmark machine the output thread's wake-up cost 5× as much as on the waker's CPU, where
 //! it runs as soon as the render thread sleeps). Neither thread computes for long — the output

@@ -1,8 +1,8 @@
 //! The engine: zone state, the compositor and the deadline-paced render loop that owns them.
 //!
 //! Other tasks reach it only through an [`EngineHandle`] (commands in) and the [`Event`] bus (changes
-//! out). The render loop runs on its own OS thread and never touches tokio's runtime; the output thread
-//! behind it does the blocking wire writes.
+//! out). The render loop runs on its own OS thread and never touches tokio's runtime; it shows frames
+//! on the output itself, or hands them to the output thread when the writes wait (`output::Placement`).
 
 pub mod clock;
 pub mod command;

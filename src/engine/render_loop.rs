@@ -34,7 +34,7 @@ use super::sync::SyncState;
 use super::zone::{EffectChoice, LightCommand, MasterState, ZoneState};
 use crate::effects::{self, ParamId};
 use crate::layout::Layout;
-use crate::output::{DeviceFactory, Output, OutputError};
+use crate::output::{DeviceFactory, Output, OutputError, Placement};
 use crate::palette::Palettes;
 
 mod scenes;
@@ -64,28 +64,38 @@ pub enum StartError {
     Thread(#[from] std::io::Error),
 }
 
-/// Starts the output thread (which opens its device with `open`) and the render loop. Returns the
-/// handle and the loop's join handle.
+/// Starts the render loop, which opens the output device with `open` where `placement` says (on
+/// itself, or on an output thread it starts). Returns the handle and the loop's join handle, or the
+/// reason the device could not be opened.
 pub fn spawn(
     init: EngineInit,
     open: DeviceFactory,
+    placement: Placement,
     events: broadcast::Sender<Event>,
 ) -> Result<(EngineHandle, JoinHandle<()>), StartError> {
     let (handle, rx) = EngineHandle::new(events.clone());
     let first = events.clone();
-    let output = Output::spawn(
-        &init.layout,
-        open,
-        Box::new(move || {
-            let _ = first.send(Event::FirstFrame);
-        }),
-    )?;
+    let on_first = Box::new(move || {
+        let _ = first.send(Event::FirstFrame);
+    });
+    let (opened_tx, opened) = std::sync::mpsc::sync_channel::<Result<(), OutputError>>(1);
     let join = std::thread::Builder::new()
         .name("diuna-render".into())
         .spawn(move || {
             crate::realtime::promote_current_thread("render");
+            let output = match Output::start(&init.layout, placement, open, on_first) {
+                Ok(output) => output,
+                Err(e) => {
+                    let _ = opened_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = opened_tx.send(Ok(()));
             RenderLoop::new(init, output, events, rx).run()
         })?;
+    opened
+        .recv()
+        .unwrap_or_else(|_| Err(OutputError::Open("the render thread ended".into())))?;
     Ok((handle, join))
 }
 
@@ -246,7 +256,7 @@ impl RenderLoop {
             return false;
         }
         if let Some((_, done)) = self.shutdown.take() {
-            drop(self.output.drain());
+            self.output.drain();
             let _ = done.send(());
         }
         true
@@ -262,7 +272,7 @@ impl RenderLoop {
         Ok(took)
     }
 
-    /// Composes and hands one frame to the output thread.
+    /// Composes one frame and hands it to the output.
     fn frame(&mut self, now: Instant, force: bool, late: bool) {
         let t0 = Instant::now();
         self.compositor.sync_time = self.sync_effect_time(now);

@@ -1,4 +1,4 @@
-//! Wire time: how long each driver keeps a strip (and the output thread) busy per frame. It bounds the
+//! Wire time: how long each driver keeps a strip (and the output) busy per frame. It bounds the
 //! frame rate (`fps` is checked against it) and the simulator holds its wire busy exactly this long, so a simulated
 //! strip with `emulate = "spi" | "pio" | "ws281x"` runs at the rate the real driver would.
 //!
@@ -17,7 +17,7 @@
 //!   `SK6812_STRIP_*W` type) + 300 µs (`LED_RESET_WAIT_TIME`). One render drives every channel, so all
 //!   ws281x strips share one period, sized by the longest.
 //!
-//! The output thread shows drivers one after another, so a frame costs the sum over drivers: SPI strips
+//! The output shows drivers one after another, so a frame costs the sum over drivers: SPI strips
 //! are written one after another (sum), PIO writes return at once and run in parallel (max), the
 //! ws281x controller is one render (its period).
 
@@ -91,7 +91,7 @@ pub(super) fn strip_time(s: &StripSpec, pixels: usize) -> Duration {
 enum Combine {
     /// Written at once (PIO, the ideal simulated wire): the longest counts.
     Parallel,
-    /// Written one after another on the output thread (SPI): the times add.
+    /// Written one after another (SPI): the times add.
     Sequential,
     /// One render drives every strip (the ws281x controller): one period if any changed.
     Shared,
@@ -142,7 +142,7 @@ impl FrameTiming {
         FrameTiming { groups }
     }
 
-    /// Time the output thread is busy when the `dirty` strips changed.
+    /// Time the output is busy when the `dirty` strips changed.
     pub fn frame_time(&self, dirty: &[bool]) -> Duration {
         self.groups
             .iter()

@@ -1,22 +1,16 @@
-//! The LED output thread: the only place that touches strip devices.
+//! The LED output: the only place that touches strip devices.
 //!
-//! A hardware write blocks for the wire time, so it runs on a dedicated `std::thread`, never on the async
-//! runtime. The render loop fills a pre-allocated [`OutFrame`] and hands it over; the thread writes it and
-//! hands the buffer back, so the steady state allocates nothing. With two buffers in flight the render loop
-//! composes frame N+1 while frame N is on the wire, and blocks (backpressure) only when the wire is the
-//! bottleneck. The thread ends when the render loop drops its [`Output`] (channel closed), after which the
-//! LEDs are left as the last frame made them (the render loop fades them out first when configured).
+//! The render loop fills a pre-allocated [`OutFrame`] and hands it to [`Output`], which shows it on the
+//! device. Where the device runs is chosen from the layout ([`Placement`]): a device that keeps the
+//! wire's time itself (the simulator, `pio`, `ws281x`: `show` returns once the frame is on its way)
+//! runs on the render thread, right after the frame is composed, so one thread wakes per frame; a
+//! device whose writes wait (`spi` for the whole wire time, a capture file, the terminal preview) runs
+//! on the output thread ([`thread`]), never on the async runtime and never on the render thread.
 //!
-//! The device is opened on the output thread itself, by a [`DeviceFactory`] handed to it: a driver
+//! Either way the device is opened on the thread that uses it, by a [`DeviceFactory`]: a driver
 //! holding raw pointers into memory a C library mapped (rpi_ws281x) never crosses a thread, so
-//! [`OutputDevice`] need not be `Send`. Opening happens before [`Output::spawn`] returns, so a device
+//! [`OutputDevice`] need not be `Send`. Opening happens before [`Output::start`] returns, so a device
 //! that cannot be opened still stops the start-up with its reason.
-//!
-//! The thread wakes once per frame: a device may return from [`OutputDevice::show`] as soon as the frame
-//! is on its way (the simulator does) and wait for the wire only when the next frame comes before it is
-//! free. The buffer of the frame on the wire is handed back when the next frame arrives (or on
-//! [`Output::drain`]), so the render loop is held back exactly as far as when `show` blocked for the
-//! whole wire time, without a second wake-up per frame.
 
 pub mod board;
 pub mod pio;
@@ -26,13 +20,12 @@ pub mod preview;
 pub mod sim;
 pub mod spi;
 pub mod tap;
+mod thread;
 #[cfg(feature = "hardware")]
 pub mod ws281x;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::layout::{Driver, Layout};
@@ -68,11 +61,11 @@ pub enum OutputError {
     Thread(#[from] std::io::Error),
 }
 
-/// Opens the output device; called once, on the output thread.
+/// Opens the output device; called once, on the thread that will use it.
 pub type DeviceFactory = Box<dyn FnOnce() -> Result<Box<dyn OutputDevice>, OutputError> + Send>;
 
-/// Something that puts frames on wires: the simulator or a driver. It lives on the output thread
-/// (opened there by a [`DeviceFactory`]), so it need not be `Send`.
+/// Something that puts frames on wires: the simulator or a driver. It lives on the thread that opened
+/// it (by a [`DeviceFactory`]), so it need not be `Send`.
 pub trait OutputDevice {
     /// Shows the dirty strips of `frame`. It returns once they have latched, or (a device that keeps
     /// time itself, like the simulator) once the frame is on its way: such a device waits for the
@@ -83,6 +76,7 @@ pub trait OutputDevice {
     fn flush(&mut self) {}
 
     /// Time until the device wants [`OutputDevice::tick`] (e.g. a rate-limited preview redraw), if ever.
+    /// Only the output thread keeps this time: [`Placement::for_layout`] puts the preview there.
     fn pending(&self) -> Option<Duration> {
         None
     }
@@ -155,176 +149,58 @@ pub fn open_hardware(layout: &Layout) -> Result<Vec<Box<dyn OutputDevice>>, Outp
     Ok(devices)
 }
 
-/// Counters the output thread shares with health reporting (lock-free).
+/// Frames shown and writes failed, shared with health reporting (lock-free).
 #[derive(Default, Debug)]
 pub struct OutputCounters {
     pub frames: AtomicU64,
     pub errors: AtomicU64,
 }
 
-/// What the render loop sends the output thread.
-enum ToOutput {
-    Frame(Box<OutFrame>),
-    /// Wait for the wire, then hand back the buffer of the frame on it (`Output::drain`).
-    Flush,
+/// Where the device runs, chosen from the layout before it is opened (a device that is not `Send`
+/// stays on the thread that opened it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// On the render thread, right after the frame is composed: one thread wakes per frame, not two.
+    /// For devices whose `show` returns once the frame is on its way and waits only for a wire that
+    /// is still busy with the previous frame, which the render loop would wait for anyway: the
+    /// simulator, `pio` (the kernel sends in a worker) and `ws281x` (DMA).
+    Inline,
+    /// On the output thread ([`thread`]), when a write waits for something else: an SPI transfer
+    /// lasts the whole wire time (the `spi` driver, `ws281x` on GPIO 10, which rpi_ws281x drives
+    /// through spidev, and a simulated strip emulating either), and a capture file and the terminal
+    /// preview are I/O, which never runs on the render thread.
+    Thread,
 }
 
-/// The render loop's end of the output thread.
-pub struct Output {
-    tx: Option<SyncSender<ToOutput>>,
-    free: Receiver<Box<OutFrame>>,
-    recycle: SyncSender<Box<OutFrame>>,
-    join: Option<JoinHandle<()>>,
-    pub counters: Arc<OutputCounters>,
-}
-
-/// Opens the device on the calling thread (the output thread), telling the spawner how it went.
-fn open_here(
-    open: DeviceFactory,
-    opened: &SyncSender<Result<(), OutputError>>,
-) -> Option<Box<dyn OutputDevice>> {
-    let (device, result) = match open() {
-        Ok(device) => (Some(device), Ok(())),
-        Err(e) => (None, Err(e)),
-    };
-    let _ = opened.send(result);
-    device
-}
-
-/// Frames in flight: one on the wire, one being composed.
-const BUFFERS: usize = 2;
-
-impl Output {
-    /// Starts the output thread, which opens its device with `open` (this waits for that and returns
-    /// its error); `on_first` runs once the first frame is out.
-    pub fn spawn(
-        layout: &Layout,
-        open: DeviceFactory,
-        on_first: Box<dyn FnOnce() + Send>,
-    ) -> Result<Output, OutputError> {
-        let (tx, rx) = sync_channel::<ToOutput>(BUFFERS);
-        let (free_tx, free) = sync_channel::<Box<OutFrame>>(BUFFERS);
-        for _ in 0..BUFFERS {
-            free_tx
-                .send(Box::new(OutFrame::new(layout)))
-                .map_err(|_| std::io::Error::other("output buffer queue closed"))?;
-        }
-        let recycle = free_tx.clone();
-        let counters = Arc::new(OutputCounters::default());
-        let (opened_tx, opened) = sync_channel::<Result<(), OutputError>>(1);
-        let c = counters.clone();
-        let join = std::thread::Builder::new()
-            .name("diuna-output".into())
-            .spawn(move || {
-                crate::realtime::promote_current_thread("output");
-                let Some(device) = open_here(open, &opened_tx) else {
-                    return;
-                };
-                OutputThread {
-                    device,
-                    rx,
-                    free: free_tx,
-                    counters: c,
-                    on_first: Some(on_first),
-                    failing: false,
-                    on_wire: None,
-                }
-                .run();
-            })?;
-        opened
-            .recv()
-            .unwrap_or_else(|_| Err(OutputError::Open("the output thread ended".into())))?;
-        Ok(Output {
-            tx: Some(tx),
-            free,
-            recycle,
-            join: Some(join),
-            counters,
-        })
-    }
-
-    /// A buffer to compose into; blocks while both buffers are in flight (the wire is the bottleneck).
-    pub fn acquire(&self) -> Option<Box<OutFrame>> {
-        self.free.recv().ok()
-    }
-
-    /// Hands a composed frame to the thread.
-    pub fn submit(&self, frame: Box<OutFrame>) -> bool {
-        self.tx
-            .as_ref()
-            .is_some_and(|tx| tx.send(ToOutput::Frame(frame)).is_ok())
-    }
-
-    /// Returns a buffer that had nothing new to show, without waking the thread.
-    pub fn recycle(&self, frame: Box<OutFrame>) {
-        let _ = self.recycle.try_send(frame);
-    }
-
-    /// Waits until every submitted frame has latched.
-    pub fn drain(&self) -> Vec<Box<OutFrame>> {
-        let Some(Ok(())) = self.tx.as_ref().map(|tx| tx.send(ToOutput::Flush)) else {
-            return Vec::new();
+impl Placement {
+    /// The placement for `layout`'s devices, with or without the terminal `preview`.
+    pub fn for_layout(layout: &Layout, preview: bool) -> Placement {
+        let waits = |s: &crate::layout::StripSpec| {
+            let driver = s.timing_driver();
+            let spi =
+                driver == Some(Driver::Spi) || (driver == Some(Driver::Ws281x) && s.gpio == 10);
+            spi || (s.driver == Driver::Sim && s.capture.is_some())
         };
-        (0..BUFFERS).filter_map(|_| self.free.recv().ok()).collect()
+        if preview || layout.strips.iter().any(waits) {
+            Placement::Thread
+        } else {
+            Placement::Inline
+        }
     }
 }
 
-/// The output thread's state: the device, and the buffer of the frame on the wire.
-struct OutputThread {
-    device: Box<dyn OutputDevice>,
-    rx: Receiver<ToOutput>,
-    free: SyncSender<Box<OutFrame>>,
+/// The books kept on every frame shown: frames and errors counted, a failure logged once per change
+/// of state, and `on_first` run after the first frame.
+struct Ledger {
     counters: Arc<OutputCounters>,
     on_first: Option<Box<dyn FnOnce() + Send>>,
     failing: bool,
-    /// Handed back when the next frame has started (the wire is free of this one by then).
-    on_wire: Option<Box<OutFrame>>,
 }
 
-impl OutputThread {
-    fn run(mut self) {
-        while let Some(msg) = self.next() {
-            match msg {
-                ToOutput::Frame(frame) => {
-                    self.show(&frame);
-                    if let Some(f) = self.on_first.take() {
-                        f();
-                    }
-                    if let Some(old) = self.on_wire.replace(frame)
-                        && self.free.send(old).is_err()
-                    {
-                        break;
-                    }
-                }
-                ToOutput::Flush => {
-                    self.device.flush();
-                    if let Some(old) = self.on_wire.take()
-                        && self.free.send(old).is_err()
-                    {
-                        break;
-                    }
-                }
-            }
-        }
-        self.device.flush();
-    }
-
-    /// The next message; meanwhile ticks the device when it asks to (the preview's redraw).
-    fn next(&mut self) -> Option<ToOutput> {
-        loop {
-            match self.device.pending() {
-                None => return self.rx.recv().ok(),
-                Some(wait) => match self.rx.recv_timeout(wait) {
-                    Ok(m) => return Some(m),
-                    Err(RecvTimeoutError::Timeout) => self.device.tick(),
-                    Err(RecvTimeoutError::Disconnected) => return None,
-                },
-            }
-        }
-    }
-
-    fn show(&mut self, frame: &OutFrame) {
-        match self.device.show(frame) {
+impl Ledger {
+    /// Shows `frame` on `device`; an error is counted and logged, and the next frame retries.
+    fn show(&mut self, device: &mut dyn OutputDevice, frame: &OutFrame) {
+        match device.show(frame) {
             Ok(()) => {
                 if self.failing {
                     tracing::info!("output recovered");
@@ -333,7 +209,6 @@ impl OutputThread {
                 self.counters.frames.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
-                // Logged once per change of state, counted always; the next frame retries.
                 if !self.failing {
                     tracing::error!(error = %e, "output write failed; retrying on the next frame");
                     self.failing = true;
@@ -341,14 +216,103 @@ impl OutputThread {
                 self.counters.errors.fetch_add(1, Ordering::Relaxed);
             }
         }
+        if let Some(f) = self.on_first.take() {
+            f();
+        }
     }
 }
 
-impl Drop for Output {
+/// The device on the render thread itself, and the one buffer it composes into.
+struct Inline {
+    device: Box<dyn OutputDevice>,
+    ledger: Ledger,
+    spare: Option<Box<OutFrame>>,
+}
+
+impl Drop for Inline {
     fn drop(&mut self) {
-        self.tx.take();
-        if let Some(j) = self.join.take() {
-            let _ = j.join();
+        self.device.flush();
+    }
+}
+
+enum Place {
+    Inline(Inline),
+    Thread(thread::Threaded),
+}
+
+/// The render loop's end of the output: the device itself ([`Placement::Inline`]) or the output
+/// thread. When it is dropped the last frame is waited for and the LEDs are left as it made them (the
+/// render loop fades them out first when configured).
+pub struct Output {
+    place: Place,
+    pub counters: Arc<OutputCounters>,
+}
+
+impl Output {
+    /// Opens the device with `open`, on the calling thread ([`Placement::Inline`]) or on a new output
+    /// thread (this waits for it), and returns its error; `on_first` runs once the first frame is out.
+    pub fn start(
+        layout: &Layout,
+        placement: Placement,
+        open: DeviceFactory,
+        on_first: Box<dyn FnOnce() + Send>,
+    ) -> Result<Output, OutputError> {
+        let counters = Arc::new(OutputCounters::default());
+        let ledger = Ledger {
+            counters: counters.clone(),
+            on_first: Some(on_first),
+            failing: false,
+        };
+        let place = match placement {
+            Placement::Inline => Place::Inline(Inline {
+                device: open()?,
+                ledger,
+                spare: Some(Box::new(OutFrame::new(layout))),
+            }),
+            Placement::Thread => Place::Thread(thread::Threaded::spawn(layout, open, ledger)?),
+        };
+        Ok(Output { place, counters })
+    }
+
+    /// A buffer to compose into; on the output thread this blocks while both buffers are in flight
+    /// (the wire is the bottleneck).
+    pub fn acquire(&mut self) -> Option<Box<OutFrame>> {
+        match &mut self.place {
+            Place::Inline(i) => i.spare.take(),
+            Place::Thread(t) => t.acquire(),
+        }
+    }
+
+    /// Shows a composed frame (inline: now, waiting first for a wire still busy with the previous
+    /// frame) or hands it to the output thread.
+    pub fn submit(&mut self, frame: Box<OutFrame>) -> bool {
+        match &mut self.place {
+            Place::Inline(i) => {
+                i.ledger.show(i.device.as_mut(), &frame);
+                i.spare = Some(frame);
+                true
+            }
+            Place::Thread(t) => t.submit(frame),
+        }
+    }
+
+    /// Returns a buffer that had nothing new to show, without waking the output thread.
+    pub fn recycle(&mut self, frame: Box<OutFrame>) {
+        match &mut self.place {
+            Place::Inline(i) => i.spare = Some(frame),
+            Place::Thread(t) => t.recycle(frame),
+        }
+    }
+
+    /// Waits until every submitted frame has latched and takes every buffer back (for the end: no
+    /// frame can be composed after it); how many buffers there were.
+    pub fn drain(&mut self) -> usize {
+        match &mut self.place {
+            Place::Inline(i) => {
+                i.device.flush();
+                usize::from(i.spare.take().is_some())
+            }
+            Place::Thread(t) => t.drain(),
         }
     }
 }

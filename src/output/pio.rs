@@ -18,7 +18,7 @@
 //!   curve, so our own gamma and power limit are applied once, exactly as on the other drivers.
 //! - `write` returns at once and the transfer runs in a kernel worker; [`PioOutput`] keeps the wire
 //!   time and waits it out before the next frame's write (or on flush), so frames never overtake the
-//!   wire and the output thread does not wake a second time per frame.
+//!   wire and the thread that shows frames does not wake a second time per frame.
 //!
 //! The overlay's LED count lives in the device tree (`/proc/device-tree/ws2812_pio@<gpio>/rpi,num-leds`);
 //! the preflight compares it with the strip ([`Overlay`]).

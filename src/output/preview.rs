@@ -36,7 +36,7 @@ struct StripView {
     last: Vec<u8>,
 }
 
-/// The preview state, owned by the output thread.
+/// The preview state, owned by the output thread (the preview always puts the device there).
 pub struct Preview {
     screen: Arc<Screen>,
     strips: Vec<StripView>,

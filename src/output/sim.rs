@@ -1,11 +1,11 @@
 //! The simulated strip back-end: the wire's timing, an optional capture file and the terminal preview.
 //!
-//! Each shown frame occupies the simulated wire as long as the real driver would keep the output thread
-//! busy (`layout::timing`: an ideal wire of 30 µs per RGB pixel or 40 µs per RGBW pixel + reset, or
+//! Each shown frame occupies the simulated wire as long as the real driver would keep it busy (`layout::timing`: an ideal wire of 30 µs per RGB pixel or 40 µs per RGBW pixel + reset, or
 //! with `emulate = "spi" | "pio" | "ws281x"` that driver's own figure), so frame-rate limits and
 //! backpressure behave as on a Pi. It keeps that time without sleeping through it: `show` returns once
-//! the frame has started, and only a frame that comes while the wire is still busy waits (so the output
-//! thread wakes once per frame). With `capture = "path"` every shown frame is appended as one JSON
+//! the frame has started, and only a frame that comes while the wire is still busy waits (so the thread
+//! showing frames wakes once per frame). A strip emulating `spi`, whose writes last the wire time, runs
+//! on the output thread like the real one ([`Placement`](super::Placement)). With `capture = "path"` every shown frame is appended as one JSON
 //! line — the black-box view tests and benchmarks use:
 //!
 //! - an RGB strip: `{"t_us", "strip", "rgb"}`, 3 bytes a pixel;
@@ -217,7 +217,7 @@ mod tests {
     }
 
     /// A frame shown while the wire is busy starts exactly when the previous one has latched (the
-    /// output thread need not sleep through a frame that nothing follows), and `flush` waits for it.
+    /// thread showing frames need not sleep through a frame that nothing follows), and `flush` waits for it.
     /// The strip is long (3,000 pixels, 90 ms on the wire) so that the frames come while the wire is
     /// busy however loaded the machine: a thread preempted for longer than a short wire time between
     /// two calls would find the wire free, and rightly start later.

@@ -5,8 +5,9 @@
 //! one strip per PWM channel). Colour order (and white extraction) is done by our pipeline, so the
 //! library is told each strip is plain RGB (`WS2811_STRIP_RGB`) or, for a colour order with W (4 bytes
 //! a pixel), plain RGBW (`SK6812_STRIP_RGBW`, W last) and gets the wire bytes as they are. It is opened
-//! and used only on the output thread (its controller holds raw pointers into memory the C library
-//! mapped, so it is not `Send`, and need not be).
+//! and used on one thread only (its controller holds raw pointers into memory the C library mapped, so
+//! it is not `Send`, and need not be). `render` returns once the DMA has started, so unless another
+//! strip's writes wait, that thread is the render thread ([`Placement`](super::Placement)).
 
 use rs_ws281x::{ChannelBuilder, Controller, ControllerBuilder, StripType, WS2811Error};
 

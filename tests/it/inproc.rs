@@ -42,7 +42,13 @@ pub struct InProc {
 pub fn start_app(toml: &str) -> InProc {
     let dir = tempfile::tempdir().unwrap();
     let text = toml.replace("{dir}", &dir.path().display().to_string());
-    let config = Config::from_toml(&text).expect("test config is valid");
+    let mut config = Config::from_toml(&text).expect("test config is valid");
+    // Frames come through the tap, not a capture file: without one the output runs on the render
+    // thread (`output::Placement::Inline`), as on a Pi with ws281x or pio strips, so these tests
+    // cover that placement and the daemon-process tests (which capture) the output thread.
+    for strip in &mut config.layout.strips {
+        strip.capture = None;
+    }
     let strips = config
         .layout
         .strips
