@@ -3,15 +3,16 @@
 //!
 //! Three phases, each its own function: [`App::start`] (restore state, start the render loop — which
 //! opens the output device itself, or starts the output thread to open it — then every task, and
-//! READY to systemd after the first frame), [`App::run`] (until the stop token, a critical task failing or the render loop
-//! dying; SIGHUP reloads on the way, `app/reload.rs`) and the stop.
+//! READY to systemd after the first frame), [`App::run`] (until the stop token, a critical task
+//! failing or the render loop dying; SIGHUP reloads on the way, `app/reload.rs`) and the stop.
 //!
 //! Shutdown order, each step bounded, the whole within [`STOP_BUDGET`]: the render loop stops taking
 //! commands and starts its fade-out; the state writer flushes a final snapshot; the fade finishes;
 //! MQTT publishes `offline` and disconnects; every task on the tracker is joined (the MQTT poll and
 //! outbox tasks, inputs and their connections included); the clean-stop marker is written; the render
-//! loop (and the output thread, if any) are joined. With the runtime's own grace in `main.rs` ([`RUNTIME_GRACE`])
-//! it stays under the unit's `TimeoutStopSec` (a test in this file reads `deploy/diuna.service`).
+//! loop (and the output thread, if any) is joined. With the runtime's own grace in `main.rs`
+//! ([`RUNTIME_GRACE`]) it stays under the unit's `TimeoutStopSec` (a test in this file reads
+//! `deploy/diuna.service`).
 
 mod preview;
 mod reload;

@@ -8,10 +8,10 @@
 //! is logged once, at info level, with the reason and the fix (the second thread's is at debug).
 //!
 //! Real-time threads also share one CPU (the highest the process may use). With an output thread, the
-//! render thread wakes it once per frame; for a `SCHED_FIFO` thread woken by another of the same priority, the
-//! kernel picks an idle CPU, so every frame would cost an inter-processor interrupt and a cold cache
-//! (on the benchmark machine the output thread's wake-up cost 5× as much as on the waker's CPU, where
-//! it runs as soon as the render thread sleeps). Neither thread computes for long — the output
+//! render thread wakes it once per frame; for a `SCHED_FIFO` thread woken by another of the same
+//! priority, the kernel picks an idle CPU, so every frame would cost an inter-processor interrupt and
+//! a cold cache (on the benchmark machine the output thread's wake-up cost 5× as much as on the
+//! waker's CPU, where it runs as soon as the render thread sleeps). Neither thread computes for long — the output
 //! thread's device writes sleep in the kernel — so one CPU serves both; on a single-core Pi Zero it is
 //! the only choice anyway.
 

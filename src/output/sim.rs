@@ -1,12 +1,14 @@
 //! The simulated strip back-end: the wire's timing, an optional capture file and the terminal preview.
 //!
-//! Each shown frame occupies the simulated wire as long as the real driver would keep it busy (`layout::timing`: an ideal wire of 30 µs per RGB pixel or 40 µs per RGBW pixel + reset, or
-//! with `emulate = "spi" | "pio" | "ws281x"` that driver's own figure), so frame-rate limits and
+//! Each shown frame occupies the simulated wire as long as the real driver would keep it busy
+//! (`layout::timing`: an ideal wire of 30 µs per RGB pixel or 40 µs per RGBW pixel + reset, or with
+//! `emulate = "spi" | "pio" | "ws281x"` that driver's own figure), so frame-rate limits and
 //! backpressure behave as on a Pi. It keeps that time without sleeping through it: `show` returns once
 //! the frame has started, and only a frame that comes while the wire is still busy waits (so the thread
 //! showing frames wakes once per frame). A strip emulating `spi`, whose writes last the wire time, runs
-//! on the output thread like the real one ([`Placement`](super::Placement)). With `capture = "path"` every shown frame is appended as one JSON
-//! line — the black-box view tests and benchmarks use:
+//! on the output thread like the real one ([`Placement`](super::Placement)), and so does a strip with a
+//! capture file. With `capture = "path"` every shown frame is appended as one JSON line — the
+//! black-box view tests and benchmarks use:
 //!
 //! - an RGB strip: `{"t_us", "strip", "rgb"}`, 3 bytes a pixel;
 //! - an RGBW strip: `{"t_us", "strip", "rgbw"}`, 4 bytes a pixel (W where the colour order puts it).
