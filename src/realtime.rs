@@ -11,9 +11,9 @@
 //! render thread wakes it once per frame; for a `SCHED_FIFO` thread woken by another of the same
 //! priority, the kernel picks an idle CPU, so every frame would cost an inter-processor interrupt and
 //! a cold cache (on the benchmark machine the output thread's wake-up cost 5× as much as on the
-//! waker's CPU, where it runs as soon as the render thread sleeps). Neither thread computes for long — the output
-//! thread's device writes sleep in the kernel — so one CPU serves both; on a single-core Pi Zero it is
-//! the only choice anyway.
+//! waker's CPU, where it runs as soon as the render thread sleeps). Neither thread computes for long
+//! — the output thread's device writes sleep in the kernel — so one CPU serves both; on a single-core
+//! Pi Zero it is the only choice anyway.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -5,7 +5,7 @@
 //! wire's time itself (the simulator, `pio`, `ws281x`: `show` returns once the frame is on its way)
 //! runs on the render thread, right after the frame is composed, so one thread wakes per frame; a
 //! device whose writes wait (`spi` for the whole wire time, a capture file, the terminal preview) runs
-//! on the output thread ([`thread`]), never on the async runtime and never on the render thread.
+//! on the output thread (`thread.rs`), never on the async runtime and never on the render thread.
 //!
 //! Either way the device is opened on the thread that uses it, by a [`DeviceFactory`]: a driver
 //! holding raw pointers into memory a C library mapped (rpi_ws281x) never crosses a thread, so
@@ -165,7 +165,7 @@ pub enum Placement {
     /// is still busy with the previous frame, which the render loop would wait for anyway: the
     /// simulator, `pio` (the kernel sends in a worker) and `ws281x` (DMA).
     Inline,
-    /// On the output thread ([`thread`]), when a write waits for something else: an SPI transfer
+    /// On the output thread (`thread.rs`), when a write waits for something else: an SPI transfer
     /// lasts the whole wire time (the `spi` driver, `ws281x` on GPIO 10, which rpi_ws281x drives
     /// through spidev, and a simulated strip emulating either), and a capture file and the terminal
     /// preview are I/O, which never runs on the render thread.
