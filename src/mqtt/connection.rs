@@ -3,8 +3,8 @@
 //! Before each connection attempt to a `.local` broker that the system cannot resolve, the task asks
 //! mDNS for its address (`LocalBroker`).
 //!
-//! The poll task only polls and forwards; it never publishes or subscribes itself (awaiting a publish
-//! inside the polling loop can deadlock rumqttc). It ends when the bridge drops its receiver, and is
+//! The poll task only polls and forwards what the broker sent (and our DISCONNECT); it never publishes
+//! or subscribes itself (awaiting a publish inside the polling loop can deadlock rumqttc). It ends when the bridge drops its receiver, and is
 //! aborted when the bridge's [`PollTask`] guard is dropped (a restarted bridge never leaves one behind).
 //!
 //! Why MQTT 5: the CONNECT packet declares a Maximum Packet Size, and the broker then drops any message
@@ -345,6 +345,17 @@ impl LocalBroker {
     }
 }
 
+/// Whether the bridge wants to hear of `ev`: everything the broker sent (a PINGRESP too: it shows the
+/// connection alive), and of what rumqttc sent only the DISCONNECT (the goodbye waits for it). Every
+/// other outgoing packet (each command's PUBACK, each state publish) would only wake the bridge for
+/// nothing.
+fn worth_telling(ev: &Event) -> bool {
+    match ev {
+        Event::Incoming(_) => true,
+        Event::Outgoing(out) => matches!(out, rumqttc::Outgoing::Disconnect),
+    }
+}
+
 async fn poll(
     mut eventloop: EventLoop,
     tx: mpsc::Sender<Notification>,
@@ -366,6 +377,9 @@ async fn poll(
                 if matches!(ev, Event::Incoming(Packet::ConnAck(_))) {
                     backoff = FIRST_BACKOFF;
                     flaps.connected(std::time::Instant::now());
+                }
+                if !worth_telling(&ev) {
+                    continue;
                 }
                 if tx.send(Notification::Event(ev)).await.is_err() {
                     return;
@@ -459,6 +473,17 @@ mod tests {
         let b = Settings::resolve(&cfg, "dev").unwrap();
         assert_ne!(a, b, "a rotated password is a change");
         assert!(!format!("{b:?}").contains("two"));
+    }
+
+    #[test]
+    fn the_bridge_hears_of_everything_the_broker_sends_and_of_our_disconnect_only() {
+        use rumqttc::Outgoing;
+        use rumqttc::v5::mqttbytes::v5::PingResp;
+        assert!(worth_telling(&Event::Incoming(Packet::PingResp(PingResp))));
+        assert!(worth_telling(&Event::Outgoing(Outgoing::Disconnect)));
+        for out in [Outgoing::PubAck(7), Outgoing::Publish(0), Outgoing::PingReq] {
+            assert!(!worth_telling(&Event::Outgoing(out)));
+        }
     }
 
     #[test]

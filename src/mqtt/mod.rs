@@ -40,7 +40,7 @@ pub mod scenes;
 pub mod tls;
 pub mod topics;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -89,7 +89,7 @@ pub struct MqttBridge {
     engine: EngineHandle,
     counters: BridgeCounters,
     /// Last payload published per retained topic (publish only on change).
-    published: HashMap<String, Vec<u8>>,
+    published: publish::Published,
     /// A buffer reused for each state payload.
     scratch: Vec<u8>,
     /// Topics of our current discovery messages (anything else retained under our device is stale).
@@ -156,7 +156,7 @@ impl MqttBridge {
             topics: Arc::new(topics),
             engine,
             counters: BridgeCounters::default(),
-            published: HashMap::new(),
+            published: publish::Published::default(),
             scratch: Vec::new(),
             discovery_topics,
             stale: Vec::new(),

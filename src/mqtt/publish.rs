@@ -2,6 +2,7 @@
 //! one-line overload report, and the removal of entities (and their retained state) that the
 //! configuration no longer has. Everything goes through the [`Outbox`].
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use super::light::StateJson;
 use super::outbox::Outbox;
 use super::{MqttBridge, device, discovery, health, inbound, scenes};
-use crate::effects::ParamId;
+use crate::effects::{PARAM_COUNT, ParamId, ParamValues};
 use crate::engine::{Command, Event, Snapshot, ZoneState};
 
 /// Events [`MqttBridge::on_events`] takes in one turn before the bridge looks at its other work.
@@ -39,6 +40,32 @@ impl Pending {
     }
 }
 
+/// What was last published: each retained topic's payload, and each zone's parameter values, so that
+/// a zone event whose parameters did not change (a brightness or colour command) formats and looks up
+/// none of them. Cleared together whenever everything must go out again.
+#[derive(Default)]
+pub(super) struct Published {
+    payloads: HashMap<String, Vec<u8>>,
+    params: Vec<Option<ParamValues>>,
+}
+
+impl Published {
+    pub(super) fn clear(&mut self) {
+        self.payloads.clear();
+        self.params.clear();
+    }
+
+    /// Which of zone `z`'s parameters differ from those last published (remembering the new values).
+    /// Only an optimisation: `publish_state` still compares each payload it is given.
+    fn params_changed(&mut self, z: usize, values: &ParamValues) -> [bool; PARAM_COUNT] {
+        if self.params.len() <= z {
+            self.params.resize(z + 1, None);
+        }
+        let last = self.params[z].replace(*values);
+        std::array::from_fn(|i| last.is_none_or(|l| l.0[i].to_bits() != values.0[i].to_bits()))
+    }
+}
+
 /// A retained discovery message of an entity we no longer have.
 #[derive(Clone, Debug)]
 pub(super) struct Stale {
@@ -55,14 +82,16 @@ impl MqttBridge {
         if self.connected.is_none() {
             return;
         }
-        match self.published.get_mut(topic) {
+        match self.published.payloads.get_mut(topic) {
             Some(last) if last.as_slice() == payload => return,
             Some(last) => {
                 last.clear();
                 last.extend_from_slice(payload);
             }
             None => {
-                self.published.insert(topic.to_string(), payload.to_vec());
+                self.published
+                    .payloads
+                    .insert(topic.to_string(), payload.to_vec());
             }
         }
         out.state(topic, payload);
@@ -133,8 +162,12 @@ impl MqttBridge {
         self.group.on_zone(z, st);
         self.publish_group(out);
         let params = st.current_params();
+        if self.connected.is_none() {
+            return;
+        }
+        let changed = self.published.params_changed(z, params);
         let mut buf = std::mem::take(&mut self.scratch);
-        for p in ParamId::ALL {
+        for p in ParamId::ALL.into_iter().filter(|&p| changed[p as usize]) {
             buf.clear();
             // Writing a number into a Vec cannot fail.
             let _ = write!(buf, "{}", params.get(p));
@@ -325,5 +358,30 @@ impl MqttBridge {
                 out.state(&t, Vec::new());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_parameters_that_changed_are_formatted_again_until_everything_is_cleared() {
+        let mut published = Published::default();
+        let mut v = ParamValues([1.0, 0.5, 10.0, 0.2, 120.0]);
+        assert_eq!(published.params_changed(2, &v), [true; PARAM_COUNT]);
+        assert_eq!(published.params_changed(2, &v), [false; PARAM_COUNT]);
+        v.0[ParamId::Speed as usize] = 1.5;
+        assert_eq!(
+            published.params_changed(2, &v),
+            [true, false, false, false, false]
+        );
+        assert_eq!(
+            published.params_changed(0, &v),
+            [true; PARAM_COUNT],
+            "each zone has its own"
+        );
+        published.clear();
+        assert_eq!(published.params_changed(2, &v), [true; PARAM_COUNT]);
     }
 }
