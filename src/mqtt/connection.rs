@@ -4,8 +4,9 @@
 //! mDNS for its address (`LocalBroker`).
 //!
 //! The poll task only polls and forwards what the broker sent (and our DISCONNECT); it never publishes
-//! or subscribes itself (awaiting a publish inside the polling loop can deadlock rumqttc). It ends when the bridge drops its receiver, and is
-//! aborted when the bridge's [`PollTask`] guard is dropped (a restarted bridge never leaves one behind).
+//! or subscribes itself (awaiting a publish inside the polling loop can deadlock rumqttc). It ends
+//! when the bridge drops its receiver, and is aborted when the bridge's [`PollTask`] guard is dropped
+//! (a restarted bridge never leaves one behind).
 //!
 //! Why MQTT 5: the CONNECT packet declares a Maximum Packet Size, and the broker then drops any message
 //! larger than that for us instead of sending it (Mosquitto logs "Dropping too large outgoing PUBLISH"),

@@ -4,7 +4,7 @@
 //! While the sender holds nothing (connected, nothing queued or on its way to it), a state or
 //! transient message skips it and goes to rumqttc's queue at once, if that has room: the common case,
 //! one task hop and one queue entry fewer per state update. Order is kept: the bridge counts every
-//! message it gives the sender, and the sender counts itself in while it holds anything ([`Busy`]).
+//! message it gives the sender, and the sender counts itself in while it holds anything (`Busy`).
 //!
 //! It can never wedge: it awaits room in rumqttc's request queue outside the poll task (never inside it),
 //! and while it waits, newer state *replaces* older state of the same retained topic (only the latest
@@ -189,8 +189,6 @@ impl Waiting {
     }
 }
 
-/// The bridge's side of the outbox. Dropping it ends the sender task (its queue closes, which it
-/// watches first); [`Outbox::close`] also waits for that.
 /// Messages on their way to the sender, plus one while the sender holds anything (something queued
 /// or being handed over, or the connection down). Zero: nothing can be overtaken, so a message may
 /// go to rumqttc directly.
@@ -209,6 +207,8 @@ impl Busy {
     }
 }
 
+/// The bridge's side of the outbox. Dropping it ends the sender task (its queue closes, which it
+/// watches first); [`Outbox::close`] also waits for that.
 pub struct Outbox {
     tx: mpsc::UnboundedSender<Msg>,
     client: AsyncClient,
