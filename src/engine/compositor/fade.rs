@@ -1,6 +1,6 @@
 //! Fades of the transition overlay, smooth at 8-bit depth and paced by how fast the output can move.
 //!
-//! A fade computes each channel exactly (in `f32`) and keeps its fractional part (1/256 steps) next to
+//! A fade computes each channel exactly (in 1/256 steps, integer maths) and keeps that fraction next to
 //! the 8-bit value (an RGBW zone's white plane too); the output pipeline applies gamma to the exact value (`GammaTable::apply_fine`),
 //! so an hour-long fade moves each output channel by at most one level between frames instead of
 //! stepping in visible jumps. Its frame interval ([`Fade::step_interval`]) is the time the output
@@ -78,14 +78,29 @@ fn split(v: f32) -> (u8, u8) {
     (whole, ((v - whole as f32) * 256.0) as u8)
 }
 
+/// Eased progress `k` (0–1) as a weight in 1/65536 steps, so that a blend is integer maths per
+/// channel: fine enough that one step moves a channel by at most 1/256 of a level.
+#[inline]
+fn weight(k: f32) -> i32 {
+    (k.clamp(0.0, 1.0) * 65536.0) as i32
+}
+
+/// `a + (b − a)·w/65536`, split like [`split`]: the 8-bit floor and the fraction in 1/256 steps.
+#[inline]
+fn mix(a: u8, b: u8, w: i32) -> (u8, u8) {
+    let v = ((a as i32) << 8) + (((b as i32 - a as i32) * w) >> 8);
+    let v = v.clamp(0, 255 << 8);
+    ((v >> 8) as u8, v as u8)
+}
+
 /// Blends `from` → `to` at eased progress `k`, writing the 8-bit part to `out` and the fraction to
 /// `frac`.
 pub(super) fn blend(from: &[Rgb], to: &[Rgb], k: f32, out: &mut [Rgb], frac: &mut [[u8; 3]]) {
-    let mix = |a: u8, b: u8| split(a as f32 + (b as f32 - a as f32) * k);
+    let w = weight(k);
     for (((o, f), a), b) in out.iter_mut().zip(frac.iter_mut()).zip(from).zip(to) {
-        let (r, fr) = mix(a.r, b.r);
-        let (g, fg) = mix(a.g, b.g);
-        let (bl, fb) = mix(a.b, b.b);
+        let (r, fr) = mix(a.r, b.r, w);
+        let (g, fg) = mix(a.g, b.g, w);
+        let (bl, fb) = mix(a.b, b.b, w);
         *o = Rgb::new(r, g, bl);
         *f = [fr, fg, fb];
     }
@@ -93,12 +108,12 @@ pub(super) fn blend(from: &[Rgb], to: &[Rgb], k: f32, out: &mut [Rgb], frac: &mu
 
 /// [`blend`] for one level per pixel (an RGBW zone's white plane).
 pub(super) fn blend_levels(from: &[u8], to: &[u8], k: f32, out: &mut [u8], frac: &mut [u8]) {
+    let w = weight(k);
     for (((o, f), &a), &b) in out.iter_mut().zip(frac.iter_mut()).zip(from).zip(to) {
-        (*o, *f) = split(a as f32 + (b as f32 - a as f32) * k);
+        (*o, *f) = mix(a, b, w);
     }
 }
 
-/// Fills the zone with the sunrise colour at progress `p` for a zone at `level` (zone × master).
 pub(super) fn sunrise(p: f32, kelvin: u32, level: u8, out: &mut [Rgb], frac: &mut [[u8; 3]]) {
     let c = sunrise::color_at(p, kelvin, level).map(split);
     out.fill(Rgb::new(c[0].0, c[1].0, c[2].0));
@@ -167,6 +182,25 @@ mod tests {
             0.5,
             "no drift at 12 h"
         );
+    }
+
+    #[test]
+    fn the_integer_blend_is_the_exact_blend_to_within_a_256th_of_a_level_and_exact_at_both_ends() {
+        let fine = |(whole, frac): (u8, u8)| whole as i32 * 256 + frac as i32;
+        for a in (0..=255u8).step_by(5) {
+            for b in (0..=255u8).step_by(3) {
+                assert_eq!(mix(a, b, weight(0.0)), (a, 0));
+                assert_eq!(mix(a, b, weight(1.0)), (b, 0));
+                for k in [0.001, 0.1, 1.0 / 3.0, 0.5, 0.9, 0.9999] {
+                    let exact = split(a as f32 + (b as f32 - a as f32) * k);
+                    let int = mix(a, b, weight(k));
+                    assert!(
+                        (fine(exact) - fine(int)).abs() <= 1,
+                        "{a} → {b} at {k}: {exact:?} vs {int:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
