@@ -114,6 +114,7 @@ pub(super) fn blend_levels(from: &[u8], to: &[u8], k: f32, out: &mut [u8], frac:
     }
 }
 
+/// Fills the zone with the sunrise colour at progress `p` for a zone at `level` (zone × master).
 pub(super) fn sunrise(p: f32, kelvin: u32, level: u8, out: &mut [Rgb], frac: &mut [[u8; 3]]) {
     let c = sunrise::color_at(p, kelvin, level).map(split);
     out.fill(Rgb::new(c[0].0, c[1].0, c[2].0));
