@@ -49,7 +49,10 @@ fn wants(part: &str) -> bool {
 
 /// The daemon under measurement (`DIUNA_FC_BIN` to measure another binary).
 fn start_daemon(toml: &str) -> Daemon {
-    Daemon::start(&daemon_bin("DIUNA_FC_BIN"), toml)
+    let bin = daemon_bin("DIUNA_FC_BIN");
+    // Peak RSS as after a boot, whatever happened to the file before (`read_from_disk_next_time`).
+    common::daemon::read_from_disk_next_time(&bin);
+    Daemon::start(&bin, toml)
 }
 
 /// One thread's counters: on-CPU ns (schedstat) and context switches (voluntary + involuntary).

@@ -19,6 +19,20 @@ pub fn daemon_bin(var: &str) -> PathBuf {
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_diuna").into())
 }
 
+/// Drops `bin`'s pages from the page cache (clean pages no process maps), so that the next start reads
+/// it from disk as at boot. A program's resident code depends on how the page cache holds its file:
+/// a fault maps whatever of the 64 KiB around it is cached (fault-around), so a binary just written
+/// (by the build, by `strip`, by a package upgrade) maps more of itself than one read from disk, and
+/// peak RSS would depend on what happened to the file before the run. Unprivileged, and only this
+/// file (unlike `drop_caches`). Best effort: an error leaves the cache as it was.
+pub fn read_from_disk_next_time(bin: &Path) {
+    use std::os::fd::AsRawFd;
+    if let Ok(f) = File::open(bin) {
+        // SAFETY: a plain system call on a descriptor we own; it only advises the kernel.
+        unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    }
+}
+
 /// The number after `key` in a `/proc` status-style file (`VmHWM:`, `voluntary_ctxt_switches:`, …).
 pub fn status_field(path: impl AsRef<Path>, key: &str) -> Option<u64> {
     let s = std::fs::read_to_string(path).ok()?;
