@@ -448,7 +448,7 @@ fn keep_worst<'a>(
     }
 }
 
-/// The parts measured in each round: name, animated, commands/s (a multiple of the rate), target %.
+/// The parts measured in each round: name, animated, under commands (at `DIUNA_FC_RATE`), target %.
 const PARTS: [(&str, bool, bool, f64); 3] = [
     ("seed", true, false, 0.25),
     ("commands", true, true, 0.8),
