@@ -8,13 +8,15 @@
 # commands a second: brightness and effect-speed changes) with the daemon under callgrind, zeroes the
 # counters once the daemon is settled, and dumps them `seconds` (default 8) later, so start-up and
 # shutdown are left out. It prints each thread's instructions and the runtime thread's per command.
+# DIUNA_IPC_RATE sets the commands per second (default 50; under valgrind the daemon keeps up with
+# 200, not with 800).
 # A binary with symbols (CARGO_PROFILE_RELEASE_STRIP=none) lets callgrind_annotate name the functions
 # in the dump it leaves in /tmp/diuna-cg/.
 set -euo pipefail
 
 bin=$(realpath "${1:?usage: $0 <diuna binary> [seconds]}")
 secs=${2:-8}
-rate=50
+rate=${DIUNA_IPC_RATE:-50}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 out=/tmp/diuna-cg
 mkdir -p "$out"
