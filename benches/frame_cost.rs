@@ -13,9 +13,14 @@
 //!    connected; where the resident memory of the largest is at the end of its window (the executable's
 //!    own pages, the shared libraries', anonymous memory) and its PSS; and the size of the binary.
 //!
-//! Run: `cargo bench --bench frame_cost` (needs mosquitto; about 2 minutes). Environment:
-//! `DIUNA_FC_SECS` (window per part, default 20), `DIUNA_FC_ONLY=floor,seed,commands,idle`,
-//! `DIUNA_FC_BIN` (measure another binary), `DIUNA_FC_RATE` (commands/s, default 50),
+//! The daemon measured is the one users run: this tree built as the packages link it
+//! (`deploy/build-release.sh`, into `target/hot-first`; a plain build links its code in another order
+//! and keeps 1.4–1.9 MiB more of it resident), unless `DIUNA_FC_BIN` names another binary.
+//!
+//! Run: `cargo bench --bench frame_cost` (needs mosquitto; about 2 minutes, plus the release build the
+//! first time). Environment: `DIUNA_FC_SECS` (window per part, default 20),
+//! `DIUNA_FC_ONLY=floor,seed,commands,idle`, `DIUNA_FC_BIN` (measure another binary, e.g. the plain
+//! `target/release/diuna`), `DIUNA_FC_RATE` (commands/s, default 50),
 //! `DIUNA_FC_ROUNDS` (default 1: the parts run this many times in turn, and each verdict takes the
 //! median, since host noise moves one run of the same binary by a third).
 
@@ -27,9 +32,11 @@ mod testconfig;
 mod common;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::daemon::{BenchDaemon as Daemon, Memory, daemon_bin, env_num, status_field};
+use common::daemon::{BenchDaemon as Daemon, Memory, env_num, packaged_bin, status_field};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use support::Broker;
 
@@ -47,12 +54,19 @@ fn wants(part: &str) -> bool {
     std::env::var("DIUNA_FC_ONLY").map_or(true, |v| v.split(',').any(|p| p.trim() == part))
 }
 
-/// The daemon under measurement (`DIUNA_FC_BIN` to measure another binary).
+/// The daemon under measurement and how it was built: the binary as the packages link it, or
+/// `DIUNA_FC_BIN` (`common::daemon::packaged_bin`); built on first use.
+fn measured_bin() -> &'static (PathBuf, String) {
+    static BIN: OnceLock<(PathBuf, String)> = OnceLock::new();
+    BIN.get_or_init(|| packaged_bin("DIUNA_FC_BIN"))
+}
+
+/// Starts the daemon under measurement.
 fn start_daemon(toml: &str) -> Daemon {
-    let bin = daemon_bin("DIUNA_FC_BIN");
+    let bin = &measured_bin().0;
     // Peak RSS as after a boot, whatever happened to the file before (`read_from_disk_next_time`).
-    common::daemon::read_from_disk_next_time(&bin);
-    Daemon::start(&bin, toml)
+    common::daemon::read_from_disk_next_time(bin);
+    Daemon::start(bin, toml)
 }
 
 /// One thread's counters: on-CPU ns (schedstat) and context switches (voluntary + involuntary).
@@ -462,8 +476,8 @@ fn main() {
     let secs: f64 = env_num("DIUNA_FC_SECS").unwrap_or(20.0);
     let rate: f64 = env_num("DIUNA_FC_RATE").unwrap_or(50.0);
     let rounds: usize = env_num("DIUNA_FC_ROUNDS").unwrap_or(1).max(1);
-    let bin = daemon_bin("DIUNA_FC_BIN");
-    println!("frame cost (issue 16) — binary {}", bin.display());
+    let (bin, built) = measured_bin();
+    println!("frame cost (issue 16) — binary {}, {built}", bin.display());
     let mut floor_pct = Rounds::default();
     let (mut client_pct, mut client_us) = (Rounds::default(), Rounds::default());
     let mut cpu: HashMap<&str, Rounds> = HashMap::new();
@@ -632,7 +646,7 @@ fn main() {
             ));
         }
     }
-    let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
     rows.push((
         "binary size".into(),
         format!("{:.2} MiB ({size} bytes)", size as f64 / 1048576.0),

@@ -19,6 +19,65 @@ pub fn daemon_bin(var: &str) -> PathBuf {
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_diuna").into())
 }
 
+/// The binary to measure as the packages ship it: `$var` when set, else this tree built by
+/// `deploy/build-release.sh` (linked hot-first, as every package is) into `hot-first/` beside this
+/// build's target directory. Linking changes how much of the executable is resident, not what it
+/// does, so a bench of peak memory measures what users run. If that build fails (a toolchain without
+/// Rust's lld), this build's plain binary, saying so. Returns the binary and how it was built.
+pub fn packaged_bin(var: &str) -> (PathBuf, String) {
+    if let Some(bin) = std::env::var_os(var) {
+        return (bin.into(), format!("${var}"));
+    }
+    let plain = PathBuf::from(env!("CARGO_BIN_EXE_diuna"));
+    let Some(target) = plain.parent().and_then(Path::parent) else {
+        return (plain, "plain `cargo build --release`".into());
+    };
+    let target = target.join("hot-first");
+    eprintln!(
+        "building the binary as the packages link it: deploy/build-release.sh --target-dir {}",
+        target.display()
+    );
+    let mut build = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/build-release.sh"
+    ));
+    build.arg("--target-dir").arg(&target).stdin(Stdio::null());
+    // What cargo set for this bench, not for the build: a build script that tracks one of them
+    // (ring's tracks CARGO_MANIFEST_DIR) would otherwise be rerun, and the build redone, each time
+    // the binary was built from outside a bench in between (as CI does).
+    for (name, _) in std::env::vars_os() {
+        let set_by_cargo = name.to_str().is_some_and(|n| {
+            n.starts_with("CARGO_PKG_")
+                || [
+                    "CARGO_MANIFEST_DIR",
+                    "CARGO_MANIFEST_PATH",
+                    "CARGO_CRATE_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                ]
+                .contains(&n)
+        });
+        if set_by_cargo {
+            build.env_remove(&name);
+        }
+    }
+    let status = build.status();
+    match status {
+        Ok(s) if s.success() => (
+            target.join("release").join("diuna"),
+            "linked as the packages are (deploy/build-release.sh)".into(),
+        ),
+        failed => {
+            let why = failed.map_or_else(|e| e.to_string(), |s| s.to_string());
+            eprintln!("deploy/build-release.sh failed ({why}): measuring the plain build");
+            (
+                plain,
+                format!("plain `cargo build --release`: deploy/build-release.sh failed ({why})"),
+            )
+        }
+    }
+}
+
 /// Drops `bin`'s pages from the page cache (clean pages no process maps), so that the next start reads
 /// it from disk as at boot. A program's resident code depends on how the page cache holds its file:
 /// a fault maps whatever of the 64 KiB around it is cached (fault-around), so a binary just written
