@@ -1,12 +1,16 @@
 //! The MQTT connection: validated settings (credentials and TLS files read up front), MQTT 5 client
-//! options, and the task that polls rumqttc's event loop without pause, with our own reconnect backoff.
-//! Before each connection attempt to a `.local` broker that the system cannot resolve, the task asks
-//! mDNS for its address (`LocalBroker`).
+//! options, and [`Notes`]: rumqttc's event loop, polled by the bridge's own task, with our reconnect
+//! backoff. Before each connection attempt to a `.local` broker that the system cannot resolve, it
+//! asks mDNS for its address (`LocalBroker`).
 //!
-//! The poll task only polls and forwards what the broker sent (and our DISCONNECT); it never publishes
-//! or subscribes itself (awaiting a publish inside the polling loop can deadlock rumqttc). It ends
-//! when the bridge drops its receiver, and is aborted when the bridge's [`PollTask`] guard is dropped
-//! (a restarted bridge never leaves one behind).
+//! The event loop runs inside the bridge's task, not a task of its own: a command then costs one task
+//! wake and no channel between the socket and the bridge. That is safe only because the loop's future
+//! is never dropped half-way: rumqttc's `poll` is not cancel-safe (a request taken from its queue, or
+//! an acknowledgement not yet written, would be lost if its future were dropped while it waits for the
+//! socket). [`Notes`] keeps one future alive across the bridge's `select!` turns and starts the next
+//! only when the last has finished, so [`Notes::recv`] is cancel-safe. The bridge never awaits a
+//! publish itself (that would need the loop it is not polling meanwhile); it hands messages to the
+//! outbox, whose sender task waits for room in rumqttc's queue while the bridge keeps polling.
 //!
 //! Why MQTT 5: the CONNECT packet declares a Maximum Packet Size, and the broker then drops any message
 //! larger than that for us instead of sending it (Mosquitto logs "Dropping too large outgoing PUBLISH"),
@@ -15,7 +19,7 @@
 //!
 //! A second daemon with our client id makes the broker hand our session to it: newer brokers say so
 //! ("session taken over"), Mosquitto 2.0.11 (Debian 12) just closes the old connection. Either way the
-//! two would knock each other off every reconnect delay, forever. The poll task recognises the reason
+//! two would knock each other off every reconnect delay, forever. [`Notes`] recognises the reason
 //! code, or [`FLAPS`] connections in a row that the broker closed within [`FLAP_WINDOW`] of accepting
 //! them, and then waits minutes ([`DUPLICATE_BACKOFF`], randomised so that one of the two gets to stay).
 
@@ -25,10 +29,7 @@ use rumqttc::NetworkOptions;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{DisconnectReasonCode, LastWill, Packet};
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, StateError};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+use tokio_util::sync::ReusableBoxFuture;
 
 use super::tls::TlsFiles;
 use crate::config::{MqttConfig, PasswordSource};
@@ -177,14 +178,14 @@ impl Settings {
     }
 }
 
-/// What the poll task reports. (Events are the common case, and moving ~400 bytes through the channel
-/// is cheaper than boxing every incoming message.)
+/// What the connection reports. (Events are the common case, and returning ~400 bytes is cheaper than
+/// boxing every incoming message.)
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
 pub enum Notification {
     Event(Event),
     /// The connection failed or was lost; `taken_over` when another client with our client id has
-    /// our session (the poll task then waits [`DUPLICATE_BACKOFF`]).
+    /// our session (the next attempt then waits [`DUPLICATE_BACKOFF`]).
     Error {
         error: ConnectionError,
         taken_over: bool,
@@ -229,47 +230,41 @@ pub fn session_taken_over(e: &ConnectionError) -> bool {
     )
 }
 
-/// The poll task, on the supervisor's tracker: [`PollTask::stop`] ends it and waits for it; dropping
-/// it (the bridge itself aborted) only asks it to end.
-pub struct PollTask {
-    task: JoinHandle<()>,
-    stop: CancellationToken,
+/// What the bridge hears from the connection, one [`Notification`] at a time: rumqttc's event loop
+/// with our reconnect policy, polled only from [`Notes::recv`]. Dropping it drops the connection.
+pub struct Notes {
+    /// The step in progress: it owns the connection and hands it back with what it saw. Reused, so a
+    /// notification costs no allocation; the connection is boxed, so handing it over copies a pointer,
+    /// not rumqttc's state.
+    step: ReusableBoxFuture<'static, (Box<Connection>, Notification)>,
 }
 
-impl PollTask {
-    /// Ends the poll task (dropping rumqttc's event loop) and waits until it has.
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        let _ = (&mut self.task).await;
+impl Notes {
+    /// The next notification. Cancel-safe: a step interrupted here continues at the next call.
+    pub async fn recv(&mut self) -> Notification {
+        let (connection, note) = (&mut self.step).await;
+        // No await between the end of one step and the start of the next.
+        self.step.set(connection.step());
+        note
     }
 }
 
-impl Drop for PollTask {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-/// Creates the client and starts the poll task on `tracker`; notifications arrive on the returned
-/// receiver.
-pub fn start(
-    settings: &Settings,
-    availability: &str,
-    tracker: &TaskTracker,
-) -> (AsyncClient, mpsc::Receiver<Notification>, PollTask) {
+/// Creates the client and its connection; nothing happens on the network until the bridge polls
+/// [`Notes::recv`].
+pub fn start(settings: &Settings, availability: &str) -> (AsyncClient, Notes) {
     let (client, eventloop) = AsyncClient::new(settings.options(availability), REQUEST_QUEUE);
-    let (tx, rx) = mpsc::channel(256);
-    let stop = CancellationToken::new();
-    let s = stop.clone();
-    let reconnect_max = settings.mqtt.reconnect_max;
-    let finder = LocalBroker::of(settings, availability);
-    let task = tracker.spawn(async move {
-        tokio::select! {
-            _ = s.cancelled() => {}
-            _ = poll(eventloop, tx, reconnect_max, finder) => {}
-        }
+    let connection = Box::new(Connection {
+        eventloop,
+        reconnect_max: settings.mqtt.reconnect_max,
+        finder: LocalBroker::of(settings, availability),
+        backoff: FIRST_BACKOFF,
+        flaps: Flaps::default(),
+        // The first poll, and the first after an error, connect.
+        connecting: true,
+        wait: None,
     });
-    (client, rx, PollTask { task, stop })
+    let step = ReusableBoxFuture::new(connection.step());
+    (client, Notes { step })
 }
 
 /// Finds a broker whose name is under `.local` before each connection attempt: by the system's
@@ -357,50 +352,57 @@ fn worth_telling(ev: &Event) -> bool {
     }
 }
 
-async fn poll(
-    mut eventloop: EventLoop,
-    tx: mpsc::Sender<Notification>,
+/// rumqttc's event loop and the state of our reconnect policy.
+struct Connection {
+    eventloop: EventLoop,
     reconnect_max: Duration,
-    mut finder: Option<LocalBroker>,
-) {
-    let mut backoff = FIRST_BACKOFF;
-    let mut flaps = Flaps::default();
-    // The first poll, and the first after an error, connect.
-    let mut connecting = true;
-    loop {
-        if std::mem::take(&mut connecting)
-            && let Some(f) = &mut finder
-        {
-            f.aim(&mut eventloop.options).await;
+    finder: Option<LocalBroker>,
+    backoff: Duration,
+    flaps: Flaps,
+    connecting: bool,
+    /// The pause owed after a failure, taken before the next attempt.
+    wait: Option<Duration>,
+}
+
+impl Connection {
+    /// Polls until there is something the bridge wants to hear of, and hands itself back with it.
+    async fn step(mut self: Box<Self>) -> (Box<Connection>, Notification) {
+        let note = self.next().await;
+        (self, note)
+    }
+
+    async fn next(&mut self) -> Notification {
+        if let Some(wait) = self.wait.take() {
+            tokio::time::sleep(wait).await;
         }
-        match eventloop.poll().await {
-            Ok(ev) => {
-                if matches!(ev, Event::Incoming(Packet::ConnAck(_))) {
-                    backoff = FIRST_BACKOFF;
-                    flaps.connected(std::time::Instant::now());
-                }
-                if !worth_telling(&ev) {
-                    continue;
-                }
-                if tx.send(Notification::Event(ev)).await.is_err() {
-                    return;
-                }
+        loop {
+            if std::mem::take(&mut self.connecting)
+                && let Some(f) = &mut self.finder
+            {
+                f.aim(&mut self.eventloop.options).await;
             }
-            Err(error) => {
-                let knocked_off = flaps.failed(std::time::Instant::now());
-                let taken_over = session_taken_over(&error) || knocked_off;
-                let wait = if taken_over {
-                    super::identity::random_between(DUPLICATE_BACKOFF / 5, DUPLICATE_BACKOFF)
-                } else {
-                    backoff
-                };
-                let note = Notification::Error { error, taken_over };
-                if tx.send(note).await.is_err() {
-                    return;
+            match self.eventloop.poll().await {
+                Ok(ev) => {
+                    if matches!(ev, Event::Incoming(Packet::ConnAck(_))) {
+                        self.backoff = FIRST_BACKOFF;
+                        self.flaps.connected(std::time::Instant::now());
+                    }
+                    if worth_telling(&ev) {
+                        return Notification::Event(ev);
+                    }
                 }
-                connecting = true;
-                tokio::time::sleep(wait).await;
-                backoff = (backoff * 2).min(reconnect_max.max(FIRST_BACKOFF));
+                Err(error) => {
+                    let knocked_off = self.flaps.failed(std::time::Instant::now());
+                    let taken_over = session_taken_over(&error) || knocked_off;
+                    self.wait = Some(if taken_over {
+                        super::identity::random_between(DUPLICATE_BACKOFF / 5, DUPLICATE_BACKOFF)
+                    } else {
+                        self.backoff
+                    });
+                    self.backoff = (self.backoff * 2).min(self.reconnect_max.max(FIRST_BACKOFF));
+                    self.connecting = true;
+                    return Notification::Error { error, taken_over };
+                }
             }
         }
     }

@@ -1,9 +1,10 @@
 //! The MQTT bridge: maps the engine's commands and events onto the topics of homeassistant/README.md and makes every
 //! zone a Home Assistant light.
 //!
-//! Three tasks: the bridge loop (this file: connection events, engine events, housekeeping), the poll
-//! task that only drives rumqttc (`connection.rs`), and the sender that feeds rumqttc from a coalescing
-//! outbox (`outbox.rs`, which also explains the QoS choices). Incoming messages are parsed into typed
+//! Two tasks: the bridge loop (this file: connection events, engine events, housekeeping), which also
+//! drives rumqttc's event loop (`connection.rs` says how, safely), and the sender that feeds rumqttc
+//! from a coalescing outbox when it cannot take a message at once (`outbox.rs`, which also explains
+//! the QoS choices). Incoming messages are parsed into typed
 //! engine commands in `inbound.rs` and nowhere else; bad input is answered on `B/error` and in the log,
 //! escaped and rate-limited (`report.rs`), and never reaches the engine. Outgoing state is published
 //! retained, only when its payload changed (`publish.rs`); the bridge takes what the engine announced
@@ -49,7 +50,6 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::Packet;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -57,7 +57,7 @@ use crate::config::Config;
 use crate::engine::{EngineHandle, Event};
 use crate::kernel_timer::Ticker;
 use crate::supervisor::{Heartbeat, Restarts, Supervisor};
-use connection::{Notification, Settings};
+use connection::{Notes, Notification, Settings};
 use health::BridgeCounters;
 use hold::Hold;
 use outbox::{Item, Outbox};
@@ -106,7 +106,7 @@ pub struct MqttBridge {
     last_health: Option<Instant>,
     restarts: Restarts,
     heartbeat: Heartbeat,
-    /// Where the poll and outbox tasks run, so that shutdown waits for them too.
+    /// Where the outbox's sender task runs, so that shutdown waits for it too.
     tracker: TaskTracker,
     presence: Presence,
     rejections: Limiter,
@@ -122,8 +122,6 @@ pub struct MqttBridge {
 /// Why the bridge stopped (the supervisor restarts it).
 #[derive(Debug, thiserror::Error)]
 pub enum MqttError {
-    #[error("the MQTT event loop ended")]
-    EventLoopEnded,
     #[error("the render loop has stopped")]
     EngineGone,
 }
@@ -183,8 +181,7 @@ impl MqttBridge {
     pub async fn run(mut self, stop: CancellationToken) -> Result<(), MqttError> {
         let mqtt = &self.settings.mqtt;
         tracing::info!(host = %mqtt.host, port = mqtt.port, client_id = %self.settings.client_id, base = %self.topics.base, "MQTT connecting");
-        let (client, mut notes, poll) =
-            connection::start(&self.settings, &self.topics.availability, &self.tracker);
+        let (client, mut notes) = connection::start(&self.settings, &self.topics.availability);
         let out = Outbox::start(client, &self.tracker);
         let mut events = self.engine.subscribe();
         // A kernel timer: tokio's would wake the thread three times per tick (`kernel_timer.rs`).
@@ -226,9 +223,7 @@ impl MqttBridge {
                         self.publish_all_state(&out).await;
                     }
                 }
-                note = notes.recv() => match note {
-                    None => break Err(MqttError::EventLoopEnded),
-                    Some(note) => {
+                note = notes.recv() => {
                     let command = matches!(&note, Notification::Event(MqttEvent::Incoming(Packet::Publish(_))));
                     let ha_online = self.on_note(&out, note, &stop).await;
                     if command {
@@ -247,13 +242,14 @@ impl MqttBridge {
                         let jitter = Duration::from_millis(500 + (std::process::id() as u64 * 7919) % 1500);
                         rediscover.as_mut().reset(tokio::time::Instant::now() + jitter);
                     }
-                    }
                 },
             }
         };
         self.goodbye(&out, &mut notes).await;
+        // The connection goes first: a message the sender still waits to hand to rumqttc then fails
+        // at once instead of waiting for an event loop nobody polls.
+        drop(notes);
         out.close().await;
-        poll.stop().await;
         result
     }
 
@@ -296,7 +292,7 @@ impl MqttBridge {
         }
     }
 
-    /// Handles one notification of the poll task; true when Home Assistant announced it is online.
+    /// Handles one notification of the connection; true when Home Assistant announced it is online.
     async fn on_note(
         &mut self,
         out: &Outbox,
@@ -440,7 +436,7 @@ impl MqttBridge {
 
     /// Publishes `offline` (waiting for the broker's PUBACK, so it lands before a successor's `online`),
     /// disconnects and waits (bounded) for both to leave.
-    async fn goodbye(&mut self, out: &Outbox, notes: &mut mpsc::Receiver<Notification>) {
+    async fn goodbye(&mut self, out: &Outbox, notes: &mut Notes) {
         if self.connected.is_none() {
             return;
         }
@@ -502,18 +498,14 @@ async fn until(at: Option<Instant>) {
 }
 
 /// Waits up to `limit` for a notification matching `f` (or a connection error); false on timeout.
-async fn wait_for(
-    notes: &mut mpsc::Receiver<Notification>,
-    limit: Duration,
-    f: impl Fn(&Notification) -> bool,
-) -> bool {
+async fn wait_for(notes: &mut Notes, limit: Duration, f: impl Fn(&Notification) -> bool) -> bool {
     let wait = async {
-        while let Some(n) = notes.recv().await {
+        loop {
+            let n = notes.recv().await;
             if f(&n) || matches!(n, Notification::Error { .. }) {
                 return true;
             }
         }
-        false
     };
     tokio::time::timeout(limit, wait).await.unwrap_or(false)
 }

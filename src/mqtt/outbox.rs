@@ -6,9 +6,10 @@
 //! one task hop and one queue entry fewer per state update. Order is kept: the bridge counts every
 //! message it gives the sender, and the sender counts itself in while it holds anything (`Busy`).
 //!
-//! It can never wedge: it awaits room in rumqttc's request queue outside the poll task (never inside it),
-//! and while it waits, newer state *replaces* older state of the same retained topic (only the latest
-//! payload of a retained topic matters), so its memory is bounded by the number of topics. Messages
+//! It can never wedge: it awaits room in rumqttc's request queue in a task of its own (never in the
+//! bridge, which polls rumqttc's event loop), and while it waits, newer state *replaces* older state
+//! of the same retained topic (only the latest payload of a retained topic matters), so its memory is
+//! bounded by the number of topics. Messages
 //! that are not state (`B/error`, `B/event`) wait in a bounded queue that drops its oldest when full.
 //! Both kinds of loss are counted ([`Dropped`]), and the bridge reports them once on `B/error`.
 //! Commands are never dropped here: they do not pass through the outbox at all.
@@ -399,7 +400,7 @@ async fn send(client: AsyncClient, sender: Sender) {
     }
 }
 
-/// Awaits room in rumqttc's request queue for one item (never inside the poll task).
+/// Awaits room in rumqttc's request queue for one item (never in the bridge, which polls the event loop).
 fn hand_over(client: AsyncClient, item: Item) -> Sending {
     Box::pin(async move {
         match item {

@@ -8,6 +8,7 @@ mod support;
 mod testconfig;
 mod testconfig_check;
 
+mod connection;
 mod drivers;
 mod effects;
 mod input;
