@@ -4,9 +4,9 @@
 //! Two tasks: the bridge loop (this file: connection events, engine events, housekeeping), which also
 //! drives rumqttc's event loop (`connection.rs` says how, safely), and the sender that feeds rumqttc
 //! from a coalescing outbox when it cannot take a message at once (`outbox.rs`, which also explains
-//! the QoS choices). Incoming messages are parsed into typed
-//! engine commands in `inbound.rs` and nowhere else; bad input is answered on `B/error` and in the log,
-//! escaped and rate-limited (`report.rs`), and never reaches the engine. Outgoing state is published
+//! the QoS choices). Incoming messages are parsed into typed engine commands in `inbound.rs` and
+//! nowhere else; bad input is answered on `B/error` and in the log, escaped and rate-limited
+//! (`report.rs`), and never reaches the engine. Outgoing state is published
 //! retained, only when its payload changed (`publish.rs`); the bridge takes what the engine announced
 //! before it reads the next command, and publishes each state once per turn, at its latest, so a burst of
 //! commands cannot outrun its own state updates. While commands stream in (closer together than

@@ -13,6 +13,7 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::Packet;
 
 use crate::support::{Broker, TestClient, paho_publish};
+use crate::testconfig::TestConfig;
 
 const EACH_WAY: usize = 300;
 
@@ -38,11 +39,13 @@ async fn interrupted(
 fn a_connection_interrupted_at_every_poll_loses_nothing_either_way() {
     let broker = Broker::start();
     let port = broker.port;
-    let config = Config::from_toml(&format!(
-        "device_id=\"cancel\"\n[mqtt]\nhost=\"127.0.0.1\"\nport={port}\n\
-         [[strips]]\nid=\"a\"\n[[zones]]\nid=\"z\"\nstrip=\"a\"\npixels=1\n"
-    ))
-    .expect("valid config");
+    let toml = TestConfig::new("cancel")
+        .mqtt(port)
+        .strip("a")
+        .zone("z", "a", 1, [0, 0, 0])
+        .build()
+        .replace("{dir}", "/tmp");
+    let config = Config::from_toml(&toml).expect("valid config");
     let settings = Settings::resolve(&config.mqtt, &config.device_id).expect("settings");
     let mut watcher = TestClient::connect(port, "cancel-watcher", &["cancel/out"]);
 
