@@ -47,11 +47,15 @@ fn now_us() -> u64 {
         .as_micros() as u64
 }
 
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .unwrap()
+/// Two different free UDP ports (DDP, E1.31): both sockets are held while the second is chosen, so
+/// the kernel cannot hand out one port twice.
+fn free_udp_ports() -> (u16, u16) {
+    let bind = || UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (a, b) = (bind(), bind());
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
@@ -94,7 +98,7 @@ fn realtime_daemon(mqtt: u16, ddp: u16, e131: u16, a_px: usize, b_px: usize) -> 
 }
 
 fn latency(broker: &Broker, samples: usize) {
-    let (dport, eport) = (free_udp_port(), free_udp_port());
+    let (dport, eport) = free_udp_ports();
     let d = realtime_daemon(broker.port, dport, eport, 10, 10);
     let mut cap = Capture::new(&d.path("a.jsonl"));
     cap.wait_frame("a", "first frame", |_| true);
@@ -163,8 +167,8 @@ fn cpu_ns(pid: u32) -> u64 {
 }
 
 fn cpu(broker: &Broker, secs: f64) {
-    let dport = free_udp_port();
-    let d = realtime_daemon(broker.port, dport, free_udp_port(), 500, 500);
+    let (dport, eport) = free_udp_ports();
+    let d = realtime_daemon(broker.port, dport, eport, 500, 500);
     let mut cap = Capture::new(&d.path("a.jsonl"));
     cap.wait_frame("a", "first frame", |_| true);
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -226,7 +230,7 @@ fn mem_kib(pid: u32, field: &str) -> u64 {
 /// A legitimate 60 FPS stream of 1,000 px while 10⁵ bad or foreign datagrams per second arrive from 16
 /// sockets: frames/s still reaching the wire, CPU, and memory before and after.
 fn flood(broker: &Broker, secs: f64) {
-    let (dport, eport) = (free_udp_port(), free_udp_port());
+    let (dport, eport) = free_udp_ports();
     let d = realtime_daemon(broker.port, dport, eport, 500, 500);
     let pid = d.child.id();
     let mut cap = Capture::new(&d.path("a.jsonl"));

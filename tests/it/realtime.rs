@@ -17,12 +17,17 @@ pub(crate) const B: &str = "diuna/rt";
 pub(crate) const RED: [u8; 3] = [255, 0, 0];
 pub(crate) const BLUE: [u8; 3] = [0, 0, 255];
 
-/// A UDP port nobody uses right now.
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .expect("no free UDP port")
+/// Two different UDP ports nobody uses right now: both sockets are held while the second is chosen,
+/// so the kernel cannot hand out the same port twice (the daemon refuses a DDP port equal to its E1.31
+/// port).
+fn free_udp_ports() -> Ports {
+    let bind = || UdpSocket::bind("127.0.0.1:0").expect("no free UDP port");
+    let (ddp, e131) = (bind(), bind());
+    let port = |s: &UdpSocket| s.local_addr().expect("bound socket").port();
+    Ports {
+        ddp: port(&ddp),
+        e131: port(&e131),
+    }
 }
 
 pub(crate) struct Ports {
@@ -79,10 +84,7 @@ pub(crate) fn start_on(bind: &str, timeout: &str, extra: &str) -> Rig {
 /// Like [`start_on`] with the strip's gamma (red and blue stay exact at any gamma).
 pub(crate) fn start_gamma(bind: &str, timeout: &str, extra: &str, gamma: &str) -> Rig {
     let broker = Broker::start();
-    let ports = Ports {
-        ddp: free_udp_port(),
-        e131: free_udp_port(),
-    };
+    let ports = free_udp_ports();
     let text = config(broker.port, &ports, bind, timeout, extra)
         .replace("gamma = 1.0", &format!("gamma = {gamma}"));
     let daemon = Daemon::start(&text);
