@@ -2,8 +2,10 @@
 //! zones on two strips, 140 pixels) with every zone animated at 60 FPS, measured per thread.
 //!
 //! 1. `floor`: a bare thread of this bench sleeping to 60 Hz deadlines — what one timer wake-up per
-//!    frame costs on this machine, whatever the program does; and a bare MQTT client answering the
+//!    frame costs on this machine, whatever the program does; a bare MQTT client answering the
 //!    `commands` part's 50 commands/s (`common/floor_client.rs`) — what the socket work alone costs;
+//!    and the daemon's own client crate and runtime doing only that (`common/floor_stack.rs`) — what
+//!    rumqttc on tokio costs before Diuna does anything with a command;
 //! 2. `seed`: the daemon animating the five seed zones (breathe, color_fade, snake, breathe,
 //!    color_snake), no capture, MQTT connected: CPU per thread (schedstat), µs per frame, wake-ups
 //!    (context switches) per thread per frame;
@@ -340,16 +342,21 @@ fn floor(secs: f64) -> f64 {
     t.join().expect("floor thread")
 }
 
-/// What a bare MQTT client spends answering `rate` QoS 1 commands/s (the same publisher as the
-/// `commands` part).
-fn command_floor(rate: f64, secs: f64) -> common::floor_client::Served {
+/// A client answering commands: subscribes to a filter at QoS 1, says so, answers until told to stop.
+type Serve = fn(
+    u16,
+    &str,
+    std::sync::mpsc::Sender<()>,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> common::floor_client::Served;
+
+/// What `serve` spends answering `rate` QoS 1 commands/s (the same publisher as the `commands` part).
+fn command_floor(serve: Serve, rate: f64, secs: f64) -> common::floor_client::Served {
     let broker = Broker::start();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (ready_tx, ready) = std::sync::mpsc::channel();
     let (port, stop2) = (broker.port, stop.clone());
-    let client = std::thread::spawn(move || {
-        common::floor_client::serve(port, "diuna/seed/#", ready_tx, stop2)
-    });
+    let client = std::thread::spawn(move || serve(port, "diuna/seed/#", ready_tx, stop2));
     ready
         .recv_timeout(Duration::from_secs(10))
         .expect("the floor client never subscribed");
@@ -361,6 +368,26 @@ fn command_floor(rate: f64, secs: f64) -> common::floor_client::Served {
     let served = client.join().expect("floor client");
     assert!(served.answered > 0, "the floor client answered no command");
     served
+}
+
+/// One client floor of the command path, and its figures over the rounds.
+struct ClientFloor {
+    what: &'static str,
+    serve: Serve,
+    pct: Rounds,
+    us: Rounds,
+}
+
+impl ClientFloor {
+    fn new(what: &'static str, serve: Serve) -> Self {
+        let (pct, us) = (Rounds::default(), Rounds::default());
+        Self {
+            what,
+            serve,
+            pct,
+            us,
+        }
+    }
 }
 
 struct Run {
@@ -479,7 +506,13 @@ fn main() {
     let (bin, built) = measured_bin();
     println!("frame cost (issue 16) — binary {}, {built}", bin.display());
     let mut floor_pct = Rounds::default();
-    let (mut client_pct, mut client_us) = (Rounds::default(), Rounds::default());
+    let mut clients = [
+        ClientFloor::new("a bare MQTT client", common::floor_client::serve),
+        ClientFloor::new(
+            "rumqttc on a current-thread tokio runtime",
+            common::floor_stack::serve,
+        ),
+    ];
     let mut cpu: HashMap<&str, Rounds> = HashMap::new();
     // Worst round of each: (figure, thread).
     let mut wakes: HashMap<&str, (f64, String)> = HashMap::new();
@@ -495,18 +528,21 @@ fn main() {
             let pct = floor(secs);
             println!("\n[floor] a bare thread waking at 60 Hz: {pct:.3} % of a core");
             floor_pct.push(pct);
-            let served = command_floor(rate, secs);
-            let cmd_pct = served.cpu_ns as f64 / 1e7 / served.over.as_secs_f64();
-            let per_cmd = served.cpu_ns as f64 / 1e3 / served.answered as f64;
-            println!(
-                "[floor] a bare MQTT client answering {rate:.0} QoS 1 commands/s (PUBACK + a state \
-                 publish each): {cmd_pct:.3} % of a core, {per_cmd:.1} µs per command, {:.2} \
-                 wake-ups and {:.2} preemptions per command",
-                served.woken as f64 / served.answered as f64,
-                served.preempted as f64 / served.answered as f64
-            );
-            client_pct.push(cmd_pct);
-            client_us.push(per_cmd);
+            for f in clients.iter_mut() {
+                let served = command_floor(f.serve, rate, secs);
+                let cmd_pct = served.cpu_ns as f64 / 1e7 / served.over.as_secs_f64();
+                let per_cmd = served.cpu_ns as f64 / 1e3 / served.answered as f64;
+                println!(
+                    "[floor] {} answering {rate:.0} QoS 1 commands/s (PUBACK + a state publish \
+                     each): {cmd_pct:.3} % of a core, {per_cmd:.1} µs per command, {:.2} wake-ups \
+                     and {:.2} preemptions per command",
+                    f.what,
+                    served.woken as f64 / served.answered as f64,
+                    served.preempted as f64 / served.answered as f64
+                );
+                f.pct.push(cmd_pct);
+                f.us.push(per_cmd);
+            }
         }
         for (part, animated, commanded, _) in PARTS {
             if !wants(part) {
@@ -555,29 +591,36 @@ fn main() {
             "—".into(),
             "info",
         ));
-        rows.push((
-            format!("floor: bare MQTT client, {rate:.0} commands/s"),
-            format!(
-                "{} ({:.0} µs per command)",
-                client_pct.show(" %"),
-                client_us.median()
-            ),
-            "—".into(),
-            "info",
-        ));
+        for (f, label) in clients
+            .iter()
+            .zip(["bare MQTT client", "rumqttc + tokio alone"])
+        {
+            rows.push((
+                format!("floor: {label}, {rate:.0} commands/s"),
+                format!("{} ({:.0} µs per command)", f.pct.show(" %"), f.us.median()),
+                "—".into(),
+                "info",
+            ));
+        }
     }
     for (part, animated, commanded, target) in PARTS {
         let Some(c) = cpu.get(part) else {
             continue;
         };
         let m = c.median();
-        // The floor under a part: the timer thread's wake-ups, plus the bare client's socket work
-        // under commands.
-        let floor = floor_pct.median() + if commanded { client_pct.median() } else { 0.0 };
-        let over_floor = if floor_pct.0.is_empty() || !animated {
-            String::new()
-        } else {
-            format!(", {:.1} × floor", m / floor)
+        // The floor under a part: the timer thread's wake-ups, plus under commands the bare client's
+        // socket work, or what rumqttc on tokio spends on the same (the floor of Diuna's own stack).
+        let floor = |client: &ClientFloor| {
+            floor_pct.median() + if commanded { client.pct.median() } else { 0.0 }
+        };
+        let over_floor = match (floor_pct.0.is_empty() || !animated, commanded) {
+            (true, _) => String::new(),
+            (false, false) => format!(", {:.1} × floor", m / floor(&clients[0])),
+            (false, true) => format!(
+                ", {:.1} × floor; stack floor {:.3} %",
+                m / floor(&clients[0]),
+                floor(&clients[1])
+            ),
         };
         rows.push((
             format!("CPU, {part} (median)"),

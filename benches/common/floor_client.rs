@@ -26,7 +26,7 @@ pub struct Served {
 }
 
 /// This thread's (on-CPU ns, voluntary switches, involuntary switches) so far.
-fn usage() -> (u64, u64, u64) {
+pub fn usage() -> (u64, u64, u64) {
     let status = "/proc/thread-self/status";
     (
         run_ns(),
@@ -36,7 +36,7 @@ fn usage() -> (u64, u64, u64) {
 }
 
 /// A zone state as large as Diuna's (`{"brightness":…,"color":…,"palette":…}`, about 140 bytes).
-const STATE: &[u8] = br#"{"brightness":180,"color":{"b":200,"g":120,"r":255},"color_mode":"rgb","effect":"color_snake","palette":"zone colour","state":"ON"}"#;
+pub const STATE: &[u8] = br#"{"brightness":180,"color":{"b":200,"g":120,"r":255},"color_mode":"rgb","effect":"color_snake","palette":"zone colour","state":"ON"}"#;
 
 /// Reads one packet into `buf`; returns its first byte.
 fn read_packet(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u8> {

@@ -16,6 +16,7 @@ use crate::testconfig::TestConfig;
 
 pub mod daemon;
 pub mod floor_client;
+pub mod floor_stack;
 
 /// Commands sent before measuring, to warm up the connection.
 pub const WARMUP: usize = 20;

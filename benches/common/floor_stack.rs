@@ -1,0 +1,75 @@
+//! The least the daemon's own stack spends on a command here: rumqttc's v5 client on a current-thread
+//! tokio runtime (the crates and the runtime the daemon uses), subscribed at QoS 1, publishing a
+//! retained state of a zone's size for every command, and doing nothing else: no JSON, no engine, no
+//! state file. `benches/frame_cost.rs` measures it beside the hand-written client of
+//! `floor_client.rs`, so that the command path's cost splits into what the socket work needs, what
+//! the client crate and runtime add to it, and what the daemon adds to both.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::Packet;
+use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+
+use super::floor_client::{STATE, Served, usage};
+
+/// Subscribes to `filter` at QoS 1, says so on `ready`, and answers every command with a state
+/// publish until `stop`; returns what this thread spent from the first command on.
+pub fn serve(
+    port: u16,
+    filter: &str,
+    ready: std::sync::mpsc::Sender<()>,
+    stop: Arc<AtomicBool>,
+) -> Served {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime");
+    rt.block_on(async move {
+        let mut options = MqttOptions::new("frame-cost-stack-floor", "127.0.0.1", port);
+        options.set_keep_alive(Duration::from_secs(30));
+        let (client, mut events) = AsyncClient::new(options, 64);
+        client
+            .subscribe(filter, QoS::AtLeastOnce)
+            .await
+            .expect("subscribe");
+        let mut start: Option<((u64, u64, u64), Instant)> = None;
+        let mut answered = 0u64;
+        // Stopping disconnects the client, which ends the loop below: `poll` is not cancel-safe, so
+        // it is never raced against a timer.
+        let stopper = client.clone();
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let _ = stopper.disconnect().await;
+        });
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    let _ = ready.send(());
+                }
+                Ok(Event::Incoming(Packet::Publish(_))) => {
+                    start.get_or_insert_with(|| (usage(), Instant::now()));
+                    client
+                        .try_publish("diuna/floor/zone/state", QoS::AtMostOnce, true, STATE)
+                        .expect("the request queue has room");
+                    answered += 1;
+                }
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        let ((ns0, woken0, preempted0), t0) = start.unwrap_or((usage(), Instant::now()));
+        let (ns, woken, preempted) = usage();
+        Served {
+            cpu_ns: ns - ns0,
+            answered,
+            over: t0.elapsed(),
+            woken: woken - woken0,
+            preempted: preempted - preempted0,
+        }
+    })
+}
