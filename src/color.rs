@@ -129,13 +129,21 @@ impl Rgb {
 /// HSV → RGB. `h` in degrees (any value, wrapped), `s` and `v` in 0–1.
 #[inline]
 pub fn hsv(h: f32, s: f32, v: f32) -> Rgb {
-    let h = h.rem_euclid(360.0);
+    hsv_wrapped(h.rem_euclid(360.0), s, v)
+}
+
+/// HSV → RGB for a hue already wrapped into 0–360° (360 itself reads as 0).
+#[inline]
+pub(crate) fn hsv_wrapped(h: f32, s: f32, v: f32) -> Rgb {
     let s = s.clamp(0.0, 1.0);
     let v = v.clamp(0.0, 1.0);
     let c = v * s;
-    let x = c * (1.0 - ((h / 60.0) % 2.0 - 1.0).abs());
+    let sector = h / 60.0;
+    let k = sector as u32;
+    // `sector % 2.0`, exactly: subtract the even integer at or below it (no `fmod` call).
+    let x = c * (1.0 - (sector - (k & !1) as f32 - 1.0).abs());
     let m = v - c;
-    let (r, g, b) = match (h / 60.0) as u32 {
+    let (r, g, b) = match k {
         0 => (c, x, 0.0),
         1 => (x, c, 0.0),
         2 => (0.0, c, x),

@@ -25,6 +25,24 @@ pub struct Served {
     pub preempted: u64,
 }
 
+/// When this thread answered its first command: its [`usage`] then, and the time.
+pub type Start = Option<((u64, u64, u64), Instant)>;
+
+impl Served {
+    /// What this thread spent since `start` (nothing, if it never answered), answering `answered`.
+    pub fn since(start: Start, answered: u64) -> Served {
+        let ((ns0, woken0, preempted0), t0) = start.unwrap_or((usage(), Instant::now()));
+        let (ns, woken, preempted) = usage();
+        Served {
+            cpu_ns: ns - ns0,
+            answered,
+            over: t0.elapsed(),
+            woken: woken - woken0,
+            preempted: preempted - preempted0,
+        }
+    }
+}
+
 /// This thread's (on-CPU ns, voluntary switches, involuntary switches) so far.
 pub fn usage() -> (u64, u64, u64) {
     let status = "/proc/thread-self/status";
@@ -78,7 +96,7 @@ pub fn serve(
     state.extend_from_slice(STATE);
     let state = packet(0x31, &state);
     let mut buf = Vec::with_capacity(1024);
-    let mut start: Option<((u64, u64, u64), Instant)> = None;
+    let mut start: Start = None;
     let mut answered = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let kind = match read_packet(&mut s, &mut buf) {
@@ -103,15 +121,7 @@ pub fn serve(
         s.write_all(&state).unwrap();
         answered += 1;
     }
-    let ((ns0, woken0, preempted0), t0) = start.unwrap_or((usage(), Instant::now()));
-    let (ns, woken, preempted) = usage();
-    Served {
-        cpu_ns: ns - ns0,
-        answered,
-        over: t0.elapsed(),
-        woken: woken - woken0,
-        preempted: preempted - preempted0,
-    }
+    Served::since(start, answered)
 }
 
 /// This thread's on-CPU time so far (ns).

@@ -13,7 +13,7 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::Packet;
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 
-use super::floor_client::{STATE, Served, usage};
+use super::floor_client::{STATE, Served, Start, usage};
 
 /// Subscribes to `filter` at QoS 1, says so on `ready`, and answers every command with a state
 /// publish until `stop`; returns what this thread spent from the first command on.
@@ -35,7 +35,7 @@ pub fn serve(
             .subscribe(filter, QoS::AtLeastOnce)
             .await
             .expect("subscribe");
-        let mut start: Option<((u64, u64, u64), Instant)> = None;
+        let mut start: Start = None;
         let mut answered = 0u64;
         // Stopping disconnects the client, which ends the loop below: `poll` is not cancel-safe, so
         // it is never raced against a timer.
@@ -62,14 +62,6 @@ pub fn serve(
                 Ok(_) => {}
             }
         }
-        let ((ns0, woken0, preempted0), t0) = start.unwrap_or((usage(), Instant::now()));
-        let (ns, woken, preempted) = usage();
-        Served {
-            cpu_ns: ns - ns0,
-            answered,
-            over: t0.elapsed(),
-            woken: woken - woken0,
-            preempted: preempted - preempted0,
-        }
+        Served::since(start, answered)
     })
 }

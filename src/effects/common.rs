@@ -53,29 +53,11 @@ pub(super) fn cos01(x: f32) -> f32 {
     smooth(1.0 - tri01(x))
 }
 
-/// Same result as [`crate::color::hsv`] for hues within ±2³¹°, without its two `fmod` calls, for
+/// Same result as [`crate::color::hsv`] for hues within ±2³¹°, without its `fmod` call, for
 /// effects that convert a hue per pixel.
 #[inline]
 pub(super) fn hsv_fast(h: f32, s: f32, v: f32) -> Rgb {
-    let h = h - 360.0 * floorf(h / 360.0);
-    let s = s.clamp(0.0, 1.0);
-    let v = v.clamp(0.0, 1.0);
-    let c = v * s;
-    let sector = h / 60.0;
-    let k = sector as u32;
-    // `sector % 2.0`, exactly: subtract the even integer at or below it.
-    let x = c * (1.0 - (sector - (k & !1) as f32 - 1.0).abs());
-    let m = v - c;
-    let (r, g, b) = match k {
-        0 => (c, x, 0.0),
-        1 => (x, c, 0.0),
-        2 => (0.0, c, x),
-        3 => (0.0, x, c),
-        4 => (x, 0.0, c),
-        _ => (c, 0.0, x),
-    };
-    let q = |f: f32| ((f + m) * 255.0 + 0.5) as u8;
-    Rgb::new(q(r), q(g), q(b))
+    crate::color::hsv_wrapped(h - 360.0 * floorf(h / 360.0), s, v)
 }
 
 /// Hue positions in fixed point: one sector of the wheel (60°) is `SECTOR` units, a full turn `TURN`.

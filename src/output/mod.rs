@@ -26,7 +26,7 @@ pub mod ws281x;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::layout::{Driver, Layout};
 
@@ -83,6 +83,14 @@ pub trait OutputDevice {
 
     /// Called when [`OutputDevice::pending`] elapsed without a new frame.
     fn tick(&mut self) {}
+}
+
+/// Sleeps until `free_at`, when a device that keeps time itself has its wire free again (now, if that
+/// time has passed or there is none).
+fn wait_for_wire(free_at: Option<Instant>) {
+    if let Some(rest) = free_at.and_then(|free| free.checked_duration_since(Instant::now())) {
+        std::thread::sleep(rest);
+    }
 }
 
 /// Several devices side by side (e.g. real strips and simulated ones); each skips strips not its own.

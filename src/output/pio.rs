@@ -216,12 +216,7 @@ impl OutputDevice for PioOutput {
     }
 
     fn flush(&mut self) {
-        if let Some(rest) = self
-            .free_at
-            .and_then(|free| free.checked_duration_since(Instant::now()))
-        {
-            std::thread::sleep(rest);
-        }
+        super::wait_for_wire(self.free_at);
     }
 }
 
