@@ -372,17 +372,21 @@ fn command_floor(serve: Serve, rate: f64, secs: f64) -> common::floor_client::Se
 
 /// One client floor of the command path, and its figures over the rounds.
 struct ClientFloor {
+    /// What it is, in the lines printed per round.
     what: &'static str,
+    /// Its name in the summary table.
+    label: &'static str,
     serve: Serve,
     pct: Rounds,
     us: Rounds,
 }
 
 impl ClientFloor {
-    fn new(what: &'static str, serve: Serve) -> Self {
+    fn new(what: &'static str, label: &'static str, serve: Serve) -> Self {
         let (pct, us) = (Rounds::default(), Rounds::default());
         Self {
             what,
+            label,
             serve,
             pct,
             us,
@@ -507,9 +511,14 @@ fn main() {
     println!("frame cost (issue 16) — binary {}, {built}", bin.display());
     let mut floor_pct = Rounds::default();
     let mut clients = [
-        ClientFloor::new("a bare MQTT client", common::floor_client::serve),
+        ClientFloor::new(
+            "a bare MQTT client",
+            "bare MQTT client",
+            common::floor_client::serve,
+        ),
         ClientFloor::new(
             "rumqttc on a current-thread tokio runtime",
+            "rumqttc + tokio alone",
             common::floor_stack::serve,
         ),
     ];
@@ -591,12 +600,9 @@ fn main() {
             "—".into(),
             "info",
         ));
-        for (f, label) in clients
-            .iter()
-            .zip(["bare MQTT client", "rumqttc + tokio alone"])
-        {
+        for f in &clients {
             rows.push((
-                format!("floor: {label}, {rate:.0} commands/s"),
+                format!("floor: {}, {rate:.0} commands/s", f.label),
                 format!("{} ({:.0} µs per command)", f.pct.show(" %"), f.us.median()),
                 "—".into(),
                 "info",
