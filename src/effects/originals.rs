@@ -13,6 +13,15 @@ pub fn snake_step_secs(speed: f32) -> f64 {
     0.100 - 0.090 * s
 }
 
+/// Where a snake of a zone of `n` (> 0) pixels is at `ctx.t`: the steps it has taken, its head's
+/// pixel, and its length (`length` clamped, at most `n`).
+fn snake_at(ctx: &EffectCtx, length: &ParamSpec, n: usize) -> (u64, usize, usize) {
+    let steps = (ctx.t / snake_step_secs(ctx.params.get(ParamId::Speed))) as u64;
+    let head = (steps % n as u64) as usize;
+    let len = (length.clamp(ctx.params.get(ParamId::Length)) as usize).min(n);
+    (steps, head, len)
+}
+
 /// Breathing: the whole zone swells between 15 % and 100 % of its colour.
 pub struct Breathe;
 
@@ -94,9 +103,7 @@ impl Effect for Snake {
         if n == 0 {
             return;
         }
-        let steps = (ctx.t / snake_step_secs(ctx.params.get(ParamId::Speed))) as u64;
-        let head = (steps % n as u64) as usize;
-        let len = (SNAKE_LENGTH.clamp(ctx.params.get(ParamId::Length)) as usize).min(n);
+        let (_, head, len) = snake_at(ctx, &SNAKE_LENGTH, n);
         for i in 0..len {
             let level = 1.0 - i as f32 / len as f32;
             out[(head + n - i) % n] = ctx.color.scale(level);
@@ -123,10 +130,8 @@ impl Effect for ColorSnake {
         if n == 0 {
             return;
         }
-        let steps = (ctx.t / snake_step_secs(ctx.params.get(ParamId::Speed))) as u64;
-        let head = (steps % n as u64) as usize;
+        let (steps, head, len) = snake_at(ctx, &COLOR_SNAKE_LENGTH, n);
         let base = ctx.color.to_hsv().0 + (steps % 360) as f32;
-        let len = (COLOR_SNAKE_LENGTH.clamp(ctx.params.get(ParamId::Length)) as usize).min(n);
         for i in 0..len {
             // `wheel` without its `fmod` (the same colour: `common::hsv_fast`).
             out[(head + n - i) % n] = hsv_fast(base + 25.0 * i as f32, 1.0, 1.0);
