@@ -38,13 +38,14 @@ pub fn serve(
         let mut start: Start = None;
         let mut answered = 0u64;
         // Stopping disconnects the client, which ends the loop below: `poll` is not cancel-safe, so
-        // it is never raced against a timer.
+        // it is never raced against a timer. The watch runs on a thread of its own, so that its
+        // wake-ups are not counted as this one's.
         let stopper = client.clone();
-        tokio::spawn(async move {
+        std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                std::thread::sleep(Duration::from_millis(200));
             }
-            let _ = stopper.disconnect().await;
+            let _ = stopper.try_disconnect();
         });
         loop {
             match events.poll().await {
