@@ -179,6 +179,9 @@ impl TestClient {
         opts.set_keep_alive(Duration::from_secs(5));
         opts.set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut conn) = Client::new(opts, 1000);
+        // The client's own socket, not the broker: with Nagle on here, a QoS 0 publisher's next
+        // command waits for the broker's delayed ACK of the last one (up to 40 ms), and the latency
+        // benches would measure this client instead of Diuna (docs/PERFORMANCE.md, twelfth session).
         let mut net = rumqttc::NetworkOptions::new();
         net.set_tcp_nodelay(true);
         conn.eventloop.set_network_options(net);
